@@ -1,0 +1,147 @@
+/**
+ * Shared command-line plumbing: a usage error type (exit code 2), the help-text shape, and the
+ * runner that maps exceptions to exit codes (0 ok, 1 failure, 2 usage).
+ *
+ * @module
+ */
+
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+/** A command-line usage mistake (unknown option, missing argument): exit code 2. */
+export class UsageError extends Error {
+  /** @param message What was wrong and what is expected. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** One option of a command, for parsing and for `--help`. */
+export interface OptionSpec {
+  /** `string` or `boolean`. */
+  type: "string" | "boolean";
+  /** Default value, shown in help. */
+  default?: string | boolean;
+  /** One-line description. */
+  help: string;
+  /** Placeholder shown in help, e.g. `FILE`. */
+  arg?: string;
+  /** Single-letter alias. */
+  short?: string;
+  /** May be given several times. */
+  multiple?: boolean;
+}
+
+/** A subcommand: name, summary, usage line, options and the function that runs it. */
+export interface CommandSpec {
+  /** Command name, e.g. `train`. */
+  name: string;
+  /** One-line summary. */
+  summary: string;
+  /** Usage line after the command name, e.g. `--codes X.npy --out DIR [options]`. */
+  usage: string;
+  /** Options by long name. */
+  options: Record<string, OptionSpec>;
+  /** Longer notes printed after the options. */
+  notes?: string;
+  /** Runs the command; returns the exit code (default 0). */
+  run: (
+    values: Record<string, string | boolean | string[] | undefined>,
+    positionals: string[],
+  ) => Promise<number | void>;
+}
+
+/**
+ * Formats `--help` for a command.
+ *
+ * @param cmd The command.
+ * @returns Help text.
+ */
+export function formatHelp(cmd: CommandSpec): string {
+  const lines = [
+    `somscope ${cmd.name} — ${cmd.summary}`,
+    "",
+    `Usage: deno task somscope ${cmd.name} ${cmd.usage}`,
+    "",
+    "Options:",
+  ];
+  const rows = Object.entries(cmd.options).map(([k, o]) => {
+    const flag = `${o.short ? `-${o.short}, ` : ""}--${k}${
+      o.type === "string" ? ` ${o.arg ?? "VALUE"}` : ""
+    }`;
+    const def = o.default !== undefined ? ` (default: ${o.default})` : "";
+    return [flag, o.help + def];
+  });
+  rows.push(["-h, --help", "show this help"]);
+  const w = Math.max(...rows.map((r) => r[0].length)) + 2;
+  for (const [f, h] of rows) lines.push(`  ${f.padEnd(w)}${h}`);
+  if (cmd.notes) lines.push("", cmd.notes);
+  lines.push("", "Exit codes: 0 ok, 1 failure, 2 usage error.");
+  return lines.join("\n");
+}
+
+/**
+ * Parses arguments for a command and runs it, mapping errors to exit codes: `UsageError` and
+ * argument-parsing errors → 2, anything else → 1; messages go to stderr.
+ *
+ * @param cmd The command.
+ * @param args Arguments after the command name.
+ * @returns The exit code.
+ */
+export async function runCommand(cmd: CommandSpec, args: string[]): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(formatHelp(cmd));
+    return 0;
+  }
+  const options: ParseArgsConfig["options"] = {};
+  for (const [k, o] of Object.entries(cmd.options)) {
+    options[k] = {
+      type: o.type,
+      ...(o.short ? { short: o.short } : {}),
+      ...(o.multiple ? { multiple: true } : {}),
+      ...(o.default !== undefined ? { default: o.default } : {}),
+    };
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    console.error(`somscope ${cmd.name}: ${(e as Error).message}`);
+    console.error(`Try: deno task somscope ${cmd.name} --help`);
+    return 2;
+  }
+  try {
+    const code = await cmd.run(
+      parsed.values as Record<string, string | boolean | string[] | undefined>,
+      parsed.positionals,
+    );
+    return code ?? 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`somscope ${cmd.name}: ${e.message}`);
+      console.error(`Try: deno task somscope ${cmd.name} --help`);
+      return 2;
+    }
+    console.error(`somscope ${cmd.name}: ${(e as Error).name}: ${(e as Error).message}`);
+    if (Deno.env.get("SOMSCOPE_DEBUG")) console.error((e as Error).stack);
+    return 1;
+  }
+}
+
+/**
+ * Parses a number option, with a usage error naming the option on failure.
+ *
+ * @param name Option name.
+ * @param v The raw value.
+ * @returns The number.
+ * @throws {UsageError} If `v` is not a number.
+ */
+export function numberOption(name: string, v: unknown): number {
+  const s = String(v).trim();
+  const frac = /^(-?[\d.]+)\/([\d.]+)$/.exec(s);
+  const x = frac ? Number(frac[1]) / Number(frac[2]) : Number(s);
+  if (s === "" || !Number.isFinite(x)) {
+    throw new UsageError(`--${name} is "${v}" but must be a number`);
+  }
+  return x;
+}

@@ -1,0 +1,44 @@
+/**
+ * somscope: record hidden layers of an ONNX image classifier, turn feature maps into vector
+ * codes, train toroidal cosine self-organizing maps per layer, and measure how inputs, classes
+ * and adversarial versus random perturbations land on them.
+ *
+ * @example Seeded randomness and numpy interchange
+ * ```ts
+ * import { decodeNpy, encodeNpy, Rng } from "./mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const rng = new Rng(7);
+ * const data = Float32Array.from({ length: 6 }, () => rng.normal());
+ * const back = decodeNpy(encodeNpy({ data, shape: [2, 3] }));
+ * assertEquals(back.shape, [2, 3]);
+ * assertEquals(Array.from(back.data as Float32Array), Array.from(data));
+ * ```
+ *
+ * @module
+ */
+
+export {
+  DataFormatError,
+  GpuUnavailableError,
+  GpuValidationError,
+  ModelFormatError,
+} from "./lib/errors.ts";
+export { Rng } from "./lib/rng.ts";
+export { decodeNpy, encodeNpy, type NpyArray, type NpyData, readNpy, writeNpy } from "./lib/npy.ts";
+export { writeFileAtomic, writeJsonAtomic } from "./lib/fs_atomic.ts";
+export { Progress, type ProgressOptions } from "./lib/progress.ts";
+export {
+  type AdapterFacts,
+  GpuContext,
+  type GpuContextOptions,
+  gpuSkipAllowed,
+  STORAGE_USAGE,
+} from "./lib/gpu/context.ts";
+export {
+  type Manifest,
+  newManifest,
+  PACKAGE_VERSIONS,
+  SOMSCOPE_VERSION,
+  timed,
+  writeManifest,
+} from "./lib/manifest.ts";

@@ -1,0 +1,18 @@
+/**
+ * `somscope bmus`: not built yet (see the open issues). Exits 1 with a clear message.
+ *
+ * @module
+ */
+
+import type { CommandSpec } from "../lib/cli_util.ts";
+
+/** The `bmus` command (placeholder until its issue lands). */
+export const command: CommandSpec = {
+  name: "bmus",
+  summary: "not available in this build yet",
+  usage: "",
+  options: {},
+  run() {
+    throw new Error("somscope bmus is not implemented in this build yet");
+  },
+};
