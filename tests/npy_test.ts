@@ -6,7 +6,10 @@ const here = (p: string) => new URL(p, import.meta.url).pathname;
 Deno.test("readNpy() reads float32, int32 and float64 files written by numpy", async () => {
   const f = await readNpy(here("./data/numpy_f32_3x5.npy"));
   assertEquals(f.shape, [3, 5]);
-  assertEquals(Array.from(f.data as Float32Array), Array.from({ length: 15 }, (_, i) => (i - 7) / 4));
+  assertEquals(
+    Array.from(f.data as Float32Array),
+    Array.from({ length: 15 }, (_, i) => (i - 7) / 4),
+  );
   const i = await readNpy(here("./data/numpy_i32_4.npy"));
   assertEquals(i.shape, [4]);
   assertEquals(Array.from(i.data as Int32Array), [3, -1, 0, 2 ** 31 - 1]);
