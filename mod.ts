@@ -42,3 +42,6 @@ export {
   timed,
   writeManifest,
 } from "./lib/manifest.ts";
+
+// Torus geometry and pairwise distance kernels (issue 2 §3.4)
+export { gridD2Table, torusD2, torusDistance, unitPosition } from "./lib/som/torus.ts";
