@@ -45,3 +45,19 @@ export {
 
 // Torus geometry and pairwise distance kernels (issue 2 §3.4)
 export { gridD2Table, torusD2, torusDistance, unitPosition } from "./lib/som/torus.ts";
+
+// Vector codes from feature maps (issue 2 §3.1)
+export {
+  codeDimension,
+  type ComMode,
+  type GpuCodes,
+  type GpuReduceOptions,
+  type ReduceBackend,
+  reduceFeatureMaps,
+  reduceFeatureMapsCpu,
+  reduceFeatureMapsGpu,
+  reduceFeatureMapsGpuToBuffer,
+  type ReduceFeatureMapsOptions,
+  reduceFeatureMapsReference,
+  type ReduceOptions,
+} from "./lib/codes/feature_map_reduce.ts";
