@@ -61,3 +61,29 @@ export {
   reduceFeatureMapsReference,
   type ReduceOptions,
 } from "./lib/codes/feature_map_reduce.ts";
+
+// The SOM: QuickSOM semantics, backends webgpu / cpu / reference (issue 2 §3.2–3.3, §4)
+export {
+  type EpochArgs,
+  type EpochResult,
+  type SomBackend,
+  type SomGeometry,
+  type TopK,
+} from "./lib/som/backend.ts";
+export {
+  referenceBackend,
+  type ScheduleValue,
+  somNeighbourhood,
+  somSchedule,
+} from "./lib/som/reference.ts";
+export { webgpuBackend, type WebgpuBackendOptions } from "./lib/som/webgpu_backend.ts";
+export {
+  Som,
+  SOM_BACKENDS,
+  type SomBackendName,
+  type SomFile,
+  type SomInit,
+  type SomLoadOptions,
+  type SomOptions,
+  type SomProgress,
+} from "./lib/som/som.ts";

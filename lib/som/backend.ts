@@ -45,6 +45,11 @@ export interface EpochArgs {
   sigma0: number;
   /** Also return each visited row's BMU (pre-update weights), in visiting order. */
   returnBmus?: boolean;
+  /**
+   * Optional progress callback, called with (batches done, batches in this call) at least once
+   * at the end; backends may call it more often. Ignoring it is allowed.
+   */
+  onProgress?: (batchesDone: number, batchesTotal: number) => void;
 }
 
 /** What {@linkcode SomBackend.trainEpoch} returns. */

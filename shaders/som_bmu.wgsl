@@ -1,0 +1,164 @@
+// som_bmu.wgsl — cosine distances between rows and SOM units, and the top-k BMUs per row.
+// TypeScript reference: referenceBackend().topk / the BMU step of _referenceEpoch in
+// lib/som/reference.ts. Prepended with som_common.wgsl (Dims, Batch, dims, sched, ctl).
+//
+// Distance: d(x, w) = 1 − x·w / (max(‖x‖, 1e-8) · max(‖w‖, 1e-8)) in f32; a zero vector has
+// distance 1 to everything. Order: ascending distance, ties to the lowest unit index, NaN after
+// every number (key() below; the reference uses the same rule).
+//
+// The weights live on the GPU transposed, wt[j·K + k] (d×K), so that neighbouring invocations
+// (consecutive k) read consecutive addresses. Only the current batch's b×K distance tile exists.
+//
+// Entry points (workgroup size 64 each):
+//   norms   one invocation per row i < dims.nrows: xnorm[i] = max(‖x_i‖, 1e-8).
+//           Bindings: 0 dims, 3 x (read, nrows·d f32), 5 xnorm_out (rw, nrows f32).
+//           Dispatch: (ceil(nrows/64)).
+//   dist    invocation (k, g): unit k against rows 8g..8g+7 of batch sched[ctl[0]];
+//           writes dist_out[r·K + k] for r < b. Bindings: 0 dims, 1 sched, 2 ctl, 3 x,
+//           4 xnorm (read), 6 wt (read, d·K f32), 7 dist_out (rw, B·K f32).
+//           Dispatch: (ceil(K/64), ceil(B/8)).
+//   topk    one workgroup per row r < b: the dims.k smallest of dist row r → out_idx[r·k + q],
+//           out_dist[r·k + q]. Bindings: 0 dims, 1 sched, 2 ctl, 8 dist_in (read, B·K f32),
+//           9 out_idx (rw, B·k u32), 10 out_dist (rw, B·k f32). Dispatch: (B).
+// No override constants: sizes come from `dims` and the batch table.
+
+@group(0) @binding(3) var<storage, read> x: array<f32>;
+@group(0) @binding(4) var<storage, read> xnorm: array<f32>;
+@group(0) @binding(5) var<storage, read_write> xnorm_out: array<f32>;
+@group(0) @binding(6) var<storage, read> wt: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dist_out: array<f32>;
+@group(0) @binding(8) var<storage, read> dist_in: array<f32>;
+@group(0) @binding(9) var<storage, read_write> out_idx: array<u32>;
+@group(0) @binding(10) var<storage, read_write> out_dist: array<f32>;
+
+const ROWS: u32 = 8u;        // rows per `dist` invocation (the weight is loaded once for all)
+const WG: u32 = 64u;         // workgroup size of every entry point
+const MAXK: u32 = 16u;       // largest supported k
+const NONE: u32 = 0xffffffffu;
+const BIG: f32 = 3.4e38;     // sentinel key of an empty slot
+const NAN_KEY: f32 = 3.0e38; // NaN sorts after every real distance, before empty slots
+
+// Sort key of a distance. Bit test rather than `v != v`, which fast-math compilers may fold.
+fn key(v: f32) -> f32 {
+  if ((bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u) {
+    return NAN_KEY;
+  }
+  return v;
+}
+
+// (a, ia) before (b, ib)?
+fn before(a: f32, ia: u32, b: f32, ib: u32) -> bool {
+  return a < b || (a == b && ia < ib);
+}
+
+@compute @workgroup_size(64)
+fn norms(@builtin(global_invocation_id) gid: vec3u) {
+  let i = gid.x;
+  if (i >= dims.nrows) {
+    return;
+  }
+  let d = dims.d;
+  let o = i * d;
+  var s = 0.0;
+  for (var j = 0u; j < d; j++) {
+    let v = x[o + j];
+    s = fma(v, v, s);
+  }
+  xnorm_out[i] = max(sqrt(s), 1e-8);
+}
+
+@compute @workgroup_size(64)
+fn dist(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let K = dims.K;
+  let d = dims.d;
+  let k = gid.x;
+  let bt = sched[ctl[0]];
+  let r0 = wid.y * ROWS;
+  if (k >= K || r0 >= bt.rows) {
+    return;
+  }
+  // Rows past the batch end are clamped to its last row and their results dropped.
+  let last = bt.rows - 1u;
+  var xo: array<u32, 8>;
+  for (var r = 0u; r < ROWS; r++) {
+    xo[r] = (bt.row0 + min(r0 + r, last)) * d;
+  }
+  var acc: array<f32, 8>;
+  var wn = 0.0;
+  for (var j = 0u; j < d; j++) {
+    let w = wt[j * K + k];
+    wn = fma(w, w, wn);
+    for (var r = 0u; r < ROWS; r++) {
+      acc[r] = fma(x[xo[r] + j], w, acc[r]);
+    }
+  }
+  let wnorm = max(sqrt(wn), 1e-8);
+  let n = min(ROWS, bt.rows - r0);
+  for (var r = 0u; r < n; r++) {
+    let row = r0 + r;
+    dist_out[row * K + k] = 1.0 - acc[r] / (xnorm[bt.row0 + row] * wnorm);
+  }
+}
+
+var<workgroup> red_key: array<f32, 64>;
+var<workgroup> red_idx: array<u32, 64>;
+
+@compute @workgroup_size(64)
+fn topk(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let K = dims.K;
+  let kk = dims.k;
+  let r = wid.x;
+  let rows = sched[ctl[0]].rows;
+  if (r >= rows) {
+    return;
+  }
+  let t = lid.x;
+  // Each invocation keeps the kk best of units t, t+64, t+128, … (ascending, ties keep the
+  // earlier = lower index because units arrive in increasing order and insertion is strict).
+  var ld: array<f32, 16>;
+  var li: array<u32, 16>;
+  for (var q = 0u; q < MAXK; q++) {
+    ld[q] = BIG;
+    li[q] = NONE;
+  }
+  let base = r * K;
+  for (var u = t; u < K; u += WG) {
+    let v = key(dist_in[base + u]);
+    if (v < ld[kk - 1u]) {
+      var p = kk - 1u;
+      while (p > 0u && v < ld[p - 1u]) {
+        ld[p] = ld[p - 1u];
+        li[p] = li[p - 1u];
+        p--;
+      }
+      ld[p] = v;
+      li[p] = u;
+    }
+  }
+  // kk rounds of a 64-way (key, index) min-reduction over the heads of the local lists.
+  var head = 0u;
+  for (var q = 0u; q < kk; q++) {
+    red_key[t] = ld[min(head, MAXK - 1u)];
+    red_idx[t] = select(NONE, li[min(head, MAXK - 1u)], head < kk);
+    if (head >= kk) {
+      red_key[t] = BIG;
+    }
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+      if (t < s && before(red_key[t + s], red_idx[t + s], red_key[t], red_idx[t])) {
+        red_key[t] = red_key[t + s];
+        red_idx[t] = red_idx[t + s];
+      }
+      workgroupBarrier();
+    }
+    let win = red_idx[0];
+    if (t == 0u) {
+      out_idx[r * kk + q] = win;
+      out_dist[r * kk + q] = select(dist_in[base + min(win, K - 1u)], BIG, win == NONE);
+    }
+    if (head < kk && li[head] == win) {
+      head++;
+    }
+    workgroupBarrier();
+  }
+}
