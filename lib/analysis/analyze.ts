@@ -1,0 +1,414 @@
+/**
+ * All of SPEC §4 for one model: takes each layer's trained SOM (weights, loss curve), the top-k
+ * BMUs of SOM-tr and SOM-val, optional extra map sizes, seed ensemble and perturbation BMUs,
+ * and returns every analysis the report draws and the claims test.
+ *
+ * @module
+ */
+
+import { Rng } from "../rng.ts";
+import {
+  type BoxStats,
+  boxStats,
+  type Distribution,
+  distribution,
+  histogram,
+} from "./box_stats.ts";
+import {
+  bmusByClass,
+  type ClassBmuCounts,
+  type ClassCentre,
+  classCentres,
+  type ClassDistance,
+  type CorrectnessDistance,
+  correctnessDistances,
+  dClass,
+} from "./class_centres.ts";
+import { type BmuDensity, bmuDensity, type DensityOptions } from "./density.ts";
+import { checkTopk, type GridShape } from "./grid.ts";
+import { quantizationError, topographicError, uMatrix } from "./map_quality.ts";
+import { type PlacementStability, placementStability } from "./alignment.ts";
+import { bmuShiftDistances } from "./shifts.ts";
+import {
+  centreCosineDistances,
+  downsampleMatrix,
+  upperTriangle,
+  weightCosineDistances,
+} from "./weight_distances.ts";
+
+/** BMUs of one labelled split on one map. */
+export interface SplitBmus {
+  /** `N×k` top-k unit indices. */
+  topk: Int32Array;
+  /** `N×k` cosine distances matching `topk` (needed for the quantization error). */
+  distance?: Float32Array;
+  /** `N` class labels. */
+  labels: ArrayLike<number>;
+  /** `N` flags: prediction equals label (SOM-val; Supp. Fig. 3). */
+  correct?: ArrayLike<number | boolean>;
+}
+
+/** A map of another size for the class-centre analysis (Fig. 7). */
+export interface SizedMap {
+  /** Grid shape. */
+  grid: GridShape;
+  /** `K×d` weights. */
+  weights: Float32Array;
+  /** SOM-tr top-k BMUs on this map. */
+  train: SplitBmus;
+}
+
+/** A map trained with another seed (SOM-seed ensemble). */
+export interface EnsembleMap {
+  /** The seed. */
+  seed: number | string;
+  /** `K×d` weights on the main grid. */
+  weights: Float32Array;
+  /** SOM-tr top-k BMUs on this map. */
+  train: SplitBmus;
+  /** SOM-val top-k BMUs on this map (optional; enables seed resampling of the SOM-val claim). */
+  val?: SplitBmus;
+  /** Final loss of this map's training (mean of the last 10 % of batches). */
+  finalLoss?: number;
+}
+
+/** Clean and perturbed top-k BMUs of the attacked images on one layer's map. */
+export interface ShiftInput {
+  /** `N×k` clean top-k units. */
+  clean: Int32Array;
+  /** `N×k` adversarial top-k units. */
+  adversarial?: Int32Array;
+  /** `N×k` random-noise top-k units. */
+  noise?: Int32Array;
+}
+
+/** Everything known about one layer. */
+export interface LayerInput {
+  /** Layer name, e.g. `CL1` or `cls3`. */
+  layer: string;
+  /** Main map grid (20×20 by default). */
+  grid: GridShape;
+  /** Code dimension. */
+  dim: number;
+  /** Main map weights, `K×dim`. */
+  weights: Float32Array;
+  /** Per-batch training loss of the main map. */
+  losses: ArrayLike<number>;
+  /** Batches per epoch (for drawing epoch boundaries), if known. */
+  batchesPerEpoch?: number;
+  /** BMUs per example (the paper's 10). */
+  k: number;
+  /** SOM-tr BMUs on the main map. */
+  train: SplitBmus;
+  /** SOM-val BMUs on the main map. */
+  val: SplitBmus;
+  /** Maps of other sizes (the main map's size is included automatically). */
+  sizes?: SizedMap[];
+  /** Other seeds' maps on the main grid (the main map counts as one seed). */
+  ensemble?: EnsembleMap[];
+  /** Seed of the main map (for the ensemble table). */
+  seed?: number | string;
+  /** Perturbation BMUs on the main map. */
+  shifts?: ShiftInput;
+}
+
+/** Options for {@linkcode analyzeModel}. */
+export interface AnalyzeOptions {
+  /** Classes shown in the BMUs-by-class figure. Default: 4 classes spread over the label range. */
+  featuredClasses?: number[];
+  /** Density options (bandwidth, ranks). */
+  density?: DensityOptions;
+  /** Classes compared in the class-centre analysis (default 100). */
+  maxCentreClasses?: number;
+  /** Seed for the class subset. Default 0. */
+  seed?: number | string;
+  /** Heat-map resolution of the weight cosine-distance matrix. Default 40. */
+  heatmapSize?: number;
+}
+
+/** Summary of BMU shifts of one perturbation kind. */
+export interface ShiftSummary {
+  /** `N×k` distances. */
+  distances: Float32Array;
+  /** Per image, mean over the k ranks. */
+  perImage: Float64Array;
+  /** Box statistics of all `N·k` distances. */
+  box: BoxStats;
+  /** Mean distance per rank 1..k. */
+  byRank: number[];
+}
+
+/** Every analysis of one layer. */
+export interface LayerAnalysis {
+  /** Layer name. */
+  layer: string;
+  /** Main grid. */
+  grid: GridShape;
+  /** Code dimension. */
+  dim: number;
+  /** Per-batch losses. */
+  losses: Float64Array;
+  /** Batches per epoch, if known. */
+  batchesPerEpoch?: number;
+  /** Mean loss of the last 10 % of batches. */
+  finalLoss: number;
+  /** SOM-tr BMU density. */
+  density: BmuDensity;
+  /** Class centres from SOM-tr. */
+  centres: ClassCentre[];
+  /** D_class per class on SOM-tr. */
+  dClassTrain: ClassDistance[];
+  /** D_class per class on SOM-val. */
+  dClassVal: ClassDistance[];
+  /** Box statistics of D_class over classes, SOM-tr. */
+  dClassTrainBox: BoxStats;
+  /** Box statistics of D_class over classes, SOM-val. */
+  dClassValBox: BoxStats;
+  /** Weight cosine distances: distribution over unit pairs. */
+  weightCd: Distribution;
+  /** Per unit: mean cosine distance to every other unit (the bootstrap resamples units). */
+  weightCdUnitMeans: Float64Array;
+  /** Block-mean heat map of the `K×K` matrix, `heatSize×heatSize`. */
+  weightCdHeat: Float32Array;
+  /** Heat-map size. */
+  heatSize: number;
+  /** Histogram of pair distances (40 bins over [0, 2]). */
+  weightCdHist: { edges: number[]; counts: number[] };
+  /** Class-centre cosine distances per map size. */
+  centreCd: {
+    size: string;
+    grid: GridShape;
+    centres: ClassCentre[];
+    labels: number[];
+    pairs: [number, number, number][];
+    box: BoxStats;
+  }[];
+  /** Label-centre distance by correctness (SOM-val), per class. */
+  correctness: CorrectnessDistance[];
+  /** BMUs of the featured classes. */
+  bmusByClass: { train: ClassBmuCounts[]; val: ClassBmuCounts[] };
+  /** All classes' BMU hits per unit (for the interactive map): `[unit, label, count]`. */
+  unitClassCounts: [number, number, number][];
+  /** Quantization error (SOM-tr), topographic error (SOM-tr), U-matrix. */
+  quality: { quantizationError: number; topographicError: number; uMatrix: Float64Array };
+  /** BMU shifts, when perturbation BMUs were given. */
+  shifts?: { adversarial?: ShiftSummary; noise?: ShiftSummary };
+  /** Seed-ensemble placement stability (with ≥ 2 seeds). */
+  ensemble?: PlacementStability & {
+    dClassTrainBySeed: ClassDistance[][];
+    dClassValBySeed: ClassDistance[][];
+    finalLossBySeed: number[];
+  };
+}
+
+/** Every analysis of one model. */
+export interface ModelAnalysis {
+  /** Model name. */
+  model: string;
+  /** Class labels present in SOM-tr, ascending. */
+  classes: number[];
+  /** Class names by label, when known. */
+  classNames?: string[];
+  /** Featured classes of the BMUs-by-class figure. */
+  featuredClasses: number[];
+  /** Layers in depth order. */
+  layers: LayerAnalysis[];
+}
+
+function _finalLoss(losses: ArrayLike<number>): number {
+  const n = losses.length;
+  if (n === 0) return NaN;
+  const from = Math.max(0, n - Math.max(1, Math.ceil(n * 0.1)));
+  let s = 0;
+  for (let i = from; i < n; i++) s += losses[i];
+  return s / (n - from);
+}
+
+function _shiftSummary(
+  clean: Int32Array,
+  pert: Int32Array,
+  k: number,
+  grid: GridShape,
+): ShiftSummary {
+  const distances = bmuShiftDistances(clean, pert, k, grid);
+  const N = distances.length / k;
+  const perImage = new Float64Array(N);
+  const byRank = new Array(k).fill(0);
+  for (let i = 0; i < N; i++) {
+    let s = 0;
+    for (let j = 0; j < k; j++) {
+      s += distances[i * k + j];
+      byRank[j] += distances[i * k + j] / N;
+    }
+    perImage[i] = s / k;
+  }
+  return { distances, perImage, box: boxStats(distances), byRank };
+}
+
+/**
+ * Runs every SPEC §4 analysis on every layer of one model.
+ *
+ * @param model Model name.
+ * @param layers Per-layer inputs in depth order.
+ * @param options Featured classes, density bandwidth, class subset size and seed.
+ * @returns The model's analyses.
+ * @throws {RangeError} If SOM-val holds a class that SOM-tr lacks, or on malformed inputs.
+ */
+export function analyzeModel(
+  model: string,
+  layers: readonly LayerInput[],
+  options: AnalyzeOptions = {},
+): ModelAnalysis {
+  if (layers.length === 0) {
+    throw new RangeError(
+      `Cannot analyse model ${model}: no layers given but expected at least one`,
+    );
+  }
+  const classes = [...new Set(Array.from(layers[0].train.labels))].sort((a, b) => a - b);
+  const valClasses = new Set(Array.from(layers[0].val.labels));
+  const missing = [...valClasses].filter((c) => !classes.includes(c));
+  if (missing.length) {
+    throw new RangeError(
+      `Cannot analyse model ${model}: SOM-val has class(es) ${missing.join(", ")} that SOM-tr ` +
+        `lacks; expected SOM-val classes within ${classes.join(", ")}`,
+    );
+  }
+  const featured = options.featuredClasses ??
+    (classes.length <= 4
+      ? classes
+      : [0, 1, 2, 3].map((i) => classes[Math.round((i * (classes.length - 1)) / 3)]));
+  const rng = new Rng(options.seed ?? 0).stream("centre-classes");
+  const heatSize = options.heatmapSize ?? 40;
+  const out: LayerAnalysis[] = [];
+  for (const L of layers) {
+    const K = L.grid.m * L.grid.n;
+    if (L.weights.length !== K * L.dim) {
+      throw new RangeError(
+        `Cannot analyse layer ${L.layer}: weights have ${L.weights.length} values but expected ` +
+          `${L.grid.m}×${L.grid.n}×${L.dim}`,
+      );
+    }
+    checkTopk(`analyse layer ${L.layer}`, L.train.topk, L.k, L.grid);
+    const centres = classCentres(L.train.topk, L.k, L.train.labels, L.grid);
+    const dTr = dClass(L.train.topk, L.k, L.train.labels, centres, L.grid);
+    const dVal = dClass(L.val.topk, L.k, L.val.labels, centres, L.grid);
+    const D = weightCosineDistances(L.weights, K, L.dim);
+    const unitMeans = new Float64Array(K);
+    for (let i = 0; i < K; i++) {
+      let s = 0;
+      for (let j = 0; j < K; j++) s += D[i * K + j];
+      unitMeans[i] = K > 1 ? s / (K - 1) : 0;
+    }
+    const tri = upperTriangle(D, K);
+    const sizeKey = (g: GridShape) => `${g.m}x${g.n}`;
+    const maps = [
+      { grid: L.grid, weights: L.weights, train: L.train },
+      ...(L.sizes ?? []).filter((s) => sizeKey(s.grid) !== sizeKey(L.grid)),
+    ].sort((a, b) => a.grid.m * a.grid.n - b.grid.m * b.grid.n);
+    const centreCd = maps.map((s) => {
+      const cs = s === maps.find((x) => x.weights === L.weights)
+        ? centres
+        : classCentres(s.train.topk, L.k, s.train.labels, s.grid);
+      const cd = centreCosineDistances(s.weights, L.dim, cs, {
+        maxClasses: options.maxCentreClasses ?? 100,
+        rng: rng.stream(`${model}/${L.layer}/${sizeKey(s.grid)}`),
+      });
+      return {
+        size: sizeKey(s.grid),
+        grid: s.grid,
+        centres: cs,
+        labels: cd.labels,
+        pairs: cd.pairs,
+        box: boxStats(cd.pairs.map((p) => p[2])),
+      };
+    });
+    const correctness = L.val.correct
+      ? correctnessDistances(L.val.topk, L.k, L.val.labels, L.val.correct, centres, L.grid)
+      : [];
+    const ucc = new Map<string, number>();
+    for (let i = 0; i < L.train.labels.length; i++) {
+      const key = `${L.train.topk[i * L.k]},${L.train.labels[i]}`;
+      ucc.set(key, (ucc.get(key) ?? 0) + 1);
+    }
+    const unitClassCounts = [...ucc.entries()].map(([key, c]) => {
+      const [u, l] = key.split(",").map(Number);
+      return [u, l, c] as [number, number, number];
+    }).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const la: LayerAnalysis = {
+      layer: L.layer,
+      grid: L.grid,
+      dim: L.dim,
+      losses: Float64Array.from(L.losses),
+      batchesPerEpoch: L.batchesPerEpoch,
+      finalLoss: _finalLoss(L.losses),
+      density: bmuDensity(L.train.topk, L.k, L.grid, options.density),
+      centres,
+      dClassTrain: dTr,
+      dClassVal: dVal,
+      dClassTrainBox: boxStats(dTr.map((d) => d.dClass)),
+      dClassValBox: boxStats(dVal.map((d) => d.dClass)),
+      weightCd: distribution(tri),
+      weightCdUnitMeans: unitMeans,
+      weightCdHeat: downsampleMatrix(D, K, heatSize),
+      heatSize: Math.min(heatSize, K),
+      weightCdHist: histogram(tri, 40, 0, 2),
+      centreCd,
+      correctness,
+      bmusByClass: {
+        train: bmusByClass(L.train.topk, L.k, L.train.labels, featured, L.grid),
+        val: bmusByClass(L.val.topk, L.k, L.val.labels, featured, L.grid),
+      },
+      unitClassCounts,
+      quality: {
+        quantizationError: L.train.distance ? quantizationError(L.train.distance, L.k) : NaN,
+        topographicError: L.k >= 2 ? topographicError(L.train.topk, L.k, L.grid) : NaN,
+        uMatrix: uMatrix(L.weights, L.dim, L.grid),
+      },
+    };
+    if (L.shifts) {
+      la.shifts = {};
+      if (L.shifts.adversarial) {
+        la.shifts.adversarial = _shiftSummary(L.shifts.clean, L.shifts.adversarial, L.k, L.grid);
+      }
+      if (L.shifts.noise) {
+        la.shifts.noise = _shiftSummary(L.shifts.clean, L.shifts.noise, L.k, L.grid);
+      }
+    }
+    if (L.ensemble && L.ensemble.length > 0) {
+      const seeds = [
+        {
+          seed: L.seed ?? "main",
+          weights: L.weights,
+          train: L.train,
+          val: L.val as SplitBmus | undefined,
+          finalLoss: la.finalLoss as number | undefined,
+        },
+        ...L.ensemble,
+      ];
+      const seedCentres = seeds.map((s, i) =>
+        i === 0 ? centres : classCentres(s.train.topk, L.k, s.train.labels, L.grid)
+      );
+      const ps = placementStability(
+        seeds.map((s, i) => ({ seed: s.seed, weights: s.weights, centres: seedCentres[i] })),
+        L.dim,
+        L.grid,
+      );
+      la.ensemble = {
+        ...ps,
+        dClassTrainBySeed: seeds.map((s, i) =>
+          i === 0 ? dTr : dClass(s.train.topk, L.k, s.train.labels, seedCentres[i], L.grid)
+        ),
+        dClassValBySeed: seeds.flatMap((s, i) =>
+          i === 0
+            ? [dVal]
+            : s.val
+            ? [dClass(s.val.topk, L.k, s.val.labels, seedCentres[i], L.grid)]
+            : []
+        ),
+        finalLossBySeed: seeds.map((s) => s.finalLoss ?? NaN),
+      };
+    }
+    out.push(la);
+  }
+  return { model, classes, featuredClasses: featured, layers: out };
+}

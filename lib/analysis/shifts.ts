@@ -1,0 +1,46 @@
+/**
+ * BMU shifts under perturbation (paper Figs. 11, 12): for each image, the torus distance between
+ * its i-th clean BMU and its i-th perturbed BMU, i = 1..k.
+ *
+ * @module
+ */
+
+import { checkTopk, type GridShape, unitDist } from "./grid.ts";
+
+/**
+ * Rank-wise torus distances between clean and perturbed top-k BMUs.
+ *
+ * @param clean `N×k` clean top-k units.
+ * @param perturbed `N×k` perturbed top-k units.
+ * @param k BMUs per row.
+ * @param grid The grid.
+ * @returns `N×k` distances in grid units.
+ * @throws {RangeError} If the arrays differ in length or hold bad indices.
+ *
+ * @example
+ * ```ts
+ * import { bmuShiftDistances } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const d = bmuShiftDistances(Int32Array.from([0, 1]), Int32Array.from([0, 9]), 2, { m: 10, n: 10 });
+ * assertEquals(Array.from(d), [0, 2]);
+ * ```
+ */
+export function bmuShiftDistances(
+  clean: ArrayLike<number>,
+  perturbed: ArrayLike<number>,
+  k: number,
+  grid: GridShape,
+): Float32Array {
+  checkTopk("measure BMU shifts", clean, k, grid);
+  checkTopk("measure BMU shifts", perturbed, k, grid);
+  if (clean.length !== perturbed.length) {
+    throw new RangeError(
+      `Cannot measure BMU shifts: ${clean.length / k} clean rows but ${
+        perturbed.length / k
+      } perturbed rows; expected the same images`,
+    );
+  }
+  const out = new Float32Array(clean.length);
+  for (let i = 0; i < clean.length; i++) out[i] = unitDist(clean[i], perturbed[i], grid);
+  return out;
+}
