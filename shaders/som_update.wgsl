@@ -6,7 +6,7 @@
 // Prepended with som_common.wgsl (Dims, Batch, dims, sched, ctl). Only the b×K table H is
 // materialised, never b×K×d. The weights are transposed on the GPU: wt[j·K + k].
 //
-// Entry points (workgroup size 64 each):
+// Entry points (workgroup size 64, except advance: 1):
 //   neigh    invocation (k, r): h_out[r·K + k] for r < b. Bindings: 0 dims, 1 sched, 2 ctl,
 //            4 bmu (read, B u32), 5 h_out (rw, B·K f32). Dispatch: (ceil(K/64), B).
 //   update   invocation (k, g): unit k, coordinates 8g..8g+7 of wt. Bindings: 0 dims, 1 sched,
