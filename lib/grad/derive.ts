@@ -1,0 +1,509 @@
+/**
+ * Derives ONNX graphs for ∂loss/∂input from a forward classifier graph: reverse-mode
+ * differentiation over ONNX ops (MODELS.md, "Gradient graphs: the op table"), with the
+ * per-example cross-entropy loss, optional input normalisation folded in (SPEC §1), and an
+ * optional fused PGD step (SPEC §5), so one attack iteration is one `run()`.
+ *
+ * @module
+ */
+
+import {
+  decodeModel,
+  DT,
+  encodeModel,
+  type GraphLike,
+  model as modelProto,
+  type ModelProto,
+  node,
+  type NodeLike,
+  tensor,
+  type TensorLike,
+  valueInfo,
+} from "../onnx/proto.ts";
+import { ModelFormatError } from "../errors.ts";
+import { type Const, type PreparedGraph, type PreparedNode, prepareGraph } from "./fold.ts";
+import { type GradBuilder, GRADIENT_RULES, SUPPORTED_OPS } from "./ops.ts";
+
+/** ImageNet channel statistics (torchvision). */
+export const IMAGENET_NORMALIZATION: { mean: number[]; std: number[] } = Object.freeze({
+  mean: [0.485, 0.456, 0.406],
+  std: [0.229, 0.224, 0.225],
+}) as { mean: number[]; std: number[] };
+
+/** Input normalisation: none, ImageNet's, or explicit per-channel mean and std. */
+export type Normalization = "none" | "imagenet" | { mean: number[]; std: number[] };
+
+/** Options for {@linkcode deriveGradientGraph} and {@linkcode derivePgdStepGraph}. */
+export interface GradientGraphOptions {
+  /** Batch size the graph is specialised to (default 1). */
+  batch?: number;
+  /** Normalisation applied inside the graph to pixels in [0,1] (default `"none"`). */
+  normalize?: Normalization;
+  /** Runtime: `"cpu"` (node/wasm; default) or `"webgpu"` (MaxPool without Indices). */
+  target?: "cpu" | "webgpu";
+  /** Tensors of the forward graph to add as outputs (layer taps), under their own names. */
+  taps?: string[];
+  /** Also output `input_grad` from the PGD step graph (default false). */
+  withGradient?: boolean;
+  /** Model name for messages. */
+  name?: string;
+}
+
+/** Names of the gradient graph's inputs and outputs. */
+export const GRADIENT_GRAPH_IO = Object.freeze({
+  inputs: ["input", "labels"],
+  outputs: ["logits", "loss", "input_grad"],
+  pgdInputs: ["x_adv", "x0", "labels", "eps", "step"],
+  pgdOutputs: ["x_next", "logits", "loss"],
+});
+
+/**
+ * Parses a normalisation option: `none`, `imagenet`, or `m1,m2,m3/s1,s2,s3`.
+ *
+ * @param text The option text.
+ * @returns The normalisation.
+ * @throws {RangeError} If the text is none of these, or a std is not positive.
+ * @example
+ * ```ts
+ * import { parseNormalization } from "../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(parseNormalization("0.5,0.5,0.5/0.25,0.25,0.25"), { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
+ * ```
+ */
+export function parseNormalization(text: string): Normalization {
+  if (text === "none" || text === "imagenet") return text;
+  const m = /^([^/]+)\/([^/]+)$/.exec(text);
+  const nums = (s: string) => s.split(",").map((x) => Number(x.trim()));
+  if (m) {
+    const mean = nums(m[1]), std = nums(m[2]);
+    if (
+      mean.length === std.length && [...mean, ...std].every(Number.isFinite) &&
+      std.every((s) => s > 0)
+    ) {
+      return { mean, std };
+    }
+  }
+  throw new RangeError(
+    `Cannot parse normalization "${text}": expected none, imagenet, or m1,m2,m3/s1,s2,s3 with ` +
+      "positive std values",
+  );
+}
+
+/**
+ * Derives the gradient graph of a classifier.
+ *
+ * The result has inputs `input` (`N×C×H×W` float32, pixels in [0,1] when `normalize` is set) and
+ * `labels` (int64 `[N]`) and outputs `logits` (`N×K`), `loss` (per-example cross-entropy, `[N]`),
+ * `input_grad` (∂Σloss/∂input, `N×C×H×W`) and any requested taps. Before differentiating, the batch
+ * size is fixed, the integer shape sub-graph is evaluated, Identity-on-initializer nodes become
+ * aliases and nodes that do not feed the logits (or taps) are dropped.
+ *
+ * @param model ONNX model bytes or a decoded model.
+ * @param options Batch, normalisation, target runtime, taps.
+ * @returns The gradient model's bytes.
+ * @throws {ModelFormatError} For an unsupported op (naming it, the node and the supported ops) or
+ *   a model that is not an `N×C×H×W → N×K` classifier.
+ * @throws {RangeError} For a bad batch size, normalisation or tap name.
+ * @example
+ * ```ts
+ * import { deriveGradientGraph, onnxModel, onnxNode, onnxTensor, onnxValueInfo, DT } from "../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const w = onnxTensor("w", [3, 12], new Float32Array(36).fill(0.1));
+ * const m = onnxModel({
+ *   node: [onnxNode("Flatten", ["x"], ["f"]), onnxNode("Gemm", ["f", "w"], ["y"], { transB: 1 })],
+ *   initializer: [w],
+ *   input: [onnxValueInfo("x", DT.FLOAT, ["N", 3, 2, 2])],
+ *   output: [onnxValueInfo("y", DT.FLOAT, ["N", 3])],
+ * });
+ * const bytes = deriveGradientGraph(m, { batch: 2 });
+ * assertEquals(bytes.length > 0, true);
+ * ```
+ */
+export function deriveGradientGraph(
+  model: Uint8Array | ModelProto | Parameters<typeof encodeModel>[0],
+  options: GradientGraphOptions = {},
+): Uint8Array {
+  return _build(model, options, "gradient");
+}
+
+/**
+ * Derives the fused PGD step graph: inputs `x_adv`, `x0` (`N×C×H×W`), `labels` (int64 `[N]`),
+ * `eps` and `step` (float scalars); outputs `x_next =
+ * Clip(Min(Max(x_adv + step·Sign(g), x0 − eps), x0 + eps), 0, 1)` where g = ∂Σloss/∂x_adv, and
+ * `logits`, `loss` of `x_adv` (before the step), plus taps and, with `withGradient`, `input_grad`.
+ *
+ * @param model ONNX model bytes or a decoded model.
+ * @param options As for {@linkcode deriveGradientGraph}.
+ * @returns The step model's bytes.
+ * @throws {ModelFormatError} As {@linkcode deriveGradientGraph}.
+ * @throws {RangeError} As {@linkcode deriveGradientGraph}.
+ * @example
+ * ```ts
+ * import { derivePgdStepGraph, onnxModel, onnxNode, onnxTensor, onnxValueInfo, DT } from "../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const m = onnxModel({
+ *   node: [onnxNode("Flatten", ["x"], ["f"]), onnxNode("Gemm", ["f", "w"], ["y"], { transB: 1 })],
+ *   initializer: [onnxTensor("w", [3, 4], new Float32Array(12).fill(0.1))],
+ *   input: [onnxValueInfo("x", DT.FLOAT, ["N", 1, 2, 2])],
+ *   output: [onnxValueInfo("y", DT.FLOAT, ["N", 3])],
+ * });
+ * assertEquals(derivePgdStepGraph(m, { batch: 4 }).length > 0, true);
+ * ```
+ */
+export function derivePgdStepGraph(
+  model: Uint8Array | ModelProto | Parameters<typeof encodeModel>[0],
+  options: GradientGraphOptions = {},
+): Uint8Array {
+  return _build(model, options, "pgd");
+}
+
+/**
+ * The specialised forward graph (same preparation, no gradient): input `input`, outputs `logits`
+ * and taps. Used to evaluate clean, adversarial and noisy images at the same batch size.
+ *
+ * @param model ONNX model bytes or a decoded model.
+ * @param options Batch, normalisation, taps (target and withGradient are ignored).
+ * @returns The forward model's bytes.
+ * @throws {ModelFormatError} As {@linkcode deriveGradientGraph}.
+ * @throws {RangeError} As {@linkcode deriveGradientGraph}.
+ * @example
+ * ```ts
+ * import { deriveForwardGraph, onnxModel, onnxNode, onnxValueInfo, DT } from "../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const m = onnxModel({
+ *   node: [onnxNode("Flatten", ["x"], ["y"])],
+ *   input: [onnxValueInfo("x", DT.FLOAT, ["N", 1, 1, 2])],
+ *   output: [onnxValueInfo("y", DT.FLOAT, ["N", 2])],
+ * });
+ * assertEquals(deriveForwardGraph(m, { batch: 1 }).length > 0, true);
+ * ```
+ */
+export function deriveForwardGraph(
+  model: Uint8Array | ModelProto | Parameters<typeof encodeModel>[0],
+  options: GradientGraphOptions = {},
+): Uint8Array {
+  return _build(model, options, "forward");
+}
+
+function _unsupported(pn: { op: string; name: string }, name: string): ModelFormatError {
+  return new ModelFormatError(
+    `Cannot derive gradient graph for ${name}: op ${pn.op} (node ${pn.name}) is not supported; ` +
+      `supported ops: ${SUPPORTED_OPS.join(", ")}`,
+  );
+}
+
+function _build(
+  model: Uint8Array | ModelProto | Parameters<typeof encodeModel>[0],
+  options: GradientGraphOptions,
+  mode: "gradient" | "pgd" | "forward",
+): Uint8Array {
+  const name = options.name ?? "model";
+  const batch = options.batch ?? 1;
+  if (!Number.isInteger(batch) || batch < 1) {
+    throw new RangeError(
+      `Cannot derive gradient graph: batch is ${batch} but must be an integer ≥ 1`,
+    );
+  }
+  const target = options.target ?? "cpu";
+  if (target !== "cpu" && target !== "webgpu") {
+    throw new RangeError(
+      `Cannot derive gradient graph: target is "${target}" but must be cpu or webgpu`,
+    );
+  }
+  const m: ModelProto = model instanceof Uint8Array
+    ? decodeModel(model, name)
+    : (model as ModelProto).graph && typeof (model as ModelProto).toJSON === "function"
+    ? model as ModelProto
+    : decodeModel(encodeModel(model), name);
+  const g0 = m.graph!;
+  const inName = mode === "pgd" ? "x_adv" : "input";
+  const reserved = new Set([
+    "input",
+    "labels",
+    "loss",
+    "input_grad",
+    "x_adv",
+    "x0",
+    "eps",
+    "step",
+    "x_next",
+  ]);
+  const modelInput = (g0.input ?? []).find((v) =>
+    !(g0.initializer ?? []).some((t) => t.name === v.name)
+  )?.name;
+  for (const n of g0.node ?? []) {
+    for (const o of n.output ?? []) {
+      if (reserved.has(o)) {
+        throw new ModelFormatError(
+          `Cannot derive gradient graph for ${name}: tensor name "${o}" is reserved for the gradient ` +
+            `graph's interface (${[...reserved].join(", ")}); rename it in the model`,
+        );
+      }
+    }
+  }
+  // Normalisation prelude: pixels in [0,1] → (x − mean)/std → the model's own input.
+  const norm = options.normalize === undefined || options.normalize === "none"
+    ? undefined
+    : options.normalize === "imagenet"
+    ? IMAGENET_NORMALIZATION
+    : options.normalize;
+  const prelude: NodeLike[] = [];
+  const extra: TensorLike[] = [];
+  const pixels = "__somscope/normalized";
+  if (norm) {
+    const c = norm.mean.length;
+    if (c !== norm.std.length || norm.std.some((s) => !(s > 0))) {
+      throw new RangeError("Cannot normalize: mean and std need the same length and std > 0");
+    }
+    extra.push(tensor("__somscope/mean", [1, c, 1, 1], Float32Array.from(norm.mean)));
+    extra.push(tensor("__somscope/std", [1, c, 1, 1], Float32Array.from(norm.std)));
+    prelude.push(node("Sub", [inName, "__somscope/mean"], ["__somscope/centered"]));
+    prelude.push(node("Div", ["__somscope/centered", "__somscope/std"], [pixels]));
+  }
+  const inputGraph: GraphLike = {
+    ...g0,
+    initializer: [...(g0.initializer ?? []), ...extra],
+  };
+  // Route the model's input name to the prelude's output (or to the new input name).
+  const entry = norm ? pixels : inName;
+  const renamed: NodeLike[] = (g0.node ?? []).map((n) => ({
+    ...n,
+    input: (n.input ?? []).map((x) => (x === modelInput ? entry : x)),
+  }));
+  const mm = { ...m, graph: { ...inputGraph, node: renamed } } as ModelProto;
+  const logitsName0 = g0.output?.[0]?.name;
+  if (logitsName0 === modelInput) {
+    throw new ModelFormatError(`Cannot derive gradient graph for ${name}: its output is its input`);
+  }
+  const pg = prepareGraph(mm, {
+    batch,
+    prelude,
+    inputName: inName,
+    taps: options.taps,
+    name,
+    supported: new Set(SUPPORTED_OPS),
+    unsupported: (pn) => _unsupported(pn, name),
+  });
+  if (norm && pg.inputShape[1] !== norm.mean.length) {
+    throw new RangeError(
+      `Cannot normalize ${name}: mean/std have ${norm.mean.length} channels but the model input has ` +
+        `${pg.inputShape[1]}`,
+    );
+  }
+  const y = pg.shapes.get(pg.logits);
+  if (!y || y.length !== 2 || y[0] !== batch) {
+    throw new ModelFormatError(
+      `Cannot derive gradient graph for ${name}: output ${pg.logits} has shape [${y}] but expected ` +
+        `[${batch}, K] logits`,
+    );
+  }
+  if (!pg.live.has(pg.logits)) {
+    throw new ModelFormatError(
+      `Cannot derive gradient graph for ${name}: the logits do not depend on the input`,
+    );
+  }
+  return _emit(pg, options, mode, m, target);
+}
+
+function _emit(
+  pg: PreparedGraph,
+  options: GradientGraphOptions,
+  mode: "gradient" | "pgd" | "forward",
+  m: ModelProto,
+  target: "cpu" | "webgpu",
+): Uint8Array {
+  const [N, C, H, W] = pg.inputShape;
+  const K = pg.shapes.get(pg.logits)![1];
+  const nodes: NodeLike[] = [];
+  const consts = new Map<string, Const>(pg.consts);
+  const usedConsts = new Set<string>();
+  const shapes = new Map(pg.shapes);
+  let counter = 0;
+  const fresh = (hint: string) => `grad/${hint}_${counter++}`;
+  const constCache = new Map<string, string>();
+  const addConst = (dtype: number, values: ArrayLike<number>, dims: number[]): string => {
+    const key = values.length <= 16 ? `${dtype}|${dims}|${Array.from(values)}` : "";
+    if (key && constCache.has(key)) return constCache.get(key)!;
+    const nm = fresh("const");
+    consts.set(nm, { dtype, dims, values });
+    if (key) constCache.set(key, nm);
+    return nm;
+  };
+  const indices = new Map<string, string>();
+  const pushNode = (n: NodeLike) => {
+    for (const i of n.input ?? []) if (consts.has(i)) usedConsts.add(i);
+    nodes.push(n);
+  };
+
+  // Forward nodes (MaxPool re-emitted with Indices on CPU targets when its gradient is needed).
+  for (const pn of pg.nodes) {
+    const outs = [...pn.outputs];
+    if (
+      mode !== "forward" && pn.op === "MaxPool" && target === "cpu" && pg.live.has(pn.inputs[0])
+    ) {
+      if (outs.length < 2 || !outs[1]) {
+        outs[1] = fresh("maxpool_indices");
+        shapes.set(outs[1], shapes.get(outs[0])!);
+      }
+      indices.set(pn.name, outs[1]);
+    }
+    pushNode({ ...pn.proto, input: pn.inputs, output: outs });
+  }
+  const outputs: ReturnType<typeof valueInfo>[] = [];
+  const inputs: ReturnType<typeof valueInfo>[] = [valueInfo(pg.input, DT.FLOAT, pg.inputShape)];
+  const emitOut = (src: string, dst: string, shape: number[]) => {
+    if (src !== dst) pushNode(node("Identity", [src], [dst]));
+    outputs.push(valueInfo(dst, DT.FLOAT, shape));
+  };
+  emitOut(pg.logits, "logits", [N, K]);
+  for (const t of new Set(options.taps ?? [])) {
+    const src = pg.resolve(t);
+    const shp = shapes.get(src) ?? consts.get(src)?.dims;
+    if (t === "logits") continue;
+    if (src !== t || t === pg.logits) pushNode(node("Identity", [src], [t]));
+    outputs.push(valueInfo(t, DT.FLOAT, shp!));
+  }
+
+  if (mode !== "forward") {
+    const b: GradBuilder = {
+      target,
+      shape: (t) => {
+        const s = shapes.get(t) ?? consts.get(t)?.dims;
+        if (!s) throw new Error(`internal: no shape for ${t}`);
+        return s;
+      },
+      constOf: (t) => (pg.live.has(t) ? undefined : consts.get(t)),
+      live: (t) => t !== "" && pg.live.has(t),
+      emit: (op, ins, attrs = {}, k = 1) => {
+        const outs = Array.from({ length: k }, () => fresh(op.toLowerCase()));
+        pushNode(node(op, ins, outs, attrs as Record<string, never>));
+        return outs;
+      },
+      f32: (values, dims) => addConst(DT.FLOAT, Float32Array.from(values), dims),
+      i64: (values, dims) => addConst(DT.INT64, values, dims ?? [values.length]),
+      reduceTo: (gr, from, to) => {
+        if (from.length === to.length && from.every((d, i) => d === to[i])) return gr;
+        const lead = from.length - to.length;
+        const axes: number[] = [];
+        for (let i = 0; i < from.length; i++) {
+          if (i < lead || (to[i - lead] === 1 && from[i] !== 1)) axes.push(i);
+        }
+        let out = gr;
+        if (axes.length) {
+          out = b.emit("ReduceSum", [gr, b.i64(axes)], { keepdims: 1 })[0];
+          shapes.set(out, from.map((d, i) => (axes.includes(i) ? 1 : d)));
+        }
+        if (lead > 0) {
+          const r = b.emit("Reshape", [out, b.i64(to)])[0];
+          shapes.set(r, to);
+          out = r;
+        }
+        return out;
+      },
+      setShape: (t, s) => void shapes.set(t, s),
+      maxPoolIndices: (pn) => indices.get(pn.name),
+    };
+    // Loss: per-example cross-entropy; dlogits = softmax(z) − onehot(y) for the summed loss.
+    const labels2 = b.emit("Unsqueeze", ["labels", b.i64([1])])[0];
+    const logp = b.emit("LogSoftmax", [pg.logits], { axis: 1 })[0];
+    const picked = b.emit("GatherElements", [logp, labels2], { axis: 1 })[0];
+    pushNode(node("Neg", [b.emit("Reshape", [picked, b.i64([N])])[0]], ["loss"]));
+    const prob = b.emit("Softmax", [pg.logits], { axis: 1 })[0];
+    const range = b.i64([...Array(K).keys()], [1, K]);
+    const onehot = b.emit("Cast", [b.emit("Equal", [labels2, range])[0]], { to: DT.FLOAT })[0];
+    const dlogits = b.emit("Sub", [prob, onehot])[0];
+    shapes.set(dlogits, [N, K]);
+    inputs.push(valueInfo("labels", DT.INT64, [N]));
+    outputs.push(valueInfo("loss", DT.FLOAT, [N]));
+
+    const grads = new Map<string, string[]>([[pg.logits, [dlogits]]]);
+    const acc = (t: string): string | undefined => {
+      const gs = grads.get(t);
+      if (!gs || gs.length === 0) return undefined;
+      if (gs.length === 1) return gs[0];
+      const s = b.emit("Sum", gs)[0];
+      shapes.set(s, b.shape(t));
+      grads.set(t, [s]);
+      return s;
+    };
+    for (let i = pg.nodes.length - 1; i >= 0; i--) {
+      const pn: PreparedNode = pg.nodes[i];
+      if (!pn.inputs.some((x) => b.live(x))) continue;
+      const dY = pn.outputs.map((o) => (o ? acc(o) : undefined));
+      if (dY.every((d) => d === undefined)) continue;
+      const rule = GRADIENT_RULES[pn.op];
+      if (!rule) throw _unsupported(pn, options.name ?? "model");
+      const dX = rule(pn, dY, b);
+      pn.inputs.forEach((x, k) => {
+        if (!b.live(x) || !dX[k]) return;
+        if (!grads.has(x)) grads.set(x, []);
+        grads.get(x)!.push(dX[k]!);
+      });
+    }
+    const gIn = acc(pg.input);
+    if (!gIn) {
+      throw new ModelFormatError("Cannot derive gradient graph: no gradient reaches the input");
+    }
+    if (mode === "gradient" || options.withGradient) {
+      pushNode(node("Identity", [gIn], ["input_grad"]));
+      outputs.push(valueInfo("input_grad", DT.FLOAT, [N, C, H, W]));
+    }
+    if (mode === "pgd") {
+      const upd = b.emit("Add", ["x_adv", b.emit("Mul", ["step", b.emit("Sign", [gIn])[0]])[0]])[0];
+      const lo = b.emit("Sub", ["x0", "eps"])[0], hi = b.emit("Add", ["x0", "eps"])[0];
+      const box = b.emit("Min", [b.emit("Max", [upd, lo])[0], hi])[0];
+      pushNode(node("Clip", [box, b.f32([0], []), b.f32([1], [])], ["x_next"]));
+      inputs.push(valueInfo("x0", DT.FLOAT, [N, C, H, W]));
+      inputs.push(valueInfo("eps", DT.FLOAT, []));
+      inputs.push(valueInfo("step", DT.FLOAT, []));
+      outputs.unshift(valueInfo("x_next", DT.FLOAT, [N, C, H, W]));
+    }
+  }
+
+  const initializer: TensorLike[] = [];
+  for (const nm of usedConsts) {
+    const c = consts.get(nm)!;
+    if (c.proto && c.proto.name === nm && !c.values) {
+      initializer.push(c.proto);
+    } else if (c.proto && !c.values) {
+      initializer.push({ ...c.proto, name: nm });
+    } else {
+      initializer.push(_constTensor(nm, c));
+    }
+  }
+  const opset = Math.max(17, pg.opset);
+  const g: GraphLike = {
+    name: `${m.graph?.name ?? "model"}_${mode}`,
+    node: nodes,
+    initializer,
+    input: inputs,
+    output: outputs,
+  };
+  return encodeModel(modelProto(g, { opset, irVersion: Math.max(8, Number(m.irVersion ?? 8)) }));
+}
+
+function _constTensor(name: string, c: Const): TensorLike {
+  const v = c.values!;
+  switch (c.dtype) {
+    case DT.FLOAT:
+      return tensor(name, c.dims, Float32Array.from(v));
+    case DT.DOUBLE:
+      return tensor(name, c.dims, Float64Array.from(v));
+    case DT.INT32:
+      return tensor(name, c.dims, Int32Array.from(v));
+    case DT.INT64:
+      return tensor(
+        name,
+        c.dims,
+        BigInt64Array.from(
+          Array.from(v, (x) => BigInt(Math.trunc(Math.max(Math.min(x, 9.2e18), -9.2e18)))),
+        ),
+      );
+    case DT.BOOL:
+    case DT.UINT8:
+      return tensor(name, c.dims, Uint8Array.from(v), c.dtype);
+  }
+  throw new ModelFormatError(
+    `Cannot write constant ${name}: element type ${c.dtype} is not supported`,
+  );
+}

@@ -1,0 +1,254 @@
+import * as ort from "npm:onnxruntime-node@1.30.0";
+import { assert, assertArrayClose, assertEquals, assertThrows } from "./asserts.ts";
+import { fdCheck, fdTolerance, GraphBuilder, runGrad } from "./grad_helpers.ts";
+import { deriveGradientGraph } from "../lib/grad/derive.ts";
+import { SUPPORTED_OPS } from "../lib/grad/ops.ts";
+import { ModelFormatError } from "../lib/errors.ts";
+import { F } from "../lib/onnx/proto.ts";
+
+async function expectFd(
+  bytes: Uint8Array,
+  shape: number[],
+  opts: Parameters<typeof fdCheck>[2] = {},
+  minChecked = 0.8,
+) {
+  for (const target of ["cpu", "webgpu"] as const) {
+    const r = await fdCheck(bytes, shape, { ...opts, target });
+    const n = shape.reduce((a, b) => a * b, 1);
+    assert(r.gMax > 1e-3, `gradient is not trivially zero (max ${r.gMax})`);
+    assert(
+      r.checked >= minChecked * n,
+      `${r.checked} of ${n} coordinates checked (${r.skipped} at kinks)`,
+    );
+    assert(
+      r.maxErr <= fdTolerance(r),
+      `${target}: max |g − fd| = ${r.maxErr} at ${r.worst} > ${fdTolerance(r)} (|g|max ${r.gMax})`,
+    );
+  }
+}
+
+Deno.test("Conv with stride 2, padding and a Relu matches finite differences", async () => {
+  const g = new GraphBuilder(1);
+  const c = g.o("Conv", ["x", g.w([4, 2, 3, 3]), g.w([4])], {
+    strides: [2, 2],
+    pads: [1, 1, 1, 1],
+    kernel_shape: [3, 3],
+  });
+  const r = g.o("Relu", [c]);
+  await expectFd(g.build(g.head(r, 4 * 3 * 3), [2, 6, 6]), [2, 2, 6, 6], {}, 0.6);
+});
+
+Deno.test("grouped, dilated Conv with asymmetric pads and even input matches finite differences", async () => {
+  const g = new GraphBuilder(2);
+  const c = g.o("Conv", ["x", g.w([4, 1, 3, 3])], {
+    group: 2,
+    dilations: [2, 2],
+    pads: [1, 0, 2, 1],
+    strides: [2, 1],
+  });
+  await expectFd(g.build(g.head(c, 4 * 3 * 5), [2, 7, 8]), [1, 2, 7, 8]);
+});
+
+Deno.test("overlapping MaxPool 3×3/s2 with padding matches finite differences", async () => {
+  const g = new GraphBuilder(3);
+  const p = g.o("MaxPool", ["x"], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
+  await expectFd(g.build(g.head(p, 2 * 4 * 4), [2, 7, 7]), [2, 2, 7, 7], {}, 0.6);
+});
+
+Deno.test("MaxPool with tied maxima sends each window's gradient to its first maximum and sums overlaps", async () => {
+  // All-equal input: every window's first element (row-major) gets that window's gradient.
+  const g = new GraphBuilder(4);
+  const p = g.o("MaxPool", ["x"], { kernel_shape: [3, 3], strides: [2, 2] });
+  const bytes = g.build(g.head(p, 1 * 2 * 2), [1, 5, 5]);
+  const x = new Float32Array(25).fill(0.5);
+  x[12] = 0.9; // centre: shared by all four overlapping windows
+  x[0] = -1;
+  const results: Float32Array[] = [];
+  for (const target of ["cpu", "webgpu"] as const) {
+    const s = await ort.InferenceSession.create(deriveGradientGraph(bytes, { batch: 1, target }));
+    const out = await runGrad(s, x, [1, 1, 5, 5], [1]);
+    await s.release();
+    results.push(out.grad);
+  }
+  // Expected: the centre holds the max of all four windows → it gets the sum of dY; nothing else.
+  const g0 = results[0];
+  const nonzero = [...g0.keys()].filter((i) => g0[i] !== 0);
+  assertEquals(nonzero, [12]);
+  assertArrayClose(results[1], results[0], 1e-6);
+  // Ties without a unique max: windows of equal values pick the first element in window order.
+  const x2 = new Float32Array(25).fill(0.25);
+  const s2 = await ort.InferenceSession.create(
+    deriveGradientGraph(bytes, { batch: 1, target: "cpu" }),
+  );
+  const o2 = await runGrad(s2, x2, [1, 1, 5, 5], [0]);
+  await s2.release();
+  const s3 = await ort.InferenceSession.create(
+    deriveGradientGraph(bytes, { batch: 1, target: "webgpu" }),
+  );
+  const o3 = await runGrad(s3, x2, [1, 1, 5, 5], [0]);
+  await s3.release();
+  const nz2 = [...o2.grad.keys()].filter((i) => o2.grad[i] !== 0);
+  assertEquals(nz2, [0, 2, 10, 12]); // window starts (0,0), (0,2), (2,0), (2,2)
+  assertArrayClose(o3.grad, o2.grad, 1e-6);
+});
+
+Deno.test("AveragePool (overlapping, padded, count_include_pad 0) and GlobalAveragePool match finite differences", async () => {
+  const g = new GraphBuilder(5);
+  const a = g.o("AveragePool", ["x"], {
+    kernel_shape: [3, 3],
+    strides: [2, 2],
+    pads: [1, 1, 1, 1],
+  });
+  const b = g.o("AveragePool", ["x"], {
+    kernel_shape: [2, 2],
+    strides: [2, 2],
+    count_include_pad: 1,
+  });
+  const gp = g.o("GlobalAveragePool", [g.o("Mul", ["x", "x"])]);
+  const cat = g.o("Concat", [g.o("Flatten", [a]), g.o("Flatten", [b]), g.o("Flatten", [gp])], {
+    axis: 1,
+  });
+  await expectFd(g.build(g.head(cat, 2 * 9 + 2 * 9 + 2), [2, 6, 6]), [2, 2, 6, 6]);
+});
+
+Deno.test("fan-out through a residual block and broadcasting Add/Sub/Mul/Div accumulate gradients", async () => {
+  const g = new GraphBuilder(6);
+  const c1 = g.o("Conv", ["x", g.w([2, 2, 3, 3])], { pads: [1, 1, 1, 1] });
+  const r = g.o("Add", [c1, g.o("Conv", [g.o("Tanh", [c1]), g.w([2, 2, 1, 1])])]); // c1 used twice
+  const m = g.o("ReduceMean", [r], { axes: [2, 3], keepdims: 1 }); // [N,2,1,1] broadcast back
+  const y = g.o("Mul", [r, g.o("Sigmoid", [m])]);
+  const d = g.o("Div", [y, g.o("Add", [g.o("Mul", [m, m]), g.c([1, 2, 1, 1], [1, 2])])]);
+  const s = g.o("Sub", [g.w([1, 1, 4]), d]); // broadcast constant minus live
+  const z = g.o("Add", [s, g.o("Mul", ["x", g.w([2, 1, 1])])]);
+  await expectFd(g.build(g.head(z, 2 * 4 * 4), [2, 4, 4]), [2, 2, 4, 4]);
+});
+
+Deno.test("batched MatMul (live × live, live × broadcast constant), Softmax, Transpose match finite differences", async () => {
+  const g = new GraphBuilder(7);
+  const xt = g.o("Transpose", ["x"], { perm: [0, 1, 3, 2] });
+  const a = g.o("MatMul", ["x", xt]); // [N,2,3,3]
+  const sm = g.o("Softmax", [a], { axis: -1 });
+  const b = g.o("MatMul", [sm, g.w([3, 5])]); // [N,2,3,3] × [3,5] → [N,2,3,5]
+  const c = g.o("MatMul", [g.w([3, 3]), g.o("Mul", [b, b])]); // constant on the left, broadcast batch
+  await expectFd(g.build(g.head(c, 2 * 3 * 5), [2, 3, 4]), [2, 2, 3, 4]);
+});
+
+Deno.test("LayerNormalization, GELU (Erf), Gemm variants and BatchNormalization match finite differences", async () => {
+  const g = new GraphBuilder(8);
+  const ln = g.o("LayerNormalization", ["x", g.w([4], 1), g.w([4])], {
+    axis: -1,
+    epsilon: new F(1e-5),
+  });
+  const sq = g.o("Div", [ln, g.c([], [Math.SQRT2])]);
+  const gelu = g.o("Mul", [
+    g.o("Mul", [ln, g.o("Add", [g.o("Erf", [sq]), g.c([], [1])])]),
+    g.c([], [0.5]),
+  ]);
+  const bn = g.o("BatchNormalization", [
+    gelu,
+    g.c([2], [1.5, -0.5]),
+    g.c([2], [0.1, 0.2]),
+    g.c([2], [0.3, -0.1]),
+    g.c([2], [2, 0.5]),
+  ]);
+  const f = g.o("Flatten", [bn]);
+  const h = g.o("Gemm", [f, g.w([24, 5])], { alpha: new F(0.7) }); // transB = 0
+  const t = g.o("Gemm", [g.o("Transpose", [h]), g.w([3, 5])], {
+    transA: 1,
+    transB: 1,
+    beta: new F(0.5),
+  });
+  const logits = g.o("Add", [t, g.w([3])]);
+  await expectFd(g.build(logits, [2, 3, 4]), [2, 2, 3, 4]);
+});
+
+Deno.test("Gather (scalar and repeated indices), Slice, Concat, Split, Pad, Expand, Squeeze match finite differences", async () => {
+  const g = new GraphBuilder(9);
+  const g1 = g.o("Gather", ["x", g.c([], [1], true)], { axis: 2 }); // [N,2,4]
+  const g2 = g.o("Gather", ["x", g.c([3], [2, 0, 2], true)], { axis: 3 }); // [N,2,3,3]
+  const sl = g.o("Slice", [
+    "x",
+    g.c([2], [1, -3], true),
+    g.c([2], [3, 100], true),
+    g.c([2], [2, 3], true),
+  ]); // [N,2,2,3]
+  const cat = g.o(
+    "Concat",
+    [g2, sl, g.w([1, 2, 3, 3])].map((t, i) =>
+      i === 2 ? g.o("Expand", [t, g.c([4], [2, 2, 3, 3], true)]) : t
+    ),
+    { axis: 2 },
+  );
+  const [p1, p2] = g.n("Split", [cat, g.c([2], [5, 3], true)], { axis: 2 }, 2);
+  const pad = g.o("Pad", [p2, g.c([8], [0, 0, 1, 0, 0, 0, 0, 2], true)]); // [N,2,4,5]
+  const u = g.o("Squeeze", [g.o("Unsqueeze", [g1, g.c([1], [1], true)]), g.c([1], [1], true)]);
+  const feat = g.o("Concat", [g.o("Flatten", [p1]), g.o("Flatten", [pad]), g.o("Flatten", [u])], {
+    axis: 1,
+  });
+  await expectFd(g.build(g.head(feat, 30 + 40 + 8), [2, 3, 4]), [2, 2, 3, 4]);
+});
+
+Deno.test("Sqrt, Pow, Exp, Neg, Reciprocal, Clip, Where, ReduceSum, LogSoftmax match finite differences", async () => {
+  const g = new GraphBuilder(10);
+  const s = g.o("Sqrt", [g.o("Add", [g.o("Pow", ["x", g.c([], [2])]), g.c([], [1])])]);
+  const e = g.o("Exp", [g.o("Neg", ["x"])]);
+  const r = g.o("Reciprocal", [g.o("Add", [s, g.c([], [0.5])])]);
+  const cl = g.o("Clip", [g.o("Mul", ["x", g.c([], [3])]), g.c([], [-1]), g.c([], [1])]);
+  const mask = g.c([1, 1, 4], [1, 0, 1, 0]);
+  const w = g.o("Where", [g.o("Cast", [mask], { to: 9 }), e, r]);
+  const rs = g.o("ReduceSum", [g.o("Mul", [w, cl]), g.c([1], [2], true)], { keepdims: 0 }); // [N,2,4]
+  const ls = g.o("LogSoftmax", [rs], { axis: -1 });
+  await expectFd(
+    g.build(g.head(g.o("Add", [g.o("Unsqueeze", [ls, g.c([1], [2], true)]), w]), 2 * 3 * 4), [
+      2,
+      3,
+      4,
+    ]),
+    [2, 2, 3, 4],
+    {},
+    0.7,
+  );
+});
+
+Deno.test("an integer shape sub-graph (Shape/Gather/Unsqueeze/Concat/Reshape) is folded for the batch size", async () => {
+  const g = new GraphBuilder(11);
+  const sh = g.o("Shape", ["x"]);
+  const n = g.o("Unsqueeze", [
+    g.o("Gather", [sh, g.c([], [0], true)], { axis: 0 }),
+    g.c([1], [0], true),
+  ]);
+  const tgt = g.o("Concat", [n, g.c([1], [-1], true)], { axis: 0 });
+  const flat = g.o("Reshape", ["x", g.o("Cast", [tgt], { to: 7 })]);
+  const gemm = g.o("Gemm", [flat, g.w([3, 12])], { transB: 1 });
+  const bytes = g.build(gemm, [3, 2, 2]);
+  const grad = deriveGradientGraph(bytes, { batch: 5 });
+  const text = new TextDecoder("latin1").decode(grad);
+  assert(!text.includes("Shape"), "Shape nodes are folded away");
+  await expectFd(bytes, [5, 3, 2, 2]);
+});
+
+Deno.test("an unsupported op is a ModelFormatError naming the op, the node and the supported ops", () => {
+  const g = new GraphBuilder(12);
+  const t = g.o("Hardmax", ["x"]);
+  const bytes = g.build(g.head(t, 4), [1, 2, 2]);
+  const e = assertThrows(
+    () => deriveGradientGraph(bytes, { batch: 1 }),
+    ModelFormatError,
+    "op Hardmax",
+  );
+  assert((e as Error).message.includes("node Hardmax_t0"), (e as Error).message);
+  assert((e as Error).message.includes(SUPPORTED_OPS.join(", ")));
+});
+
+Deno.test("deriveGradientGraph rejects bad batch sizes, targets and taps", () => {
+  const g = new GraphBuilder(13);
+  const bytes = g.build(g.head("x", 4), [1, 2, 2]);
+  assertThrows(() => deriveGradientGraph(bytes, { batch: 0 }), RangeError, "batch is 0");
+  assertThrows(() => deriveGradientGraph(bytes, { target: "gpu" as "cpu" }), RangeError, "target");
+  assertThrows(() => deriveGradientGraph(bytes, { taps: ["nope"] }), RangeError, "nope");
+  assertThrows(
+    () => deriveGradientGraph(new Uint8Array([1, 2, 3])),
+    ModelFormatError,
+    "Cannot load",
+  );
+});
