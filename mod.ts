@@ -77,6 +77,7 @@ export {
   somSchedule,
 } from "./lib/som/reference.ts";
 export { webgpuBackend, type WebgpuBackendOptions } from "./lib/som/webgpu_backend.ts";
+export { cpuBackend, type CpuBackendOptions } from "./lib/som/cpu_backend.ts";
 export {
   Som,
   SOM_BACKENDS,
