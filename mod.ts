@@ -44,7 +44,17 @@ export {
 } from "./lib/manifest.ts";
 
 // Torus geometry and pairwise distance kernels (issue 2 §3.4)
-export { gridD2Table, torusD2, torusDistance, unitPosition } from "./lib/som/torus.ts";
+export {
+  cosineDistanceMatrix,
+  cosineDistanceMatrixGpu,
+  cosineDistanceMatrixReference,
+  gridD2Table,
+  pairwiseTorusDistances,
+  pairwiseTorusDistancesGpu,
+  torusD2,
+  torusDistance,
+  unitPosition,
+} from "./lib/som/torus.ts";
 
 // Vector codes from feature maps (issue 2 §3.1)
 export {
