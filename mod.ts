@@ -98,3 +98,55 @@ export {
   type SomOptions,
   type SomProgress,
 } from "./lib/som/som.ts";
+
+// Models and extraction: ONNX loading, layers, surgery, runtimes, cached codes (issue 3 §1, §3)
+export type { GraphLike, ModelProto } from "./lib/onnx/proto.ts";
+export {
+  type ImageInput,
+  type LoadedModel,
+  loadModel,
+  type LoadModelOptions,
+  sha256Hex,
+} from "./lib/model/load.ts";
+export {
+  type CutTensor,
+  findCutTensors,
+  type LayerCandidate,
+  type LayerList,
+  type LayerSpec,
+  listLayers,
+  type ListLayersOptions,
+  probeShapes,
+  resolveLayers,
+} from "./lib/model/layers.ts";
+export {
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  type Normalize,
+  type PreparedModel,
+  type PreparedTap,
+  prepareModel,
+  type PrepareOptions,
+  resolveNormalize,
+  type TapRequest,
+} from "./lib/model/surgery.ts";
+export {
+  createRuntime,
+  type ModelRuntime,
+  type RunResult,
+  RUNTIME_CHOICES,
+  type RuntimeChoice,
+  type RuntimeKind,
+  type RuntimeOptions,
+  type TapOutput,
+} from "./lib/model/runtime.ts";
+export {
+  CODE_VERSION,
+  type DatasetLike,
+  defaultCacheDir,
+  extractCodes,
+  type ExtractOptions,
+  type ExtractResult,
+  type LayerCodes,
+} from "./lib/extract/extract.ts";
+export { RowStore } from "./lib/extract/cache.ts";

@@ -1,0 +1,428 @@
+/**
+ * Extraction of vector codes (SPEC §2) from a model over a data set, batch by batch, with a
+ * content-addressed cache: every tap is reduced to codes right after the forward pass (on the
+ * GPU when the taps live there), and each batch's codes are stored atomically, so a repeated run
+ * does no model work and an interrupted one resumes.
+ *
+ * @module
+ */
+
+import { DataFormatError } from "../errors.ts";
+import type { GpuContext } from "../gpu/context.ts";
+import { Progress, type ProgressOptions } from "../progress.ts";
+import {
+  codeDimension,
+  type ComMode,
+  reduceFeatureMaps,
+  reduceFeatureMapsGpu,
+} from "../codes/feature_map_reduce.ts";
+import { type LoadedModel, sha256Hex } from "../model/load.ts";
+import { type LayerList, type LayerSpec, listLayers, resolveLayers } from "../model/layers.ts";
+import { type Normalize, prepareModel, resolveNormalize } from "../model/surgery.ts";
+import {
+  createRuntime,
+  type ModelRuntime,
+  type RuntimeChoice,
+  type RuntimeKind,
+} from "../model/runtime.ts";
+import { RowStore } from "./cache.ts";
+import { writeJsonAtomic } from "../fs_atomic.ts";
+
+/**
+ * Version of the code definition and cache layout. Part of every cache key: change it when
+ * codes computed by an older build must not be reused.
+ */
+export const CODE_VERSION = "codes-1";
+
+/**
+ * What extraction needs from a data set (the `Dataset` of `openDataset` has it): pixels in
+ * `[0,1]`, `N×C×H×W`, loaded by index, and a stable identity of the underlying files and
+ * preprocessing.
+ */
+export interface DatasetLike {
+  /** Number of examples. */
+  readonly size: number;
+  /** Channels of the loaded pixels. */
+  readonly channels: number;
+  /** Height of the loaded pixels. */
+  readonly height: number;
+  /** Width of the loaded pixels. */
+  readonly width: number;
+  /** Label of every example. */
+  readonly labels: Int32Array;
+  /** Loads examples as `N×C×H×W` float32 in `[0,1]`. */
+  load(indices: number[]): Promise<Float32Array>;
+  /** A string that changes whenever the files or the preprocessing change. */
+  identity(): Promise<string>;
+}
+
+/** Options for {@linkcode extractCodes}. */
+export interface ExtractOptions {
+  /** `"auto"` (default), aliases, tensor names (comma-separated or an array), or resolved specs. */
+  layers?: string | string[] | LayerSpec[];
+  /** Runtime. Default `"auto"`. */
+  runtime?: RuntimeChoice;
+  /** GPU context (shared with the WebGPU EP and used for the reduction). */
+  ctx?: GpuContext;
+  /** CPU runtime threads. Default: all cores. */
+  threads?: number;
+  /** Examples per forward pass. Default 32. */
+  batchSize?: number;
+  /** Cache folder. Default `$SOMSCOPE_CACHE/codes` or `.cache/somscope/codes`. */
+  cacheDir?: string;
+  /** Centre-of-mass mode of the codes. Default `"flat"`. */
+  com?: ComMode;
+  /** Input normalisation inside the graph. Default `"none"`. */
+  normalize?: Normalize;
+  /** Progress display (`false` for none). Default: a bar on stderr. */
+  progress?: boolean | ProgressOptions;
+  /** Called after every batch with positions done and total (tests use it to interrupt). */
+  onBatch?: (done: number, total: number) => void | Promise<void>;
+}
+
+/** Codes of one layer. */
+export interface LayerCodes extends LayerSpec {
+  /** `n×dim` codes, row-major, in the order of the given indices. */
+  codes: Float32Array;
+  /** Code dimension. */
+  dim: number;
+  /** Cache entry key. */
+  key: string;
+  /** True when nothing had to be computed for this layer. */
+  cached: boolean;
+}
+
+/** What {@linkcode extractCodes} returns. */
+export interface ExtractResult {
+  /** Example indices, as given. */
+  indices: Int32Array;
+  /** Their labels. */
+  labels: Int32Array;
+  /** Predicted class (argmax of the logits). */
+  predictions: Int32Array;
+  /** 1 where the prediction equals the label. */
+  correct: Uint8Array;
+  /** Per-layer codes, in the order selected. */
+  layers: LayerCodes[];
+  /** The runtime that ran, or null when everything came from the cache. */
+  runtime: { kind: RuntimeKind; reason: string; threads: number } | null;
+  /** Examples run through the model in this call (0 on a full cache hit). */
+  computed: number;
+  /** Forward passes run. */
+  batches: number;
+  /** Cache key of the run (model, preprocessing, data, indices, code version). */
+  runKey: string;
+  /** The layer list used to resolve the selection. */
+  layerList: LayerList;
+  /** Seconds: layers, model preparation, forward+reduce, total. */
+  timings: Record<string, number>;
+}
+
+/**
+ * Runs a model over examples of a data set and returns per-layer vector codes, predictions and
+ * correctness, through the cache.
+ *
+ * The cache key of a layer entry covers the model bytes (SHA-256), the normalisation, the data
+ * set identity, the index list, the tapped tensor and token choice, the centre-of-mass mode and
+ * {@linkcode CODE_VERSION}; batch size and runtime are not part of it (they do not change the
+ * codes beyond float rounding).
+ *
+ * @param model A loaded model.
+ * @param dataset The data set.
+ * @param indices Example indices.
+ * @param options Layers, runtime, batch size, cache folder, code options.
+ * @returns Codes, predictions and run facts.
+ * @throws {DataFormatError} If the data's channels or size do not match the model input, or a
+ *   batch has the wrong number of values.
+ * @throws {RangeError} If an index is out of range, the batch size is not a positive integer, or
+ *   a layer name is unknown (the message lists valid names).
+ *
+ * @example
+ * ```ts
+ * import { extractCodes, loadModel } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const model = await loadModel("tests/data/models/toy_cnn.onnx");
+ * const data = {
+ *   size: 4, channels: 1, height: 28, width: 28, labels: Int32Array.of(0, 1, 2, 3),
+ *   load: (ix: number[]) => Promise.resolve(new Float32Array(ix.length * 784).fill(0.5)),
+ *   identity: () => Promise.resolve("constant-0.5"),
+ * };
+ * const cacheDir = await Deno.makeTempDir();
+ * const r = await extractCodes(model, data, [0, 1, 2, 3], { runtime: "node", cacheDir, progress: false });
+ * assertEquals(r.layers.map((l) => [l.label, l.dim]), [["CL1", 32], ["CL2", 64], ["CL3", 128]]);
+ * const again = await extractCodes(model, data, [0, 1, 2, 3], { cacheDir, progress: false });
+ * assertEquals([again.computed, again.runtime], [0, null]);
+ * await Deno.remove(cacheDir, { recursive: true });
+ * ```
+ */
+export async function extractCodes(
+  model: LoadedModel,
+  dataset: DatasetLike,
+  indices: ArrayLike<number>,
+  options: ExtractOptions = {},
+): Promise<ExtractResult> {
+  const t0 = performance.now();
+  const timings: Record<string, number> = {};
+  const idx = Int32Array.from(indices);
+  const n = idx.length;
+  const batchSize = options.batchSize ?? 32;
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new RangeError(
+      `Cannot extract codes: batchSize is ${batchSize} but must be an integer ≥ 1`,
+    );
+  }
+  for (let i = 0; i < n; i++) {
+    if (!(idx[i] >= 0 && idx[i] < dataset.size) || idx[i] !== indices[i]) {
+      throw new RangeError(
+        `Cannot extract codes: index ${indices[i]} at position ${i} is outside the data set ` +
+          `(0..${dataset.size - 1})`,
+      );
+    }
+  }
+  _checkDataMatchesModel(model, dataset);
+  const com = options.com ?? "flat";
+  const norm = resolveNormalize(options.normalize, model.input.channels);
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+
+  // Layer selection (the layer list itself is cached: it costs a model session).
+  let t = performance.now();
+  const inputShape: [number, number, number] = [dataset.channels, dataset.height, dataset.width];
+  const layerList = await _cachedLayerList(model, inputShape, cacheDir, options.runtime);
+  const specs = Array.isArray(options.layers) && typeof options.layers[0] === "object"
+    ? options.layers as LayerSpec[]
+    : await resolveLayers(model, layerList, (options.layers ?? "auto") as string | string[]);
+  timings.layers = (performance.now() - t) / 1000;
+
+  const datasetId = await dataset.identity();
+  const runKey = await sha256Hex(JSON.stringify({
+    code: CODE_VERSION,
+    model: model.sha256,
+    normalize: norm,
+    data: datasetId,
+    shape: inputShape,
+    n,
+    indices: await sha256Hex(new Uint8Array(idx.buffer, idx.byteOffset, idx.byteLength)),
+  }));
+  const runDir = `${cacheDir}/${runKey.slice(0, 32)}`;
+  await Deno.mkdir(runDir, { recursive: true });
+  const preds = await RowStore.open(`${runDir}/predictions`, n, 1, "i4");
+  const stores: {
+    spec: LayerSpec;
+    key: string;
+    dim: number;
+    store: RowStore;
+    wasComplete: boolean;
+  }[] = [];
+  for (const spec of specs) {
+    const key = (await sha256Hex(JSON.stringify({
+      tensor: spec.tensor,
+      token0: spec.token0,
+      com,
+    }))).slice(0, 24);
+    const dim = codeDimension(spec.shape, com);
+    const store = await RowStore.open(`${runDir}/layer_${key}`, n, dim, "f4");
+    stores.push({ spec, key, dim, store, wasComplete: store.complete });
+  }
+
+  let runtime: ModelRuntime | null = null;
+  let computed = 0, batches = 0;
+  const result = { predictions: null as Int32Array | null, codes: [] as Float32Array[] };
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const todo: number[] = [];
+      for (let i = 0; i < n; i++) {
+        if (!preds.has(i) || stores.some((s) => !s.store.has(i))) todo.push(i);
+      }
+      if (todo.length) {
+        if (!runtime) {
+          t = performance.now();
+          const prepared = prepareModel(model, {
+            taps: specs.map((s) => ({ tensor: s.tensor, token0: s.token0 })),
+            normalize: norm ?? "none",
+          });
+          runtime = await createRuntime(options.runtime ?? "auto", prepared.bytes, {
+            ctx: options.ctx,
+            threads: options.threads,
+            logits: prepared.logitsName,
+          });
+          timings.prepare = (performance.now() - t) / 1000;
+        }
+        t = performance.now();
+        const done = await _runBatches(
+          runtime,
+          dataset,
+          idx,
+          todo,
+          batchSize,
+          preds,
+          stores.map((s) => ({
+            store: s.store,
+            output: s.spec.token0 ? `${s.spec.tensor}__token0` : s.spec.tensor,
+            com,
+          })),
+          options,
+        );
+        computed += done.images;
+        batches += done.batches;
+        timings.forward = (timings.forward ?? 0) + (performance.now() - t) / 1000;
+      }
+      const p = await preds.read();
+      const layerRows = [];
+      for (const s of stores) layerRows.push(await s.store.read());
+      if ("rows" in p && layerRows.every((r) => "rows" in r)) {
+        result.predictions = p.rows as Int32Array;
+        result.codes = layerRows.map((r) => (r as { rows: Float32Array }).rows);
+        break;
+      }
+    }
+  } finally {
+    if (runtime) await runtime.dispose();
+  }
+  if (!result.predictions) {
+    throw new DataFormatError(
+      `Cannot extract codes: cache entry ${runDir} keeps losing chunks; expected readable files`,
+    );
+  }
+  const labels = Int32Array.from(idx, (i) => dataset.labels[i]);
+  const correct = Uint8Array.from(labels, (l, i) => (l === result.predictions![i] ? 1 : 0));
+  timings.total = (performance.now() - t0) / 1000;
+  return {
+    indices: idx,
+    labels,
+    predictions: result.predictions,
+    correct,
+    layers: stores.map((s, i) => ({
+      ...s.spec,
+      codes: result.codes[i],
+      dim: s.dim,
+      key: s.key,
+      cached: s.wasComplete,
+    })),
+    runtime: runtime
+      ? { kind: runtime.kind, reason: runtime.reason, threads: runtime.threads }
+      : null,
+    computed,
+    batches,
+    runKey,
+    layerList,
+    timings,
+  };
+}
+
+/**
+ * The default cache folder: `$SOMSCOPE_CACHE/codes`, else `.cache/somscope/codes`.
+ *
+ * @returns The folder path.
+ */
+export function defaultCacheDir(): string {
+  let base: string | undefined;
+  try {
+    base = Deno.env.get("SOMSCOPE_CACHE");
+  } catch { /* no env permission */ }
+  return `${base ?? ".cache/somscope"}/codes`;
+}
+
+function _checkDataMatchesModel(model: LoadedModel, d: DatasetLike): void {
+  const { channels, height, width } = model.input;
+  if (channels !== null && channels !== d.channels) {
+    throw new DataFormatError(
+      `Cannot extract codes: the data set has ${d.channels} channel${
+        d.channels === 1 ? "" : "s"
+      } ` +
+        `but model ${model.name} expects ${channels} (input "${model.input.name}")`,
+    );
+  }
+  if ((height !== null && height !== d.height) || (width !== null && width !== d.width)) {
+    throw new DataFormatError(
+      `Cannot extract codes: the data set's images are ${d.height}×${d.width} but model ` +
+        `${model.name} expects ${height ?? "any"}×${width ?? "any"}`,
+    );
+  }
+}
+
+async function _cachedLayerList(
+  model: LoadedModel,
+  inputShape: [number, number, number],
+  cacheDir: string,
+  runtime: RuntimeChoice | undefined,
+): Promise<LayerList> {
+  const dir = `${cacheDir}/layers`;
+  const file = `${dir}/${model.sha256.slice(0, 32)}_${inputShape.join("x")}_${CODE_VERSION}.json`;
+  try {
+    return JSON.parse(await Deno.readTextFile(file)) as LayerList;
+  } catch { /* not cached */ }
+  const list = await listLayers(model, {
+    inputSize: [inputShape[1], inputShape[2]],
+    channels: inputShape[0],
+    runtime: runtime === "node" || runtime === "wasm" ? runtime : "node",
+  });
+  await Deno.mkdir(dir, { recursive: true });
+  await writeJsonAtomic(file, list);
+  return list;
+}
+
+async function _runBatches(
+  runtime: ModelRuntime,
+  dataset: DatasetLike,
+  idx: Int32Array,
+  todo: number[],
+  batchSize: number,
+  preds: RowStore,
+  layers: { store: RowStore; output: string; com: ComMode }[],
+  options: ExtractOptions,
+): Promise<{ images: number; batches: number }> {
+  // Contiguous runs of positions, at most batchSize long: each becomes one chunk per store.
+  const groups: number[][] = [];
+  for (const p of todo) {
+    const g = groups[groups.length - 1];
+    if (g && g.length < batchSize && g[g.length - 1] === p - 1) g.push(p);
+    else groups.push([p]);
+  }
+  const popt = options.progress;
+  const progress = new Progress(
+    "codes",
+    todo.length,
+    popt === false ? { unit: "img", quiet: true } : { unit: "img", ...(popt === true ? {} : popt) },
+  );
+  const { channels: C, height: H, width: W } = dataset;
+  const load = (g: number[]) => dataset.load(g.map((p) => idx[p]));
+  let next = groups.length ? load(groups[0]) : null;
+  let images = 0;
+  for (let b = 0; b < groups.length; b++) {
+    const g = groups[b];
+    const pixels = await next!;
+    // Read the next batch while this one runs.
+    next = b + 1 < groups.length ? load(groups[b + 1]) : null;
+    if (pixels.length !== g.length * C * H * W) {
+      throw new DataFormatError(
+        `Cannot extract codes: the data set returned ${pixels.length} values for ${g.length} ` +
+          `images but expected ${g.length}×${C}×${H}×${W}`,
+      );
+    }
+    const r = await runtime.run(pixels, [g.length, C, H, W]);
+    try {
+      const K = r.logitsDims[1] ?? 1;
+      const pred = new Int32Array(g.length);
+      for (let i = 0; i < g.length; i++) {
+        let best = 0;
+        for (let k = 1; k < K; k++) if (r.logits[i * K + k] > r.logits[i * K + best]) best = k;
+        pred[i] = best;
+      }
+      for (const l of layers) {
+        const tap = r.taps[l.output];
+        const codes = tap.gpuBuffer
+          ? await reduceFeatureMapsGpu(runtime.ctx!, tap.gpuBuffer, tap.dims, { com: l.com })
+          : await reduceFeatureMaps(tap.data!, tap.dims, { backend: "cpu", com: l.com });
+        await l.store.put(g[0], codes);
+      }
+      await preds.put(g[0], pred);
+    } finally {
+      r.dispose();
+    }
+    images += g.length;
+    progress.tick(g.length);
+    await options.onBatch?.(images, todo.length);
+  }
+  progress.done();
+  return { images, batches: groups.length };
+}
