@@ -150,3 +150,9 @@ export {
   type LayerCodes,
 } from "./lib/extract/extract.ts";
 export { RowStore } from "./lib/extract/cache.ts";
+export {
+  codesToArrow,
+  safeLayerName,
+  writeCodes,
+  type WrittenLayer,
+} from "./lib/extract/tables.ts";
