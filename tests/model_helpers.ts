@@ -1,0 +1,75 @@
+/**
+ * Shared helpers for the model and extraction tests: re-exports and a synthetic data set.
+ *
+ * @module
+ */
+
+export {
+  createRuntime,
+  decodeNpy,
+  extractCodes,
+  listLayers,
+  loadModel,
+  ModelFormatError,
+  prepareModel,
+  readNpy,
+  resolveLayers,
+} from "../mod.ts";
+export type { DatasetLike } from "../mod.ts";
+export { DT, encodeModel } from "../lib/onnx/proto.ts";
+import type { DatasetLike } from "../mod.ts";
+import { Rng } from "../mod.ts";
+
+/**
+ * A deterministic synthetic data set: example `i` has pixels from a seeded stream and label
+ * `i mod classes`. Counts the images loaded.
+ *
+ * @param size Examples.
+ * @param shape `[C, H, W]`.
+ * @param identity Identity string.
+ * @returns The data set and a load counter.
+ */
+export function syntheticDataset(
+  size: number,
+  shape: [number, number, number] = [1, 28, 28],
+  identity = "synthetic-v1",
+): DatasetLike & { loaded: number } {
+  const [C, H, W] = shape;
+  const per = C * H * W;
+  const ds = {
+    size,
+    channels: C,
+    height: H,
+    width: W,
+    labels: Int32Array.from({ length: size }, (_, i) => i % 10),
+    loaded: 0,
+    load(indices: number[]): Promise<Float32Array> {
+      const out = new Float32Array(indices.length * per);
+      indices.forEach((ix, k) => {
+        const rng = new Rng(1000 + ix);
+        for (let j = 0; j < per; j++) out[k * per + j] = rng.float();
+      });
+      ds.loaded += indices.length;
+      return Promise.resolve(out);
+    },
+    identity: () => Promise.resolve(identity),
+  };
+  return ds;
+}
+
+/**
+ * Largest absolute difference divided by the largest absolute expected value.
+ *
+ * @param a Actual.
+ * @param b Expected.
+ * @returns The relative error.
+ */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let d = 0, m = 0;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    m = Math.max(m, Math.abs(b[i]));
+  }
+  return m === 0 ? d : d / m;
+}
