@@ -1,18 +1,72 @@
 /**
- * `somscope bmus`: not built yet (see the open issues). Exits 1 with a clear message.
+ * `somscope bmus`: the top-k best-matching units of codes on a trained SOM, written as an
+ * `N×k` int32 `.npy` (unit indices, ascending cosine distance, ties to the lowest index), and
+ * optionally the matching `N×k` float32 distances.
  *
  * @module
  */
 
-import type { CommandSpec } from "../lib/cli_util.ts";
+import { type CommandSpec, numberOption, UsageError } from "../lib/cli_util.ts";
+import { GpuContext } from "../lib/gpu/context.ts";
+import { writeNpy } from "../lib/npy.ts";
+import { Som, SOM_BACKENDS, type SomBackendName } from "../lib/som/som.ts";
+import { readMatrix } from "./cmd_train.ts";
 
-/** The `bmus` command (placeholder until its issue lands). */
+/** The `bmus` command. */
 export const command: CommandSpec = {
   name: "bmus",
-  summary: "not available in this build yet",
-  usage: "",
-  options: {},
-  run() {
-    throw new Error("somscope bmus is not implemented in this build yet");
+  summary: "top-k best-matching units of codes on a trained SOM",
+  usage: "--som DIR --codes X.npy --out bmus.npy [options]",
+  options: {
+    som: { type: "string", arg: "DIR", help: "folder of a trained map (som.json, weights.npy)" },
+    codes: { type: "string", arg: "X.npy", help: "N×d float32 codes" },
+    out: { type: "string", arg: "FILE", help: "N×k int32 unit indices (.npy)" },
+    k: { type: "string", arg: "K", default: "10", help: "BMUs per row (1..16)" },
+    distances: { type: "string", arg: "FILE", help: "also write N×k float32 distances" },
+    backend: {
+      type: "string",
+      arg: "NAME",
+      default: "auto",
+      help: `compute backend: ${SOM_BACKENDS.join(", ")}`,
+    },
+  },
+  async run(v) {
+    for (const o of ["som", "codes", "out"]) {
+      if (typeof v[o] !== "string") throw new UsageError(`--${o} is required`);
+    }
+    const k = numberOption("k", v.k);
+    if (!Number.isInteger(k) || k < 1 || k > 16) {
+      throw new UsageError(`--k is ${v.k} but must be an integer in 1..16`);
+    }
+    const backend = String(v.backend) as SomBackendName;
+    if (!SOM_BACKENDS.includes(backend)) {
+      throw new UsageError(
+        `--backend is "${backend}" but expected one of ${SOM_BACKENDS.join(", ")}`,
+      );
+    }
+    let ctx: GpuContext | undefined;
+    if (backend === "webgpu") ctx = await GpuContext.create();
+    else if (backend === "auto") ctx = await GpuContext.create().catch(() => undefined);
+    let som: Som | undefined;
+    try {
+      som = await Som.load(v.som as string, { backend, ctx });
+      const codes = await readMatrix(v.codes as string, "codes");
+      if (codes.cols !== som.dim) {
+        throw new RangeError(
+          `Cannot compute BMUs: codes have ${codes.cols} columns but the map has ${som.dim}`,
+        );
+      }
+      if (k > som.units) {
+        throw new RangeError(`Cannot compute BMUs: k is ${k} but the map has ${som.units} units`);
+      }
+      const r = await som.topk(codes.data, k);
+      await writeNpy(v.out as string, { data: r.index, shape: [codes.rows, k] });
+      if (typeof v.distances === "string") {
+        await writeNpy(v.distances, { data: r.distance, shape: [codes.rows, k] });
+      }
+    } finally {
+      som?.dispose();
+      ctx?.dispose();
+    }
   },
 };

@@ -1,18 +1,262 @@
 /**
- * `somscope train`: not built yet (see the open issues). Exits 1 with a clear message.
+ * `somscope train`: train a toroidal cosine SOM on a codes `.npy` file and write
+ * `DIR/weights.npy` (K×d float32, row-major unit order), `DIR/losses.csv` (one line per batch)
+ * and `DIR/som.json` (the map's header plus the run manifest: hyper-parameters, seed, backend,
+ * adapter, versions, QE, TE, timings).
+ *
+ * Each file is written to a temporary name and renamed; `som.json` comes last, and an existing
+ * `som.json` is removed first (with `--force`), so a folder never holds a loadable but
+ * half-written map.
  *
  * @module
  */
 
-import type { CommandSpec } from "../lib/cli_util.ts";
+import { type CommandSpec, numberOption, UsageError } from "../lib/cli_util.ts";
+import { GpuContext } from "../lib/gpu/context.ts";
+import { newManifest, timed } from "../lib/manifest.ts";
+import { type NpyArray, readNpy, writeNpy } from "../lib/npy.ts";
+import { writeFileAtomic, writeJsonAtomic } from "../lib/fs_atomic.ts";
+import { Progress } from "../lib/progress.ts";
+import { DataFormatError } from "../lib/errors.ts";
+import { Som, SOM_BACKENDS, type SomBackendName, type SomInit } from "../lib/som/som.ts";
 
-/** The `train` command (placeholder until its issue lands). */
+/**
+ * Parses `MxN` (e.g. `20x20`, `10×30`).
+ *
+ * @param v The option value.
+ * @returns `[m, n]`.
+ * @throws {UsageError} If it is not two positive integers.
+ */
+export function parseGrid(v: string): [number, number] {
+  const g = /^\s*(\d+)\s*[x×X]\s*(\d+)\s*$/.exec(v);
+  const m = g ? Number(g[1]) : NaN, n = g ? Number(g[2]) : NaN;
+  if (!g || m < 1 || n < 1) {
+    throw new UsageError(
+      `--grid is "${v}" but must be ROWSxCOLS with positive integers, e.g. 20x20`,
+    );
+  }
+  return [m, n];
+}
+
+function _int(name: string, v: unknown, min: number): number {
+  const x = numberOption(name, v);
+  if (!Number.isInteger(x) || x < min) {
+    throw new UsageError(`--${name} is ${v} but must be an integer ≥ ${min}`);
+  }
+  return x;
+}
+
+/**
+ * Reads a 2-D float `.npy` as float32 (float64 is converted).
+ *
+ * @param path File path.
+ * @param what What the file is, for messages.
+ * @returns Data and shape `[rows, cols]`.
+ * @throws {DataFormatError} If it is not a non-empty 2-D float array.
+ */
+export async function readMatrix(
+  path: string,
+  what: string,
+): Promise<{ data: Float32Array; rows: number; cols: number }> {
+  let arr: NpyArray;
+  try {
+    arr = await readNpy(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new DataFormatError(`Cannot read ${what}: ${path} does not exist`);
+    }
+    throw e;
+  }
+  if (arr.shape.length !== 2) {
+    throw new DataFormatError(
+      `Cannot read ${what}: ${path} has shape [${arr.shape}] but expected a 2-D array (rows × dim)`,
+    );
+  }
+  const [rows, cols] = arr.shape;
+  if (rows === 0 || cols === 0) {
+    throw new DataFormatError(`Cannot read ${what}: ${path} has shape [${arr.shape}] (empty)`);
+  }
+  let data: Float32Array;
+  if (arr.data instanceof Float32Array) data = arr.data;
+  else if (arr.data instanceof Float64Array) data = Float32Array.from(arr.data);
+  else {
+    throw new DataFormatError(
+      `Cannot read ${what}: ${path} holds ${arr.data.constructor.name} but expected float32 ` +
+        "(or float64)",
+    );
+  }
+  return { data, rows, cols };
+}
+
+async function _exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/** The `train` command. */
 export const command: CommandSpec = {
   name: "train",
-  summary: "not available in this build yet",
-  usage: "",
-  options: {},
-  run() {
-    throw new Error("somscope train is not implemented in this build yet");
+  summary: "train a toroidal cosine SOM on a codes .npy file",
+  usage: "--codes X.npy --out DIR [options]",
+  options: {
+    codes: { type: "string", arg: "X.npy", help: "N×d float32 codes (required)" },
+    out: { type: "string", arg: "DIR", help: "output folder (required)" },
+    grid: { type: "string", arg: "MxN", default: "20x20", help: "grid rows × columns" },
+    epochs: { type: "string", arg: "E", default: "5", help: "epochs" },
+    batch: { type: "string", arg: "B", default: "10", help: "batch size" },
+    sigma: { type: "string", arg: "S", default: "10", help: "initial neighbourhood width σ₀" },
+    alpha: { type: "string", arg: "A", default: "0.1", help: "initial learning rate α₀" },
+    seed: { type: "string", arg: "N", default: "0", help: "seed of init and shuffling" },
+    init: {
+      type: "string",
+      arg: "W0.npy|normal|pca|sample",
+      default: "normal",
+      help: "initial weights: a K×d .npy file or a strategy",
+    },
+    "no-shuffle": { type: "boolean", help: "visit rows in file order every epoch (exact replay)" },
+    flat: { type: "boolean", help: "flat grid instead of a torus" },
+    backend: {
+      type: "string",
+      arg: "NAME",
+      default: "auto",
+      help: `compute backend: ${SOM_BACKENDS.join(", ")}`,
+    },
+    layer: { type: "string", arg: "NAME", help: "layer the codes come from (recorded)" },
+    force: { type: "boolean", help: "overwrite a map already in DIR" },
+    quiet: { type: "boolean", short: "q", help: "no progress output" },
+  },
+  notes: "Writes DIR/weights.npy (K×d float32), DIR/losses.csv and DIR/som.json (written last).\n" +
+    "auto = webgpu on a hardware adapter, cpu on a software adapter (llvmpipe) or none.",
+  async run(v) {
+    if (typeof v.codes !== "string") throw new UsageError("--codes X.npy is required");
+    if (typeof v.out !== "string") throw new UsageError("--out DIR is required");
+    const [m, n] = parseGrid(String(v.grid));
+    const epochs = _int("epochs", v.epochs, 1);
+    const batchSize = _int("batch", v.batch, 1);
+    const seed = _int("seed", v.seed, 0);
+    const sigma0 = numberOption("sigma", v.sigma), alpha0 = numberOption("alpha", v.alpha);
+    if (sigma0 < 0) throw new UsageError(`--sigma is ${v.sigma} but must be ≥ 0`);
+    if (alpha0 < 0) throw new UsageError(`--alpha is ${v.alpha} but must be ≥ 0`);
+    const backend = String(v.backend) as SomBackendName;
+    if (!SOM_BACKENDS.includes(backend)) {
+      throw new UsageError(
+        `--backend is "${backend}" but expected one of ${SOM_BACKENDS.join(", ")}`,
+      );
+    }
+    const out = v.out, force = Boolean(v.force), quiet = Boolean(v.quiet);
+    const headPath = `${out}/som.json`;
+    if (!force && await _exists(headPath)) {
+      throw new Error(
+        `Cannot train SOM: ${headPath} already holds a map; choose another --out or pass --force`,
+      );
+    }
+    const params = {
+      codes: v.codes,
+      out,
+      grid: `${m}x${n}`,
+      m,
+      n,
+      periodic: !v.flat,
+      epochs,
+      batchSize,
+      sigma0,
+      alpha0,
+      seed,
+      init: String(v.init),
+      shuffle: !v["no-shuffle"],
+      backend,
+      layer: v.layer ?? null,
+    };
+    const manifest = newManifest("train", params);
+    manifest.seeds = { root: seed, streams: ["som-init", "som-shuffle"] };
+    const codes = await timed(manifest, "read", () => readMatrix(v.codes as string, "codes"));
+    let init: SomInit;
+    const initOpt = String(v.init);
+    if (["normal", "pca", "sample"].includes(initOpt)) init = initOpt as SomInit;
+    else {
+      const w0 = await readMatrix(initOpt, "initial weights");
+      if (w0.rows !== m * n || w0.cols !== codes.cols) {
+        throw new DataFormatError(
+          `Cannot read initial weights: ${initOpt} has shape [${w0.rows},${w0.cols}] but the ` +
+            `${m}×${n} map on ${codes.cols}-column codes needs [${m * n},${codes.cols}]`,
+        );
+      }
+      init = w0.data;
+    }
+    let ctx: GpuContext | undefined;
+    if (backend === "webgpu") ctx = await GpuContext.create();
+    else if (backend === "auto") ctx = await GpuContext.create().catch(() => undefined);
+    manifest.adapter = ctx?.adapter ?? null;
+    const batches = Math.ceil(codes.rows / batchSize);
+    const progress = new Progress("train", epochs * batches, { unit: "batch", quiet });
+    let done = 0;
+    let som: Som | undefined;
+    try {
+      som = new Som({
+        m,
+        n,
+        dim: codes.cols,
+        periodic: !v.flat,
+        sigma0,
+        alpha0,
+        batchSize,
+        epochs,
+        seed,
+        init,
+        shuffle: !v["no-shuffle"],
+        backend,
+        ctx,
+        layer: typeof v.layer === "string" ? v.layer : undefined,
+        onProgress: (p) => {
+          const now = p.epoch * batches + p.batch;
+          if (now > done) progress.tick(now - done);
+          done = now;
+        },
+      });
+      const s = som;
+      const t0 = performance.now();
+      await timed(manifest, "train", () => s.train(codes.data, codes.rows));
+      if (done < epochs * batches) progress.tick(epochs * batches - done);
+      progress.done();
+      const trainSeconds = (performance.now() - t0) / 1000;
+      const qe = await timed(manifest, "quantization_error", () => s.quantizationError(codes.data));
+      const te = await timed(manifest, "topographic_error", () => s.topographicError(codes.data));
+      manifest.samplesPerSecond = codes.rows * epochs / trainSeconds;
+      manifest.backendNote = s.backendNote ?? null;
+      await timed(manifest, "write", async () => {
+        await Deno.mkdir(out, { recursive: true });
+        if (await _exists(headPath)) await Deno.remove(headPath); // --force: no stale header
+        await writeNpy(`${out}/weights.npy`, { data: s.weights, shape: [s.units, s.dim] });
+        const losses = s.losses;
+        const lines = ["batch,epoch,loss"];
+        for (let i = 0; i < losses.length; i++) {
+          lines.push(`${i},${Math.floor(i / batches)},${losses[i]}`);
+        }
+        await writeFileAtomic(`${out}/losses.csv`, lines.join("\n") + "\n");
+      });
+      manifest.finished = new Date().toISOString();
+      await writeJsonAtomic(headPath, {
+        ...manifest,
+        ...s.toJSON(),
+        quantizationError: qe,
+        topographicError: te,
+        topographicErrorRule: "first and second BMU not 4-neighbours on the grid (D2 > 1)",
+      });
+      if (!quiet) {
+        console.log(
+          `trained ${m}x${n} SOM on ${codes.rows}×${codes.cols} codes with ${s.backendName}` +
+            `${s.backendNote ? ` (${s.backendNote})` : ""} in ${trainSeconds.toFixed(2)} s: ` +
+            `QE ${qe.toFixed(6)}, TE ${te.toFixed(4)} → ${out}`,
+        );
+      }
+    } finally {
+      som?.dispose();
+      ctx?.dispose();
+    }
   },
 };
