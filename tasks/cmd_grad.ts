@@ -1,18 +1,71 @@
 /**
- * `somscope grad`: not built yet (see the open issues). Exits 1 with a clear message.
+ * `somscope grad`: derive the gradient ONNX graph of a classifier (inputs `input`, `labels`;
+ * outputs `logits`, `loss`, `input_grad`), or with `--pgd` the fused PGD step graph.
  *
  * @module
  */
 
-import type { CommandSpec } from "../lib/cli_util.ts";
+import { type CommandSpec, numberOption, UsageError } from "../lib/cli_util.ts";
+import { deriveGradientGraph, derivePgdStepGraph, parseNormalization } from "../lib/grad/derive.ts";
+import { writeFileAtomic } from "../lib/fs_atomic.ts";
 
-/** The `grad` command (placeholder until its issue lands). */
+/** The `grad` command. */
 export const command: CommandSpec = {
   name: "grad",
-  summary: "not available in this build yet",
-  usage: "",
-  options: {},
-  run() {
-    throw new Error("somscope grad is not implemented in this build yet");
+  summary: "derive the input-gradient ONNX graph (logits, per-example CE loss, ∂Σloss/∂input)",
+  usage: "MODEL.onnx -o MODEL.grad.onnx [--batch N] [--normalize none|imagenet|m1,m2,m3/s1,s2,s3]",
+  options: {
+    out: { type: "string", short: "o", arg: "FILE", help: "output ONNX file" },
+    batch: { type: "string", default: "1", arg: "N", help: "batch size to specialise" },
+    normalize: {
+      type: "string",
+      default: "none",
+      arg: "SPEC",
+      help: "normalisation folded in (pixels in [0,1]): none, imagenet or m1,m2,m3/s1,s2,s3",
+    },
+    target: { type: "string", default: "cpu", arg: "cpu|webgpu", help: "runtime the graph is for" },
+    tap: { type: "string", multiple: true, arg: "TENSOR", help: "extra output (repeatable)" },
+    pgd: {
+      type: "boolean",
+      help: "emit the fused PGD step graph (x_adv, x0, labels, eps, step → x_next)",
+    },
+  },
+  notes:
+    "The graph runs on onnxruntime-node and -web (wasm); use --target webgpu for the WebGPU EP.",
+  async run(values, positionals) {
+    if (positionals.length !== 1) throw new UsageError("expected exactly one MODEL.onnx argument");
+    const out = values.out as string | undefined;
+    if (!out) throw new UsageError("-o/--out FILE is required");
+    const batch = numberOption("batch", values.batch);
+    if (!Number.isInteger(batch) || batch < 1) {
+      throw new UsageError(`--batch is ${values.batch} but must be an integer ≥ 1`);
+    }
+    let normalize;
+    try {
+      normalize = parseNormalization(String(values.normalize));
+    } catch (e) {
+      throw new UsageError(`--normalize: ${(e as Error).message}`);
+    }
+    const target = String(values.target);
+    if (target !== "cpu" && target !== "webgpu") {
+      throw new UsageError(`--target is "${target}" but must be cpu or webgpu`);
+    }
+    const path = positionals[0];
+    const bytes = await Deno.readFile(path);
+    const opts = {
+      batch,
+      normalize,
+      target: target as "cpu" | "webgpu",
+      taps: (values.tap as string[] | undefined) ?? [],
+      name: path,
+    };
+    const t0 = performance.now();
+    const g = values.pgd ? derivePgdStepGraph(bytes, opts) : deriveGradientGraph(bytes, opts);
+    await writeFileAtomic(out, g);
+    console.error(
+      `wrote ${out} (${(g.length / 1e6).toFixed(1)} MB, batch ${batch}) in ${
+        ((performance.now() - t0) / 1000).toFixed(1)
+      } s`,
+    );
   },
 };

@@ -153,3 +153,68 @@ export async function fdCheck(
 export function fdTolerance(r: FdResult): number {
   return 1e-3 + 1e-2 * r.gMax;
 }
+
+// Local assertions: tests/asserts.ts fails type checking in any program that also loads sharp's
+// @types/node (its `msg?: string` does not fit that version's overloads), and the attack tests
+// load sharp. Same behaviour, explicit message strings.
+import nodeAssert from "node:assert";
+
+type ErrorClass = new (...args: never[]) => Error;
+
+/** Asserts a condition. */
+export function check(cond: unknown, msg = "assertion failed"): asserts cond {
+  nodeAssert.ok(cond, msg);
+}
+
+/** Deep strict equality. */
+export function checkEquals<T>(actual: T, expected: T, msg = "values differ"): void {
+  nodeAssert.deepStrictEqual(actual, expected, msg);
+}
+
+/** |actual − expected| ≤ tol. */
+export function checkClose(actual: number, expected: number, tol: number, msg = ""): void {
+  if (!(Math.abs(actual - expected) <= tol)) {
+    throw new nodeAssert.AssertionError({
+      message: `${msg} ${actual} differs from ${expected} by more than ${tol}`,
+    });
+  }
+}
+
+function _checkError(e: unknown, cls: ErrorClass, includes: string): void {
+  if (!(e instanceof cls)) {
+    throw new nodeAssert.AssertionError({
+      message: `Expected ${cls.name} but got ${(e as Error)?.name}: ${(e as Error)?.message}`,
+    });
+  }
+  if (!String((e as Error).message).includes(includes)) {
+    throw new nodeAssert.AssertionError({
+      message: `Expected message to include "${includes}" but got "${(e as Error).message}"`,
+    });
+  }
+}
+
+/** `fn` throws `cls` with a message including `includes`. */
+export function checkThrows(fn: () => unknown, cls: ErrorClass, includes = ""): Error {
+  try {
+    fn();
+  } catch (e) {
+    _checkError(e, cls, includes);
+    return e as Error;
+  }
+  throw new nodeAssert.AssertionError({ message: "Expected function to throw" });
+}
+
+/** `fn` rejects with `cls` and a message including `includes`. */
+export async function checkRejects(
+  fn: () => Promise<unknown>,
+  cls: ErrorClass,
+  includes = "",
+): Promise<Error> {
+  try {
+    await fn();
+  } catch (e) {
+    _checkError(e, cls, includes);
+    return e as Error;
+  }
+  throw new nodeAssert.AssertionError({ message: "Expected promise to reject" });
+}

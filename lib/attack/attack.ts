@@ -1,0 +1,438 @@
+/**
+ * The paper's perturbation experiment (SPEC §5, Table 2): PGD on n seeded validation images,
+ * the random-noise control (uniform [0, ε] per pixel, the paper's), and a norm-matched control
+ * (random ±L∞ sign noise with each adversarial example's own L∞ norm); accuracy, success and
+ * norms, and the files that record them.
+ *
+ * @module
+ */
+
+import * as aq from "npm:arquero@8.0.3";
+import sharp from "npm:sharp@0.35.5";
+import { Rng } from "../rng.ts";
+import { encodeNpy } from "../npy.ts";
+import { writeFileAtomic, writeJsonAtomic } from "../fs_atomic.ts";
+import type { Normalization } from "../grad/derive.ts";
+import { argmaxRows, PgdAttack, resolvePgdSettings } from "./pgd.ts";
+import type { GraphRuntime } from "./session.ts";
+
+/** The part of a dataset the attack needs (lib/data's `Dataset` satisfies it). */
+export interface AttackDataset {
+  /** Number of classes. */
+  classes: number;
+  /** Number of examples. */
+  size: number;
+  /** Channels per image. */
+  channels: number;
+  /** Image height. */
+  height: number;
+  /** Image width. */
+  width: number;
+  /** Label per example. */
+  labels: ArrayLike<number>;
+  /** Loads images (pixels in [0,1], `k × C × H × W`). */
+  load(indices: number[]): Promise<Float32Array>;
+}
+
+/** Options for {@linkcode runAttack}. */
+export interface AttackOptions {
+  /** Images to attack, drawn with the `"attack-sample"` stream (default 500, at most the data size). */
+  n?: number;
+  /** Root seed (default 0); streams `"attack-sample"`, `"attack-start"`, `"noise"`. */
+  seed?: number;
+  /** L∞ budget (default 4/255). */
+  eps?: number;
+  /** PGD iterations (default 50). */
+  steps?: number;
+  /** Step size or `"auto"` = ε·2/100 (default). */
+  stepSize?: number | "auto";
+  /** Batch size of the graphs (default 16). */
+  batch?: number;
+  /** Normalisation folded into the graphs (default `"none"`). */
+  normalize?: Normalization;
+  /** `node` (default) or `wasm`. */
+  runtime?: GraphRuntime;
+  /** Intra-op threads (default: all cores). */
+  threads?: number;
+  /** Progress callback over PGD batch-iterations. */
+  onProgress?: (done: number, total: number) => void;
+  /** Model name for messages. */
+  name?: string;
+}
+
+/** L∞ and L2 norm statistics. */
+export interface NormStats {
+  /** Mean over examples. */
+  mean: number;
+  /** Maximum over examples. */
+  max: number;
+}
+
+/** One attacked example. */
+export interface AttackExample {
+  /** Index in the dataset. */
+  id: number;
+  /** True label. */
+  label: number;
+  /** Prediction on the clean image. */
+  clean: number;
+  /** Prediction on the adversarial image. */
+  adversarial: number;
+  /** Prediction on the uniform-noise image. */
+  noise: number;
+  /** Prediction on the norm-matched sign-noise image. */
+  matched: number;
+  /** Prediction on the adversarial image quantised to 8 bits. */
+  quantized: number;
+  /** The adversarial prediction differs from the label. */
+  success: boolean;
+  /** ‖x_adv − x0‖∞. */
+  advLinf: number;
+  /** ‖x_adv − x0‖₂. */
+  advL2: number;
+  /** ‖x_noise − x0‖∞. */
+  noiseLinf: number;
+  /** ‖x_noise − x0‖₂. */
+  noiseL2: number;
+  /** ‖x_matched − x0‖∞. */
+  matchedLinf: number;
+  /** ‖x_matched − x0‖₂. */
+  matchedL2: number;
+}
+
+/** The summary written to `attack.json`. */
+export interface AttackSummary {
+  /** Images attacked. */
+  n: number;
+  /** Settings used. */
+  settings: {
+    eps: number;
+    steps: number;
+    stepSize: number;
+    seed: number;
+    batch: number;
+    normalize: unknown;
+    runtime: string;
+  };
+  /** Top-1 accuracy per condition. */
+  accuracy: {
+    clean: number;
+    adversarial: number;
+    noise: number;
+    matched: number;
+    quantized: number;
+  };
+  /** Fraction of all attacked images misclassified after the attack. */
+  successRate: number;
+  /** Fraction of the clean-correct images that the attack flips. */
+  successRateOnCorrect: number;
+  /** Norm statistics per perturbation. */
+  norms: Record<"adversarial" | "noise" | "matched", { linf: NormStats; l2: NormStats }>;
+  /** After quantising adversarial images to 8 bits (as for PNG): successes that survive. */
+  quantized: { stillSucceed: number; of: number; linf: NormStats };
+}
+
+/** Everything {@linkcode runAttack} computes. */
+export interface AttackResult {
+  /** Summary. */
+  summary: AttackSummary;
+  /** Per-example table rows. */
+  examples: AttackExample[];
+  /** Shape of the image arrays `[n, C, H, W]`. */
+  shape: number[];
+  /** Clean images. */
+  clean: Float32Array;
+  /** Adversarial images. */
+  adversarial: Float32Array;
+  /** Uniform-noise images. */
+  noise: Float32Array;
+  /** Norm-matched sign-noise images. */
+  matched: Float32Array;
+}
+
+function _stats(v: number[]): NormStats {
+  return {
+    mean: v.reduce((a, b) => a + b, 0) / Math.max(1, v.length),
+    max: v.reduce((a, b) => Math.max(a, b), 0),
+  };
+}
+
+function _norms(x: Float32Array, x0: Float32Array, n: number): { linf: number[]; l2: number[] } {
+  const e = x.length / n, linf: number[] = [], l2: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let mi = 0, s = 0;
+    for (let j = i * e; j < (i + 1) * e; j++) {
+      const d = Math.abs(x[j] - x0[j]);
+      if (d > mi) mi = d;
+      s += d * d;
+    }
+    linf.push(mi);
+    l2.push(Math.sqrt(s));
+  }
+  return { linf, l2 };
+}
+
+/**
+ * Runs the attack and both controls on `n` seeded images of `data`.
+ *
+ * @param model ONNX classifier bytes.
+ * @param data The (validation) dataset.
+ * @param options n, seed, ε, steps, step size, batch, normalisation, runtime.
+ * @returns Summary, per-example rows and the image arrays.
+ * @throws {RangeError} For bad settings, n larger than the data, labels outside the model's
+ *   classes, or images whose shape differs from the model input.
+ * @throws {ModelFormatError} If the model cannot be differentiated.
+ * @example
+ * ```ts ignore
+ * import { runAttack } from "../mod.ts";
+ * const r = await runAttack(await Deno.readFile("model.onnx"), dataset, { n: 16, steps: 5 });
+ * console.log(r.summary.accuracy);
+ * ```
+ */
+export async function runAttack(
+  model: Uint8Array,
+  data: AttackDataset,
+  options: AttackOptions = {},
+): Promise<AttackResult> {
+  const { eps, steps, stepSize } = resolvePgdSettings(options);
+  const seed = options.seed ?? 0;
+  const n = options.n ?? Math.min(500, data.size);
+  if (!Number.isInteger(n) || n < 1 || n > data.size) {
+    throw new RangeError(
+      `Cannot attack: n is ${n} but must be an integer in 1..${data.size} (the data size)`,
+    );
+  }
+  const batch = Math.min(options.batch ?? 16, n);
+  const pgd = await PgdAttack.create(model, {
+    batch,
+    normalize: options.normalize,
+    runtime: options.runtime,
+    threads: options.threads,
+    name: options.name,
+  });
+  try {
+    const [C, H, W] = pgd.shape;
+    if (C !== data.channels || H !== data.height || W !== data.width) {
+      throw new RangeError(
+        `Cannot attack: data images are ${data.channels}×${data.height}×${data.width} but the model ` +
+          `expects ${C}×${H}×${W}`,
+      );
+    }
+    const rng = new Rng(seed);
+    const ids = Array.from(rng.stream("attack-sample").permutation(data.size).subarray(0, n));
+    const labels = ids.map((i) => data.labels[i]);
+    const x0 = await data.load(ids);
+    const { logits: cl, classes: K } = await pgd.logits(x0);
+    const bad = labels.findIndex((y) => !Number.isInteger(y) || y < 0 || y >= K);
+    if (bad >= 0) {
+      throw new RangeError(
+        `Cannot attack: label ${labels[bad]} of example ${
+          ids[bad]
+        } is outside the model's ${K} classes (0..${K - 1})`,
+      );
+    }
+    const xAdv = await pgd.attack(x0, labels, {
+      eps,
+      steps,
+      stepSize,
+      rng: rng.stream("attack-start"),
+      onIteration: options.onProgress,
+    });
+    const nz = rng.stream("noise");
+    const xNoise = Float32Array.from(
+      x0,
+      (v) => Math.min(Math.max(Math.fround(v + Math.fround(nz.float() * eps)), 0), 1),
+    );
+    const adv = _norms(xAdv, x0, n);
+    const e = x0.length / n;
+    const xMatched = new Float32Array(x0.length);
+    for (let i = 0; i < n; i++) {
+      const a = adv.linf[i];
+      for (let j = i * e; j < (i + 1) * e; j++) {
+        const d = nz.float() < 0.5 ? -a : a;
+        xMatched[j] = Math.min(Math.max(Math.fround(x0[j] + d), 0), 1);
+      }
+    }
+    const xQuant = Float32Array.from(xAdv, (v) => Math.round(v * 255) / 255);
+    const pred = async (x: Float32Array) => argmaxRows((await pgd.logits(x)).logits, K);
+    const [pc, pa, pn, pm, pq] = [
+      argmaxRows(cl, K),
+      await pred(xAdv),
+      await pred(xNoise),
+      await pred(xMatched),
+      await pred(xQuant),
+    ];
+    const noise = _norms(xNoise, x0, n),
+      matched = _norms(xMatched, x0, n),
+      quant = _norms(xQuant, x0, n);
+    const examples: AttackExample[] = ids.map((id, i) => ({
+      id,
+      label: labels[i],
+      clean: pc[i],
+      adversarial: pa[i],
+      noise: pn[i],
+      matched: pm[i],
+      quantized: pq[i],
+      success: pa[i] !== labels[i],
+      advLinf: adv.linf[i],
+      advL2: adv.l2[i],
+      noiseLinf: noise.linf[i],
+      noiseL2: noise.l2[i],
+      matchedLinf: matched.linf[i],
+      matchedL2: matched.l2[i],
+    }));
+    const acc = (p: Int32Array) => p.reduce((s, v, i) => s + (v === labels[i] ? 1 : 0), 0) / n;
+    const correct = examples.filter((r) => r.clean === r.label);
+    const succ = examples.filter((r) => r.success);
+    const summary: AttackSummary = {
+      n,
+      settings: {
+        eps,
+        steps,
+        stepSize,
+        seed,
+        batch,
+        normalize: options.normalize ?? "none",
+        runtime: options.runtime ?? "node",
+      },
+      accuracy: {
+        clean: acc(pc),
+        adversarial: acc(pa),
+        noise: acc(pn),
+        matched: acc(pm),
+        quantized: acc(pq),
+      },
+      successRate: succ.length / n,
+      successRateOnCorrect: correct.length
+        ? correct.filter((r) => r.success).length / correct.length
+        : 0,
+      norms: {
+        adversarial: { linf: _stats(adv.linf), l2: _stats(adv.l2) },
+        noise: { linf: _stats(noise.linf), l2: _stats(noise.l2) },
+        matched: { linf: _stats(matched.linf), l2: _stats(matched.l2) },
+      },
+      quantized: {
+        stillSucceed: succ.filter((r) => r.quantized !== r.label).length,
+        of: succ.length,
+        linf: _stats(quant.linf),
+      },
+    };
+    return {
+      summary,
+      examples,
+      shape: [n, C, H, W],
+      clean: x0,
+      adversarial: xAdv,
+      noise: xNoise,
+      matched: xMatched,
+    };
+  } finally {
+    await pgd.dispose();
+  }
+}
+
+/**
+ * The per-example table as an Arquero table (columns as in {@linkcode AttackExample}).
+ *
+ * @param examples Rows.
+ * @returns The table.
+ */
+export function attackTable(examples: AttackExample[]): ReturnType<typeof aq.table> {
+  const col = <K extends keyof AttackExample>(k: K) => examples.map((r) => r[k]);
+  return aq.table({
+    id: Int32Array.from(col("id")),
+    label: Int32Array.from(col("label")),
+    clean: Int32Array.from(col("clean")),
+    adversarial: Int32Array.from(col("adversarial")),
+    noise: Int32Array.from(col("noise")),
+    matched: Int32Array.from(col("matched")),
+    quantized: Int32Array.from(col("quantized")),
+    success: col("success"),
+    adv_linf: Float64Array.from(col("advLinf")),
+    adv_l2: Float64Array.from(col("advL2")),
+    noise_linf: Float64Array.from(col("noiseLinf")),
+    noise_l2: Float64Array.from(col("noiseL2")),
+    matched_linf: Float64Array.from(col("matchedLinf")),
+    matched_l2: Float64Array.from(col("matchedL2")),
+  });
+}
+
+/**
+ * Renders a contact sheet: one row per example, columns clean | adversarial | amplified
+ * difference (`0.5 + (x_adv − x0)·0.5/ε`), each image scaled up by an integer factor.
+ *
+ * @param r The attack result.
+ * @param count Examples to show (default 8).
+ * @returns PNG bytes.
+ */
+export async function contactSheet(r: AttackResult, count = 8): Promise<Uint8Array> {
+  const [n, C, H, W] = r.shape;
+  const k = Math.min(count, n), s = Math.max(1, Math.ceil(112 / Math.max(H, W))), gap = 4;
+  const tw = W * s, th = H * s, width = 3 * tw + 4 * gap, height = k * th + (k + 1) * gap;
+  const img = new Uint8Array(width * height * 3).fill(255);
+  const eps = r.summary.settings.eps || 1;
+  const e = C * H * W;
+  const px = (v: number) => Math.max(0, Math.min(255, Math.round(v * 255)));
+  for (let i = 0; i < k; i++) {
+    for (let col = 0; col < 3; col++) {
+      const ox = gap + col * (tw + gap), oy = gap + i * (th + gap);
+      for (let y = 0; y < th; y++) {
+        for (let x = 0; x < tw; x++) {
+          const sy = Math.floor(y / s), sx = Math.floor(x / s);
+          for (let ch = 0; ch < 3; ch++) {
+            const c = C === 1 ? 0 : ch;
+            const j = i * e + c * H * W + sy * W + sx;
+            const v = col === 0
+              ? r.clean[j]
+              : col === 1
+              ? r.adversarial[j]
+              : 0.5 + ((r.adversarial[j] - r.clean[j]) * 0.5) / eps;
+            img[((oy + y) * width + ox + x) * 3 + ch] = px(v);
+          }
+        }
+      }
+    }
+  }
+  const buf = await sharp(img, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return new Uint8Array(buf);
+}
+
+/**
+ * Writes an attack's files into `dir` (each atomically): `attack.json`, `examples.csv`,
+ * `examples.arrow`, `clean.npy`, `adversarial.npy`, `noise.npy`, `matched_noise.npy`,
+ * `ids.npy`, `labels.npy` (float32 images `n×C×H×W`, int32 ids/labels) and `contact_sheet.png`.
+ *
+ * @param dir Output directory (created).
+ * @param r The attack result.
+ * @param options Examples on the contact sheet (default 8).
+ * @returns The written file names.
+ */
+export async function writeAttackOutputs(
+  dir: string,
+  r: AttackResult,
+  options: { sheet?: number } = {},
+): Promise<string[]> {
+  // Render everything before the first write, so a failure leaves no partial set of files.
+  const table = attackTable(r.examples);
+  const files: [string, Uint8Array | string][] = [
+    ["examples.csv", table.toCSV()],
+    ["examples.arrow", aq.toArrowIPC(table)],
+    ["clean.npy", encodeNpy({ data: r.clean, shape: r.shape })],
+    ["adversarial.npy", encodeNpy({ data: r.adversarial, shape: r.shape })],
+    ["noise.npy", encodeNpy({ data: r.noise, shape: r.shape })],
+    ["matched_noise.npy", encodeNpy({ data: r.matched, shape: r.shape })],
+    [
+      "ids.npy",
+      encodeNpy({ data: Int32Array.from(r.examples.map((e) => e.id)), shape: [r.shape[0]] }),
+    ],
+    [
+      "labels.npy",
+      encodeNpy({ data: Int32Array.from(r.examples.map((e) => e.label)), shape: [r.shape[0]] }),
+    ],
+    ["contact_sheet.png", await contactSheet(r, options.sheet ?? 8)],
+  ];
+  await Deno.mkdir(dir, { recursive: true });
+  for (const [f, d] of files) await writeFileAtomic(`${dir}/${f}`, d);
+  await writeJsonAtomic(`${dir}/attack.json`, r.summary);
+  return ["attack.json", ...files.map(([f]) => f)];
+}
