@@ -1,0 +1,305 @@
+import {
+  type DatasetLike,
+  extractCodes,
+  loadModel,
+  readNpy,
+  relErr,
+  syntheticDataset,
+} from "./model_helpers.ts";
+import { DataFormatError, decodeNpy, writeCodes } from "../mod.ts";
+import { tableFromIPC } from "npm:@uwdata/flechette@2.6.0";
+import { assert, assertEquals, assertRejects } from "./asserts.ts";
+
+const DIR = "tests/data/models";
+const CNN = `${DIR}/toy_cnn.onnx`;
+const QUIET = { progress: false as const, runtime: "node" as const, threads: 1 };
+
+async function _tmp(): Promise<string> {
+  return await Deno.makeTempDir({ prefix: "somscope_extract_" });
+}
+
+/** The torch reference inputs as a data set. */
+async function _torchInputs(name: string): Promise<DatasetLike> {
+  const x = await readNpy(`${DIR}/${name}_input.npy`);
+  const [N, C, H, W] = x.shape;
+  const per = C * H * W;
+  const px = x.data as Float32Array;
+  return {
+    size: N,
+    channels: C,
+    height: H,
+    width: W,
+    labels: Int32Array.from({ length: N }, (_, i) => i),
+    load: (ix) => {
+      const out = new Float32Array(ix.length * per);
+      ix.forEach((i, k) => out.set(px.subarray(i * per, (i + 1) * per), k * per));
+      return Promise.resolve(out);
+    },
+    identity: () => Promise.resolve(`torch-inputs-${name}`),
+  };
+}
+
+for (const name of ["toy_cnn", "toy_vit"]) {
+  Deno.test(`extractCodes() gives torch's vector codes and predictions for ${name} (rel ≤ 1e-5)`, async () => {
+    const cacheDir = await _tmp();
+    try {
+      const data = await _torchInputs(name);
+      const r = await extractCodes(await loadModel(`${DIR}/${name}.onnx`), data, [2, 0, 1], {
+        ...QUIET,
+        cacheDir,
+        batchSize: 2,
+      });
+      const logits = await readNpy(`${DIR}/${name}_logits.npy`);
+      const L = logits.data as Float32Array;
+      const argmax = (i: number) => {
+        let b = 0;
+        for (let k = 1; k < 10; k++) if (L[i * 10 + k] > L[i * 10 + b]) b = k;
+        return b;
+      };
+      assertEquals(Array.from(r.predictions), [2, 0, 1].map(argmax));
+      assertEquals(Array.from(r.labels), [2, 0, 1]);
+      for (let t = 0; t < r.layers.length; t++) {
+        const ref = await readNpy(`${DIR}/${name}_tap${t}_codes.npy`);
+        const d = ref.shape[1];
+        assertEquals(r.layers[t].dim, d);
+        const want = new Float64Array(3 * d);
+        [2, 0, 1].forEach((i, k) =>
+          want.set((ref.data as Float64Array).subarray(i * d, (i + 1) * d), k * d)
+        );
+        const e = relErr(r.layers[t].codes, want);
+        assert(e <= 1e-5, `${r.layers[t].label}: relative error ${e}`);
+      }
+    } finally {
+      await Deno.remove(cacheDir, { recursive: true });
+    }
+  });
+}
+
+Deno.test("extractCodes() cache hit runs no model and loads no pixels", async () => {
+  const cacheDir = await _tmp();
+  try {
+    const model = await loadModel(CNN);
+    const data = syntheticDataset(20);
+    const ix = Array.from({ length: 20 }, (_, i) => 19 - i);
+    const first = await extractCodes(model, data, ix, { ...QUIET, cacheDir, batchSize: 8 });
+    assertEquals([first.computed, first.batches, first.runtime?.kind], [20, 3, "node"]);
+    assertEquals(data.loaded, 20);
+    const again = await extractCodes(model, data, ix, { ...QUIET, cacheDir, batchSize: 5 });
+    assertEquals([again.computed, again.batches, again.runtime, data.loaded], [0, 0, null, 20]);
+    assert(again.layers.every((l) => l.cached));
+    for (let i = 0; i < first.layers.length; i++) {
+      assertEquals(again.layers[i].codes, first.layers[i].codes);
+    }
+    assertEquals(again.predictions, first.predictions);
+    // A subset of the layers is a hit too.
+    const sub = await extractCodes(model, data, ix, { ...QUIET, cacheDir, layers: "CL2" });
+    assertEquals([sub.computed, sub.layers.length], [0, 1]);
+    assertEquals(sub.layers[0].codes, first.layers[1].codes);
+  } finally {
+    await Deno.remove(cacheDir, { recursive: true });
+  }
+});
+
+Deno.test("extractCodes() misses on changed preprocessing, data identity, indices or com", async () => {
+  const cacheDir = await _tmp();
+  try {
+    const model = await loadModel(CNN);
+    const ix = [0, 1, 2, 3];
+    const base = await extractCodes(model, syntheticDataset(4), ix, { ...QUIET, cacheDir });
+    const norm = await extractCodes(model, syntheticDataset(4), ix, {
+      ...QUIET,
+      cacheDir,
+      normalize: { mean: [0.5], std: [0.5] },
+    });
+    assertEquals(norm.computed, 4);
+    assert(relErr(norm.layers[2].codes, base.layers[2].codes) > 1e-3, "codes changed");
+    const other = syntheticDataset(4, [1, 28, 28], "synthetic-v2");
+    assertEquals((await extractCodes(model, other, ix, { ...QUIET, cacheDir })).computed, 4);
+    const order = await extractCodes(model, syntheticDataset(4), [3, 2, 1, 0], {
+      ...QUIET,
+      cacheDir,
+    });
+    assertEquals(order.computed, 4);
+    const xy = await extractCodes(model, syntheticDataset(4), ix, {
+      ...QUIET,
+      cacheDir,
+      com: "xy",
+    });
+    assertEquals([xy.computed, xy.layers[0].dim], [4, 40]);
+  } finally {
+    await Deno.remove(cacheDir, { recursive: true });
+  }
+});
+
+Deno.test("extractCodes() resumes after the run was killed with SIGKILL", async () => {
+  const cacheDir = await _tmp();
+  const fresh = await _tmp();
+  try {
+    const marker = `${cacheDir}/marker`;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "tests/extract_child.ts", cacheDir, marker, "12", "5"],
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const t0 = Date.now();
+    while (true) {
+      try {
+        await Deno.stat(marker);
+        break;
+      } catch { /* not yet */ }
+      if (Date.now() - t0 > 60_000) throw new Error("child never reached batch 5");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill("SIGKILL");
+    const status = await child.status;
+    await child.stderr.cancel();
+    assertEquals(status.signal, "SIGKILL");
+    const model = await loadModel(CNN);
+    const ix = Array.from({ length: 12 }, (_, i) => i);
+    const resumed = await extractCodes(model, syntheticDataset(12), ix, { ...QUIET, cacheDir });
+    assertEquals(resumed.computed, 7);
+    const clean = await extractCodes(model, syntheticDataset(12), ix, {
+      ...QUIET,
+      cacheDir: fresh,
+    });
+    assertEquals(clean.computed, 12);
+    for (let i = 0; i < clean.layers.length; i++) {
+      assertEquals(resumed.layers[i].codes, clean.layers[i].codes);
+    }
+  } finally {
+    await Deno.remove(cacheDir, { recursive: true });
+    await Deno.remove(fresh, { recursive: true });
+  }
+});
+
+Deno.test("extractCodes() recomputes rows of an unreadable chunk and ignores stray temp files", async () => {
+  const cacheDir = await _tmp();
+  try {
+    const model = await loadModel(CNN);
+    const ix = [0, 1, 2, 3, 4, 5];
+    let stop = false;
+    await extractCodes(model, syntheticDataset(6), ix, {
+      ...QUIET,
+      cacheDir,
+      batchSize: 2,
+      onBatch: (done) => {
+        if (done === 4 && !stop) {
+          stop = true;
+          throw new Error("interrupted");
+        }
+      },
+    }).catch((e) => assertEquals(e.message, "interrupted"));
+    // Damage one finished chunk of one layer and leave a temp file, as a crash might.
+    const run = [...Deno.readDirSync(cacheDir)].find((e) => e.name !== "layers")!.name;
+    const layerDir = [...Deno.readDirSync(`${cacheDir}/${run}`)].find((e) =>
+      e.name.startsWith("layer_")
+    )!.name;
+    const path = `${cacheDir}/${run}/${layerDir}`;
+    assertEquals(
+      [...Deno.readDirSync(path)].map((e) => e.name).sort(),
+      ["rows_0_2.npy", "rows_2_4.npy"],
+    );
+    await Deno.writeTextFile(`${path}/rows_2_4.npy`, "garbage");
+    await Deno.writeTextFile(`${path}/rows_4_6.npy.123.abcd.tmp`, "half");
+    const r = await extractCodes(model, syntheticDataset(6), ix, { ...QUIET, cacheDir });
+    assertEquals(r.computed, 2 + 2); // positions 4,5 never ran; 2,3 re-run for the bad chunk
+    const clean = await extractCodes(model, syntheticDataset(6), ix, {
+      ...QUIET,
+      cacheDir: `${cacheDir}/fresh`,
+    });
+    for (let i = 0; i < r.layers.length; i++) {
+      assertEquals(r.layers[i].codes, clean.layers[i].codes);
+    }
+    assertEquals(
+      [...Deno.readDirSync(path)].map((e) => e.name),
+      ["rows.npy"],
+    );
+  } finally {
+    await Deno.remove(cacheDir, { recursive: true });
+  }
+});
+
+Deno.test("extractCodes() rejects data with the wrong channel count before any work", async () => {
+  const cacheDir = await _tmp();
+  try {
+    const rgb = syntheticDataset(2, [3, 28, 28]);
+    const model = await loadModel(CNN);
+    await assertRejects(
+      () => extractCodes(model, rgb, [0, 1], { ...QUIET, cacheDir }),
+      DataFormatError,
+      "the data set has 3 channels but model",
+    );
+    await assertRejects(
+      () => extractCodes(model, syntheticDataset(2, [1, 32, 32]), [0], { ...QUIET, cacheDir }),
+      DataFormatError,
+      "32×32",
+    );
+    assertEquals(rgb.loaded, 0);
+    assertEquals([...Deno.readDirSync(cacheDir)].length, 0);
+  } finally {
+    await Deno.remove(cacheDir, { recursive: true });
+  }
+});
+
+Deno.test("extractCodes() rejects unknown layers, bad indices and batch sizes", async () => {
+  const cacheDir = await _tmp();
+  try {
+    const model = await loadModel(CNN);
+    const data = syntheticDataset(3);
+    const e = await assertRejects(
+      () => extractCodes(model, data, [0], { ...QUIET, cacheDir, layers: "CL1,layer4" }),
+      RangeError,
+      '"layer4" is not a layer',
+    );
+    assert(e.message.includes("CL3"), e.message);
+    await assertRejects(
+      () => extractCodes(model, data, [0, 3], { ...QUIET, cacheDir }),
+      RangeError,
+      "index 3 at position 1 is outside the data set (0..2)",
+    );
+    await assertRejects(
+      () => extractCodes(model, data, [0.5], { ...QUIET, cacheDir }),
+      RangeError,
+      "index 0.5",
+    );
+    await assertRejects(
+      () => extractCodes(model, data, [0], { ...QUIET, cacheDir, batchSize: 0 }),
+      RangeError,
+      "batchSize is 0",
+    );
+    assertEquals(data.loaded, 0);
+  } finally {
+    await Deno.remove(cacheDir, { recursive: true });
+  }
+});
+
+Deno.test("writeCodes() writes Arrow tables and .npy files that read back", async () => {
+  const dir = await _tmp();
+  try {
+    const r = await extractCodes(await loadModel(CNN), syntheticDataset(5), [4, 3, 2], {
+      ...QUIET,
+      cacheDir: `${dir}/cache`,
+    });
+    const written = await writeCodes(`${dir}/out`, r);
+    assertEquals(written.map((w) => [w.npy, w.arrow, w.dim]), [
+      ["CL1.npy", "CL1.arrow", 32],
+      ["CL2.npy", "CL2.arrow", 64],
+      ["CL3.npy", "CL3.arrow", 128],
+    ]);
+    const npy = decodeNpy(await Deno.readFile(`${dir}/out/CL2.npy`));
+    assertEquals(npy.shape, [3, 64]);
+    assertEquals(npy.data, r.layers[1].codes);
+    const t = tableFromIPC(await Deno.readFile(`${dir}/out/CL3.arrow`));
+    assertEquals(t.names, ["id", "label", "predicted", "correct", "code"]);
+    assertEquals(Array.from(t.getChild("id").toArray() as Int32Array), [4, 3, 2]);
+    assertEquals(Array.from(t.getChild("label").toArray() as Int32Array), [4, 3, 2]);
+    const code1 = t.getChild("code").at(1) as Float32Array;
+    assertEquals(Array.from(code1), Array.from(r.layers[2].codes.subarray(128, 256)));
+    const ex = decodeNpy(await Deno.readFile(`${dir}/out/examples.npy`));
+    assertEquals(ex.shape, [3, 4]);
+    assertEquals(ex.data[0], 4);
+    assertEquals(ex.data[2], r.predictions[0]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
