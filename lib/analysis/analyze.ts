@@ -122,7 +122,7 @@ export interface AnalyzeOptions {
   maxCentreClasses?: number;
   /** Seed for the class subset. Default 0. */
   seed?: number | string;
-  /** Heat-map resolution of the weight cosine-distance matrix. Default 40. */
+  /** Heat-map resolution of the weight cosine-distance matrix. Default 32. */
   heatmapSize?: number;
 }
 
@@ -278,7 +278,7 @@ export function analyzeModel(
       ? classes
       : [0, 1, 2, 3].map((i) => classes[Math.round((i * (classes.length - 1)) / 3)]));
   const rng = new Rng(options.seed ?? 0).stream("centre-classes");
-  const heatSize = options.heatmapSize ?? 40;
+  const heatSize = options.heatmapSize ?? 32;
   const out: LayerAnalysis[] = [];
   for (const L of layers) {
     const K = L.grid.m * L.grid.n;

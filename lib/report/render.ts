@@ -1,0 +1,60 @@
+/**
+ * Headless rendering of Vega-Lite specs: SVG through a Vega `View` with the `"none"` renderer
+ * (no DOM, no canvas), PNG from that SVG through sharp.
+ *
+ * @module
+ */
+
+import * as vega from "npm:vega@6.4.0";
+import * as vl from "npm:vega-lite@6.5.0";
+import sharp from "npm:sharp@0.35.5";
+
+/**
+ * Compiles a Vega-Lite spec and renders it to an SVG string. Data must be inline: the loader is
+ * replaced by one that refuses every URL, so rendering never touches the network.
+ *
+ * @param spec A Vega-Lite spec.
+ * @returns SVG markup.
+ * @throws {Error} If the spec does not compile or refers to external data.
+ */
+export async function renderSvg(spec: Record<string, unknown>): Promise<string> {
+  const warnings: string[] = [];
+  const logger = {
+    level: () => logger,
+    error: (...m: unknown[]) => (warnings.push(m.join(" ")), logger),
+    warn: (...m: unknown[]) => (warnings.push(m.join(" ")), logger),
+    info: () => logger,
+    debug: () => logger,
+  };
+  // Vega-Lite's warnings (e.g. unioned sort orders) are about layout choices we made on purpose.
+  // deno-lint-ignore no-explicit-any
+  const compiled = vl.compile(spec as any, { logger: logger as any }).spec;
+  const loader = vega.loader();
+  loader.load = (uri: string) =>
+    Promise.reject(new Error(`Cannot render figure: it refers to ${uri} but data must be inline`));
+  const view = new vega.View(vega.parse(compiled), {
+    renderer: "none",
+    loader,
+    logLevel: vega.Error,
+  });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/**
+ * Rasterises SVG markup to PNG.
+ *
+ * @param svg SVG markup.
+ * @param scale Pixel density relative to the SVG's size. Default 2 (print-ready).
+ * @returns PNG bytes.
+ */
+export async function svgToPng(svg: string, scale = 2): Promise<Uint8Array> {
+  const buf = await sharp(new TextEncoder().encode(svg), { density: 72 * scale })
+    .flatten({ background: "#ffffff" })
+    .png()
+    .toBuffer();
+  return new Uint8Array(buf);
+}

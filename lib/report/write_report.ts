@@ -1,0 +1,123 @@
+/**
+ * The report stage: claims, tables, figures (SVG + PNG) and `report.html` for a set of
+ * analysed models, written into a run folder.
+ *
+ * @module
+ */
+
+import { writeFileAtomic, writeJsonAtomic } from "../fs_atomic.ts";
+import type { ModelAnalysis } from "../analysis/analyze.ts";
+import { type ClaimResult, evaluateClaims, VIT_FIGURES } from "../analysis/claims.ts";
+import { buildFigures, isVit } from "./figures.ts";
+import { buildReportHtml, type RenderedFigure, type RunSummary } from "./html.ts";
+import { renderSvg, svgToPng } from "./render.ts";
+import { analysisTables, writeTables } from "./tables.ts";
+
+/** Options for {@linkcode writeReport}. */
+export interface WriteReportOptions {
+  /** Class names by label. */
+  classNames?: string[];
+  /** Bootstrap replicates per claim. Default 1000. */
+  resamples?: number;
+  /** Seed of the bootstrap. Default: the run's root seed. */
+  seed?: number | string;
+  /** Write PNGs beside the SVGs. Default true. */
+  png?: boolean;
+  /** Called after each figure, for progress. */
+  onFigure?: (id: string, done: number, total: number) => void;
+}
+
+/** What {@linkcode writeReport} wrote. */
+export interface ReportFiles {
+  /** Path of `report.html`. */
+  report: string;
+  /** Path of `claims.json`. */
+  claims: string;
+  /** Figure files (SVG and PNG). */
+  figures: string[];
+  /** Table files (Arrow and CSV). */
+  tables: string[];
+  /** The evaluated claims. */
+  claimResults: ClaimResult[];
+}
+
+/**
+ * Makes the `id`s of an inline SVG unique within a page by prefixing them (Vega reuses ids such
+ * as `clip1` or `gradient_0` in every figure; inlined together they would collide).
+ *
+ * @param svg SVG markup.
+ * @param prefix Prefix, e.g. the figure id.
+ * @returns The markup with `id="…"`, `url(#…)` and `href="#…"` rewritten.
+ */
+export function scopeSvgIds(svg: string, prefix: string): string {
+  const ids = new Set<string>();
+  for (const m of svg.matchAll(/\sid="([^"]+)"/g)) ids.add(m[1]);
+  if (ids.size === 0) return svg;
+  return svg
+    .replace(/(\sid=")([^"]+)"/g, (_, a, id) => `${a}${prefix}-${id}"`)
+    .replace(/url\(#([^)]+)\)/g, (s, id) => (ids.has(id) ? `url(#${prefix}-${id})` : s))
+    .replace(/href="#([^"]+)"/g, (s, id) => (ids.has(id) ? `href="#${prefix}-${id}"` : s));
+}
+
+/**
+ * Evaluates the claims and writes `claims.json`, `tables/`, `figures/` and `report.html` into
+ * `dir`, each file atomically.
+ *
+ * @param dir Run folder (created if missing).
+ * @param summary Run facts for the page.
+ * @param analyses Per-model analyses.
+ * @param options Class names, bootstrap size and seed.
+ * @returns The files written and the claims.
+ */
+export async function writeReport(
+  dir: string,
+  summary: RunSummary,
+  analyses: readonly ModelAnalysis[],
+  options: WriteReportOptions = {},
+): Promise<ReportFiles> {
+  await Deno.mkdir(`${dir}/figures`, { recursive: true });
+  const claimResults = analyses.flatMap((a) =>
+    evaluateClaims(a, {
+      resamples: options.resamples,
+      seed: options.seed ?? summary.seed,
+      figures: isVit(a) ? VIT_FIGURES : undefined,
+    })
+  );
+  const claimsPath = `${dir}/claims.json`;
+  await writeJsonAtomic(claimsPath, {
+    run: summary.name,
+    generated: new Date().toISOString(),
+    seed: options.seed ?? summary.seed,
+    resamples: options.resamples ?? 1000,
+    level: 0.95,
+    claims: claimResults,
+  });
+  const tables = await writeTables(`${dir}/tables`, analysisTables(analyses, claimResults));
+  const specs = buildFigures(analyses, { classNames: options.classNames });
+  const rendered: RenderedFigure[] = [];
+  const figFiles: string[] = [];
+  for (const [i, f] of specs.entries()) {
+    const svg = await renderSvg(f.spec);
+    await writeFileAtomic(`${dir}/figures/${f.id}.svg`, svg);
+    await writeJsonAtomic(`${dir}/figures/${f.id}.vl.json`, f.spec);
+    figFiles.push(`${dir}/figures/${f.id}.svg`, `${dir}/figures/${f.id}.vl.json`);
+    if (options.png ?? true) {
+      await writeFileAtomic(`${dir}/figures/${f.id}.png`, await svgToPng(svg));
+      figFiles.push(`${dir}/figures/${f.id}.png`);
+    }
+    rendered.push({
+      id: f.id,
+      paper: f.paper,
+      title: f.title,
+      caption: f.caption,
+      svg: scopeSvgIds(svg.replace(/^<\?xml[^>]*>\s*/, ""), f.id),
+    });
+    options.onFigure?.(f.id, i + 1, specs.length);
+  }
+  const html = buildReportHtml(summary, rendered, claimResults, analyses, {
+    classNames: options.classNames,
+  });
+  const reportPath = `${dir}/report.html`;
+  await writeFileAtomic(reportPath, html);
+  return { report: reportPath, claims: claimsPath, figures: figFiles, tables, claimResults };
+}
