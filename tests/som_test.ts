@@ -30,6 +30,35 @@ Deno.test("reference backend replays the QuickSOM test vector: same BMUs and los
   assert(worst.weight <= 3e-7, `worst weight difference ${worst.weight}`);
 });
 
+Deno.test("cpu backend replays the QuickSOM test vector: same BMUs and losses, weights within 1e-6", async () => {
+  const { cpuBackend } = await import("../lib/som/cpu_backend.ts");
+  const be = await cpuBackend();
+  try {
+    const worst = await replayGolden(be, 1e-6, 1e-6);
+    // Reached: weights 4.8e-7 (float32 MLAS arithmetic), losses 3.3e-8.
+    assert(worst.weight <= 1e-6, `worst weight difference ${worst.weight}`);
+  } finally {
+    be.dispose();
+  }
+});
+
+Deno.test("Som on the cpu backend replays the test vector and matches the reference's BMUs", async () => {
+  const g = await loadGolden();
+  const mk = (backend: "cpu" | "reference") =>
+    new Som({ m: g.m, n: g.n, dim: g.dim, epochs: 1, init: g.w0, shuffle: false, backend });
+  const cpu = mk("cpu"), ref = mk("reference");
+  try {
+    const losses = await cpu.train(g.x);
+    await ref.train(g.x);
+    assertEquals(cpu.backendName, "cpu");
+    assertArrayClose(losses, g.steps.map((s) => s.loss), 1e-6, 0, "losses");
+    assertArrayClose(cpu.weights, g.steps.at(-1)!.wAfter, 1e-6, 0, "weights");
+    assertEquals(await cpu.bmus(g.x), await ref.bmus(g.x));
+  } finally {
+    cpu.dispose();
+  }
+});
+
 Deno.test("Som with explicit W0 and shuffle=false replays the test vector end to end", async () => {
   const g = await loadGolden();
   const som = new Som({
