@@ -14,12 +14,13 @@ import { newManifest, timed, writeManifest } from "../lib/manifest.ts";
 import { Progress } from "../lib/progress.ts";
 import { readNpy } from "../lib/npy.ts";
 import { DataFormatError } from "../lib/errors.ts";
+import { decodeModel } from "../lib/onnx/proto.ts";
 
 /**
  * Opens `--data`: `npy:DIR` (DIR/images.npy float32 N×C×H×W in [0,1] and DIR/labels.npy) or any
  * spec lib/data understands.
  */
-async function _openData(spec: string, split: string): Promise<AttackDataset> {
+async function _openData(spec: string, split: string, model: Uint8Array): Promise<AttackDataset> {
   if (spec.startsWith("npy:")) {
     const dir = spec.slice(4);
     const x = await readNpy(`${dir}/images.npy`), y = await readNpy(`${dir}/labels.npy`);
@@ -35,7 +36,6 @@ async function _openData(spec: string, split: string): Promise<AttackDataset> {
     }
     const data = x.data;
     return {
-      classes: Math.max(...labels) + 1,
       size: n,
       channels: c,
       height: h,
@@ -48,8 +48,18 @@ async function _openData(spec: string, split: string): Promise<AttackDataset> {
       },
     };
   }
+  if (split !== "train" && split !== "val") {
+    throw new UsageError(`--split is "${split}" but must be train or val`);
+  }
+  // Folders of images are resized/cropped to the model's input.
+  const dims = decodeModel(model).graph?.input?.[0]?.type?.tensorType?.shape?.dim ?? [];
+  const [c, h, w] = dims.slice(1).map((d) => Number(d.dimValue ?? 0));
   const { openDataset } = await import("../lib/data/dataset.ts");
-  return await openDataset(spec, { split });
+  return await openDataset(spec, {
+    split,
+    ...(h > 0 && h === w ? { height: h, width: w } : {}),
+    ...(c === 1 || c === 3 ? { channels: c as 1 | 3 } : {}),
+  });
 }
 
 /** The `attack` command. */
@@ -142,7 +152,7 @@ export const command: CommandSpec = {
     const data = await timed(
       manifest,
       "open_data",
-      () => _openData(String(values.data), String(values.split)),
+      () => _openData(String(values.data), String(values.split), model),
     );
     let progress: Progress | undefined;
     const result = await timed(manifest, "attack", () =>

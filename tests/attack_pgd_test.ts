@@ -30,7 +30,6 @@ function toyData(n = 24, seed = 2): AttackDataset & { x: Float32Array } {
   const x = Float32Array.from({ length: n * 64 }, () => rng.float());
   const labels = Array.from({ length: n }, () => rng.int(4));
   return {
-    classes: 4,
     size: n,
     channels: 1,
     height: 8,

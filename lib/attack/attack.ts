@@ -18,8 +18,6 @@ import type { GraphRuntime } from "./session.ts";
 
 /** The part of a dataset the attack needs (lib/data's `Dataset` satisfies it). */
 export interface AttackDataset {
-  /** Number of classes. */
-  classes: number;
   /** Number of examples. */
   size: number;
   /** Channels per image. */
