@@ -10,7 +10,16 @@
  * @module
  */
 
-import { DT, encodeModel, type GraphLike, model, node, tensor, valueInfo } from "../onnx/proto.ts";
+import {
+  DT,
+  encodeModel,
+  type GraphLike,
+  model,
+  node,
+  type NodeLike,
+  tensor,
+  valueInfo,
+} from "../onnx/proto.ts";
 
 /**
  * Squared grid distances between all pairs of units, `K×K` (SOM.md "Units and grid").
@@ -40,92 +49,153 @@ export function gridD2(m: number, n: number, periodic: boolean): Float32Array {
 /** Floor of the cosine-distance norms (SOM.md "Metric"). */
 const EPS = 1e-8;
 
+/** Graph options of {@linkcode epochGraph}. */
+export interface EpochGraphOptions {
+  /**
+   * `"tracked"`: squared unit norms are a float64 loop state updated in closed form from
+   * quantities the step already has (no pass over `W`); `"exact"`: recomputed from `W` every
+   * batch (the first cut, kept for the benchmark).
+   */
+  norms: "tracked" | "exact";
+}
+
 /**
- * One epoch of QuickSOM mini-batch training as a `Scan` over batches.
+ * One epoch of QuickSOM mini-batch training as a `Scan` over its batches.
  *
- * Graph inputs: `W0` (`K×d` weights), `data` (`N×d` rows), `idx` (`nb×b` int32 row indices,
- * one batch per scan step), `negInv` (`nb`: `−1/(2σ²+1e-5)` per batch), `c` (`nb`: `α/b` per
- * batch). Outputs: `W` (weights after the last batch), `loss` (`nb`), `bmu` (`nb×b` int64).
- * The batch size `b` and `nb` are symbolic, so the same session runs full batches and the short
- * last batch (with its own `c = α/b`).
+ * Graph inputs: `W0` (`K×d`), `data` (`N×d`), `idx` (`S×B` int32 row indices, one batch per
+ * scan step), `xn` (`S×B×1`: `max(‖x‖,1e-8)` of those rows, computed by the caller in float64),
+ * `negInv` (`S`: `−1/(2σ²+1e-5)` per batch), `c` (`S`: `α/b` per batch). Outputs: `W` (weights
+ * after the last batch), `dmin` (`S×B`: each row's BMU distance, i.e. the loss terms) and `bmu`
+ * (`S×B` int64). `N` and `S` are symbolic; a short last batch gets its own graph with `B = b`.
  *
- * The body computes, with the pre-batch weights `W`:
- * `dist = 1 − XWᵀ / (max(‖x‖,1e-8)·max(‖w‖,1e-8))`, `bmu = argmin` (ArgMin keeps the first
- * index on ties), `H = exp(D2[bmu]·negInv)`, `W' = W·(1 − c·Σ_r H) + (c·H)ᵀX` (one Gemm with a
- * `C` input, so `b×K×d` is never formed), `loss = mean_r min_k dist`.
+ * Each batch computes, with the pre-batch weights `W`:
+ * `dist = 1 − XWᵀ / (max(‖x‖,1e-8)·max(‖w‖,1e-8))`, `bmu = ArgMin(dist)` (first index on ties),
+ * `H' = c·exp(D2[bmu]·negInv)`, `g = 1 − Σ_r H'`, `W ← W·g + H'ᵀX` (one Gemm with a `C`
+ * input, so `b×K×d` is never formed).
+ *
+ * Why the norms are tracked: a reduction over `W` costs as much as the update itself, and
+ * `‖w'‖² = g²‖w‖² + Σ_r H'_r (2g·(x_r·w) + Σ_s (x_r·x_s) H'_s)` needs only `XWᵀ` (already
+ * computed for the distances) and the `b×b` Gram matrix `XXᵀ`. It is carried in float64 and
+ * recomputed exactly from `W0` at the start of every call, so the drift over an epoch stays at
+ * float32 rounding level.
  *
  * @param K Units.
  * @param d Code dimension.
+ * @param B Rows per batch.
  * @param d2 `K×K` squared grid distances.
+ * @param options Norm strategy.
  * @returns Model bytes.
  */
-export function epochGraph(K: number, d: number, d2: Float32Array): Uint8Array {
-  const body: GraphLike = {
-    name: "som_batch",
-    node: [
-      node("Gather", ["data", "ix"], ["X"], { axis: 0 }),
-      // ‖x‖ and ‖w‖ with the 1e-8 floor.
-      node("ReduceSumSquare", ["X"], ["xss"], { axes: [1], keepdims: 1 }),
-      node("Sqrt", ["xss"], ["xnr"]),
-      node("Max", ["xnr", "eps"], ["xn"]),
+export function epochGraph(
+  K: number,
+  d: number,
+  B: number,
+  d2: Float32Array,
+  options: EpochGraphOptions = { norms: "tracked" },
+): Uint8Array {
+  const tracked = options.norms === "tracked";
+  const nodes: NodeLike[] = [node("Gather", ["data", "ix"], ["X"], { axis: 0 })];
+  if (tracked) {
+    nodes.push(
+      node("Sqrt", ["nsqi"], ["wnd"]),
+      node("Cast", ["wnd"], ["wnr"], { to: DT.FLOAT }),
+    );
+  } else {
+    nodes.push(
       node("ReduceSumSquare", ["Wi"], ["wss"], { axes: [1], keepdims: 0 }),
       node("Sqrt", ["wss"], ["wnr"]),
-      node("Max", ["wnr", "eps"], ["wn"]),
-      node("Gemm", ["X", "Wi"], ["dot"], { transB: 1 }),
-      node("Mul", ["xn", "wn"], ["den"]),
-      node("Div", ["dot", "den"], ["sim"]),
-      node("Sub", ["one", "sim"], ["dist"]),
-      node("ArgMin", ["dist"], ["bmu_i"], { axis: 1, keepdims: 0 }),
-      node("ReduceMin", ["dist"], ["dmin"], { axes: [1], keepdims: 0 }),
-      node("ReduceMean", ["dmin"], ["loss_i"], { keepdims: 0 }),
-      node("Gather", ["D2", "bmu_i"], ["hd"], { axis: 0 }),
-      node("Mul", ["hd", "nI"], ["ha"]),
-      node("Exp", ["ha"], ["H"]),
-      node("Mul", ["H", "ci"], ["Hc"]),
-      node("ReduceSum", ["Hc", "ax0"], ["sc"], { keepdims: 0 }),
-      node("Sub", ["one", "sc"], ["g"]),
-      node("Unsqueeze", ["g", "ax1"], ["g2"]),
-      node("Mul", ["Wi", "g2"], ["Wg"]),
-      node("Gemm", ["Hc", "X", "Wg"], ["Wo"], { transA: 1 }),
-    ],
+    );
+  }
+  nodes.push(
+    node("Max", ["wnr", "eps"], ["wn"]),
+    node("Gemm", ["X", "Wi"], ["dot"], { transB: 1 }),
+    node("Mul", ["xni", "wn"], ["den"]),
+    node("Div", ["dot", "den"], ["sim"]),
+    node("Sub", ["one", "sim"], ["dist"]),
+    node("ArgMin", ["dist"], ["bmuo"], { axis: 1, keepdims: 0 }),
+    node("ReduceMin", ["dist"], ["dmino"], { axes: [1], keepdims: 0 }),
+    node("Gather", ["D2", "bmuo"], ["hd"], { axis: 0 }),
+    node("Mul", ["hd", "nI"], ["ha"]),
+    node("Exp", ["ha"], ["H"]),
+    node("Mul", ["H", "ci"], ["Hc"]),
+    node("MatMul", ["ones1B", "Hc"], ["srow"]),
+    node("Sub", ["one", "srow"], ["g"]),
+    node("Reshape", ["g", "shK1"], ["gcol"]),
+    node("Mul", ["Wi", "gcol"], ["Wg"]),
+    node("Gemm", ["Hc", "X", "Wg"], ["Wo"], { transA: 1 }),
+  );
+  if (tracked) {
+    // ‖w'‖² = g²‖w‖² + Σ_r H'_r (2g·dot_r + (G H')_r), in float64.
+    nodes.push(
+      node("Gemm", ["X", "X"], ["G"], { transB: 1 }),
+      node("Cast", ["Hc"], ["Hd"], { to: DT.DOUBLE }),
+      node("Cast", ["dot"], ["dotd"], { to: DT.DOUBLE }),
+      node("Cast", ["G"], ["Gd"], { to: DT.DOUBLE }),
+      node("Cast", ["g"], ["gd"], { to: DT.DOUBLE }),
+      node("MatMul", ["Gd", "Hd"], ["GH"]),
+      node("Mul", ["gd", "twod"], ["g2"]),
+      node("Mul", ["dotd", "g2"], ["a"]),
+      node("Add", ["a", "GH"], ["s"]),
+      node("Mul", ["Hd", "s"], ["p"]),
+      node("MatMul", ["ones1Bd", "p"], ["tt"]),
+      node("Mul", ["gd", "gd"], ["gg"]),
+      node("Mul", ["gg", "nsqi"], ["q"]),
+      node("Add", ["q", "tt"], ["nsqo"]),
+    );
+  } else {
+    nodes.push(node("Identity", ["nsqi"], ["nsqo"]));
+  }
+  const body: GraphLike = {
+    name: "som_batch",
+    node: nodes,
     initializer: [
       tensor("eps", [], new Float32Array([EPS])),
       tensor("one", [], new Float32Array([1])),
-      tensor("ax0", [1], [0]),
-      tensor("ax1", [1], [1]),
+      tensor("twod", [], new Float64Array([2])),
+      tensor("ones1B", [1, B], new Float32Array(B).fill(1)),
+      tensor("ones1Bd", [1, B], new Float64Array(B).fill(1)),
+      tensor("shK1", [2], [K, 1]),
     ],
     input: [
       valueInfo("Wi", DT.FLOAT, [K, d]),
-      valueInfo("ix", DT.INT32, ["b"]),
+      valueInfo("nsqi", DT.DOUBLE, [1, K]),
+      valueInfo("ix", DT.INT32, [B]),
+      valueInfo("xni", DT.FLOAT, [B, 1]),
       valueInfo("nI", DT.FLOAT, []),
       valueInfo("ci", DT.FLOAT, []),
     ],
     output: [
       valueInfo("Wo", DT.FLOAT, [K, d]),
-      valueInfo("loss_i", DT.FLOAT, []),
-      valueInfo("bmu_i", DT.INT64, ["b"]),
+      valueInfo("nsqo", DT.DOUBLE, [1, K]),
+      valueInfo("dmino", DT.FLOAT, [B]),
+      valueInfo("bmuo", DT.INT64, [B]),
     ],
   };
   const graph: GraphLike = {
     name: "som_epoch",
     node: [
-      node("Scan", ["W0", "idx", "negInv", "c"], ["W", "loss", "bmu"], {
+      node("Cast", ["W0"], ["W0d"], { to: DT.DOUBLE }),
+      node("ReduceSumSquare", ["W0d"], ["nsq0"], { axes: [1], keepdims: 0 }),
+      node("Unsqueeze", ["nsq0", "ax0"], ["nsq0r"]),
+      node("Scan", ["W0", "nsq0r", "idx", "xn", "negInv", "c"], ["W", "nsq", "dmin", "bmu"], {
         body,
-        num_scan_inputs: 3,
+        num_scan_inputs: 4,
       }),
     ],
-    initializer: [tensor("D2", [K, K], d2)],
+    initializer: [tensor("D2", [K, K], d2), tensor("ax0", [1], [0])],
     input: [
       valueInfo("W0", DT.FLOAT, [K, d]),
       valueInfo("data", DT.FLOAT, ["N", d]),
-      valueInfo("idx", DT.INT32, ["nb", "b"]),
-      valueInfo("negInv", DT.FLOAT, ["nb"]),
-      valueInfo("c", DT.FLOAT, ["nb"]),
+      valueInfo("idx", DT.INT32, ["S", B]),
+      valueInfo("xn", DT.FLOAT, ["S", B, 1]),
+      valueInfo("negInv", DT.FLOAT, ["S"]),
+      valueInfo("c", DT.FLOAT, ["S"]),
     ],
     output: [
       valueInfo("W", DT.FLOAT, [K, d]),
-      valueInfo("loss", DT.FLOAT, ["nb"]),
-      valueInfo("bmu", DT.INT64, ["nb", "b"]),
+      valueInfo("nsq", DT.DOUBLE, [1, K]),
+      valueInfo("dmin", DT.FLOAT, ["S", B]),
+      valueInfo("bmu", DT.INT64, ["S", B]),
     ],
   };
   return encodeModel(model(graph, { opset: 17 }));
@@ -134,10 +204,14 @@ export function epochGraph(K: number, d: number, d2: Float32Array): Uint8Array {
 /**
  * Top-k cosine distances of a chunk of rows to all units.
  *
- * Inputs: `X` (`r×d`), `W` (`K×d`). The distance formula is the training graph's, so a row's
- * first neighbour is the unit training would pick.
- * Outputs: `dist` (`r×k`, ascending) and `index` (`r×k` int64). `TopK` orders equal values by
- * the lower index (ONNX spec), which is SOM.md's tie rule.
+ * Inputs: `X` (`r×d`) and `Wn` (`K×d`: unit weights divided by `max(‖w‖,1e-8)`, prepared once
+ * per query by the caller). Outputs: `dist` (`r×k`, ascending) and `index` (`r×k` int64).
+ *
+ * Why this shape: the only `r×K` work is the Gemm and `TopK` itself. Dividing by `‖x‖` does not
+ * change the order within a row, so `TopK` runs on `x·ŵ` (largest first; equal values keep the
+ * lower index first, as the ONNX spec requires) and only the `k` winners become distances
+ * `1 − x·ŵ / max(‖x‖,1e-8)`. `‖x‖²` is `(X∘X)·1`, which onnxruntime computes faster than its
+ * `ReduceSumSquare`.
  *
  * @param K Units.
  * @param d Code dimension.
@@ -148,26 +222,24 @@ export function topkGraph(K: number, d: number, k: number): Uint8Array {
   const graph: GraphLike = {
     name: "som_topk",
     node: [
-      node("ReduceSumSquare", ["X"], ["xss"], { axes: [1], keepdims: 1 }),
+      node("Gemm", ["X", "Wn"], ["sim"], { transB: 1 }),
+      node("TopK", ["sim", "kk"], ["top", "index"], { axis: 1, largest: 1, sorted: 1 }),
+      node("Mul", ["X", "X"], ["xsq"]),
+      node("MatMul", ["xsq", "onesd"], ["xss"]),
       node("Sqrt", ["xss"], ["xnr"]),
       node("Max", ["xnr", "eps"], ["xn"]),
-      node("ReduceSumSquare", ["W"], ["wss"], { axes: [1], keepdims: 0 }),
-      node("Sqrt", ["wss"], ["wnr"]),
-      node("Max", ["wnr", "eps"], ["wn"]),
-      node("Gemm", ["X", "W"], ["dot"], { transB: 1 }),
-      node("Mul", ["xn", "wn"], ["den"]),
-      node("Div", ["dot", "den"], ["sim"]),
-      node("Sub", ["one", "sim"], ["dall"]),
-      node("TopK", ["dall", "kk"], ["dist", "index"], { axis: 1, largest: 0, sorted: 1 }),
+      node("Div", ["top", "xn"], ["cos"]),
+      node("Sub", ["one", "cos"], ["dist"]),
     ],
     initializer: [
       tensor("eps", [], new Float32Array([EPS])),
       tensor("one", [], new Float32Array([1])),
       tensor("kk", [1], [k]),
+      tensor("onesd", [d, 1], new Float32Array(d).fill(1)),
     ],
     input: [
       valueInfo("X", DT.FLOAT, ["r", d]),
-      valueInfo("W", DT.FLOAT, [K, d]),
+      valueInfo("Wn", DT.FLOAT, [K, d]),
     ],
     output: [
       valueInfo("dist", DT.FLOAT, ["r", k]),

@@ -19,16 +19,27 @@ import { epochGraph, gridD2, topkGraph } from "./_cpu_graphs.ts";
 export interface CpuBackendOptions {
   /** onnxruntime intra-op threads (default: `navigator.hardwareConcurrency`). */
   threads?: number;
+  /**
+   * Let idle onnxruntime worker threads spin-wait for work (default `false`). Faster on an
+   * otherwise idle machine; much slower when other processes compete for the cores.
+   */
+  spin?: boolean;
 }
 
 /** Rows per top-k chunk are chosen so that a chunk's `rows×K` distance tile stays this small. */
 const TOPK_TILE = 1 << 19;
+/**
+ * Batches per onnxruntime call. Each call recomputes the unit norms exactly (the graph tracks
+ * them in closed form between batches); over 2,000 batches the tracked squared norms drifted by
+ * 3e-6 relative, so calls are capped to keep the drift near float32 rounding.
+ */
+const MAX_RUN = 256;
 
 /**
  * Creates the fast CPU backend (onnxruntime-node). Sessions are built lazily and cached per
  * grid shape and code dimension; call `dispose()` to release them.
  *
- * @param options Thread count.
+ * @param options Thread count and spinning.
  * @returns The backend, named `"cpu"`.
  * @throws {RangeError} If `threads` is not a positive integer.
  * @example Top-2 BMUs of two rows against a 1×3 map
@@ -49,16 +60,18 @@ export function cpuBackend(options: CpuBackendOptions = {}): Promise<SomBackend>
       `Cannot create CPU backend: threads is ${threads} but expected a positive integer`,
     );
   }
-  return Promise.resolve(new CpuBackend(threads));
+  return Promise.resolve(new CpuBackend(threads, options.spin ?? false));
 }
 
 class CpuBackend implements SomBackend {
   readonly name = "cpu" as const;
   #threads: number;
+  #spin: boolean;
   #sessions = new Map<string, Promise<ort.InferenceSession>>();
 
-  constructor(threads: number) {
+  constructor(threads: number, spin: boolean) {
     this.#threads = threads;
+    this.#spin = spin;
   }
 
   #session(key: string, build: () => Uint8Array): Promise<ort.InferenceSession> {
@@ -69,6 +82,9 @@ class CpuBackend implements SomBackend {
         interOpNumThreads: 1,
         executionMode: "sequential",
         graphOptimizationLevel: "all",
+        // Spinning workers win on an idle machine and lose badly on a shared one (measured:
+        // 2.5× slower with 2 threads under load), so they are opt-in.
+        ...(this.#spin ? {} : { extra: { session: { intra_op: { allow_spinning: "0" } } } }),
       });
       this.#sessions.set(key, s);
     }
@@ -86,19 +102,24 @@ class CpuBackend implements SomBackend {
     checkFinite("train SOM", "weights", "unit", weights, dim);
 
     const { m, n, periodic } = geometry;
-    const session = await this.#session(
-      `epoch:${m}x${n}:${periodic}:${dim}`,
-      () => epochGraph(K, dim, gridD2(m, n, periodic)),
-    );
+    const d2 = () => gridD2(m, n, periodic);
+    const session = (b: number) =>
+      this.#session(
+        `epoch:${m}x${n}:${periodic}:${dim}:${b}`,
+        () => epochGraph(K, dim, b, d2(), { norms: "tracked" }),
+      );
     const dataT = new ort.Tensor("float32", data, [N, dim]);
+    const nFull = Math.floor(L / B);
+    // The full batches, then the short last batch with its own b (in α/b and the loss mean).
+    const runs: { first: number; count: number; b: number }[] = [];
+    for (let first = 0; first < nFull; first += MAX_RUN) {
+      runs.push({ first, count: Math.min(MAX_RUN, nFull - first), b: B });
+    }
+    if (L > nFull * B) runs.push({ first: nFull, count: 1, b: L - nFull * B });
     let W = weights;
     let step = args.step;
-    const nFull = Math.floor(L / B);
-    // A full run of batches, then the short last one (its own b in α/b and the loss mean).
-    const runs: [first: number, count: number, b: number][] = [];
-    if (nFull > 0) runs.push([0, nFull, B]);
-    if (L > nFull * B) runs.push([nFull, 1, L - nFull * B]);
-    for (const [first, count, b] of runs) {
+    for (const run of runs) {
+      const { count, b } = run;
       const negInv = new Float32Array(count), c = new Float32Array(count);
       for (let i = 0; i < count; i++) {
         const f = Math.exp(-5 * step / args.totalSteps);
@@ -107,41 +128,36 @@ class CpuBackend implements SomBackend {
         c[i] = args.alpha0 * f / b;
         step += B;
       }
-      const idx = order.subarray(first * B, first * B + count * b);
-      const out = await session.run({
+      const rows = order.subarray(run.first * B, run.first * B + count * b);
+      const out = await (await session(b)).run({
         W0: new ort.Tensor("float32", W, [K, dim]),
         data: dataT,
-        idx: new ort.Tensor("int32", idx, [count, b]),
+        idx: new ort.Tensor("int32", rows, [count, b]),
+        xn: new ort.Tensor("float32", rowNorms(data, dim, rows), [count, b, 1]),
         negInv: new ort.Tensor("float32", negInv, [count]),
         c: new ort.Tensor("float32", c, [count]),
       });
-      const lossOut = out.loss.data as Float32Array;
-      losses.set(lossOut, first);
+      const dmin = out.dmin.data as Float32Array;
+      for (let i = 0; i < count; i++) {
+        let sum = 0;
+        for (let r = i * b; r < (i + 1) * b; r++) {
+          // A NaN or infinity in a row makes BMU distances in its batch NaN: name the row.
+          if (Number.isNaN(dmin[r])) {
+            checkFinite("train SOM", "data", "row", data, dim, rows.subarray(i * b, (i + 1) * b));
+            throw new RangeError(
+              `Cannot train SOM: batch ${run.first + i} gave a NaN distance from finite rows; ` +
+                "expected values small enough for float32 norms",
+            );
+          }
+          sum += dmin[r];
+        }
+        losses[run.first + i] = sum / b;
+      }
       if (bmus) {
         const bm = out.bmu.data as BigInt64Array;
-        for (let i = 0; i < bm.length; i++) bmus[first * B + i] = Number(bm[i]);
+        for (let i = 0; i < bm.length; i++) bmus[run.first * B + i] = Number(bm[i]);
       }
       W = out.W.data as Float32Array;
-      for (let i = 0; i < count; i++) {
-        // A NaN or infinity anywhere in a batch makes its loss NaN; find the row to name it.
-        if (Number.isNaN(lossOut[i])) {
-          checkFinite(
-            "train SOM",
-            "data",
-            "row",
-            data,
-            dim,
-            order.subarray(
-              (first + i) * B,
-              (first + i) * B + b,
-            ),
-          );
-          throw new RangeError(
-            `Cannot train SOM: batch ${first + i} produced a NaN loss from finite inputs; ` +
-              "expected finite values (are the codes too large for float32?)",
-          );
-        }
-      }
     }
     weights.set(W);
     return { losses, step, ...(bmus ? { bmus } : {}) };
@@ -173,23 +189,41 @@ class CpuBackend implements SomBackend {
     const index = new Int32Array(N * k), distance = new Float32Array(N * k);
     if (N === 0) return { index, distance };
     const session = await this.#session(`topk:${K}:${dim}:${k}`, () => topkGraph(K, dim, k));
-    const wT = new ort.Tensor("float32", weights, [K, dim]);
+    const wn = new Float32Array(K * dim);
+    for (let u = 0; u < K; u++) {
+      let ss = 0;
+      for (let j = u * dim; j < (u + 1) * dim; j++) ss += weights[j] * weights[j];
+      const inv = 1 / Math.max(Math.sqrt(ss), 1e-8);
+      for (let j = u * dim; j < (u + 1) * dim; j++) wn[j] = weights[j] * inv;
+    }
+    const wT = new ort.Tensor("float32", wn, [K, dim]);
     const R = Math.max(1, Math.min(N, Math.floor(TOPK_TILE / K)));
     for (let r0 = 0; r0 < N; r0 += R) {
       const r = Math.min(R, N - r0);
       const out = await session.run({
         X: new ort.Tensor("float32", data.subarray(r0 * dim, (r0 + r) * dim), [r, dim]),
-        W: wT,
+        Wn: wT,
       });
       const dist = out.dist.data as Float32Array, idx = out.index.data as BigInt64Array;
-      for (let i = 0; i < r * k; i++) {
-        if (Number.isNaN(dist[i])) {
-          const row = r0 + Math.floor(i / k);
-          checkFinite("query SOM", "data", "row", data, dim, Int32Array.of(row));
+      for (let row = 0; row < r; row++) {
+        const o = row * k, g = (r0 + row) * k;
+        for (let i = 0; i < k; i++) {
+          if (Number.isNaN(dist[o + i])) {
+            checkFinite("query SOM", "data", "row", data, dim, Int32Array.of(r0 + row));
+          }
+          // Distances ascend as x·ŵ descends, but two different x·ŵ can round to the same
+          // distance: keep such ties in index order (insertion sort; k ≤ 16).
+          let j = i;
+          const dv = dist[o + i], iv = Number(idx[o + i]);
+          while (j > 0 && distance[g + j - 1] === dv && index[g + j - 1] > iv) {
+            distance[g + j] = distance[g + j - 1];
+            index[g + j] = index[g + j - 1];
+            j--;
+          }
+          distance[g + j] = dv;
+          index[g + j] = iv;
         }
-        index[r0 * k + i] = Number(idx[i]);
       }
-      distance.set(dist, r0 * k);
     }
     return { index, distance };
   }
@@ -241,6 +275,17 @@ function checkTrain(g: SomGeometry, a: EpochArgs): { K: number; N: number } {
     }
   }
   return { K, N };
+}
+
+/** `max(‖x‖, 1e-8)` of the given rows, in float64 rounded to float32. */
+function rowNorms(data: Float32Array, dim: number, rows: Int32Array): Float32Array {
+  const out = new Float32Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    let s = 0;
+    for (let j = rows[i] * dim, e = j + dim; j < e; j++) s += data[j] * data[j];
+    out[i] = Math.max(Math.sqrt(s), 1e-8);
+  }
+  return out;
 }
 
 /** Throws naming the first row (of `rows`, or of all rows) that holds a NaN or infinity. */
