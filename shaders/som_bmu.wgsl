@@ -6,26 +6,28 @@
 // distance 1 to everything. Order: ascending distance, ties to the lowest unit index, NaN after
 // every number (key() below; the reference uses the same rule).
 //
-// The weights live on the GPU transposed, wt[j·K + k] (d×K), so that neighbouring invocations
-// (consecutive k) read consecutive addresses. Only the current batch's b×K distance tile exists.
+// Layouts (padding is zero and changes no dot product or norm): rows of x have dp = ceil(d/4)·4
+// floats; the weights live on the GPU transposed and padded, wt[j·Kp + k] (dp×Kp, Kp =
+// ceil(K/4)·4), read as vec4s of 4 consecutive units, so one load feeds 4 units and neighbouring
+// invocations read neighbouring addresses. Only the current batch's b×K distance tile exists.
 //
 // Entry points (workgroup size 64 each):
 //   norms   one invocation per row i < dims.nrows: xnorm[i] = max(‖x_i‖, 1e-8).
-//           Bindings: 0 dims, 3 x (read, nrows·d f32), 5 xnorm_out (rw, nrows f32).
+//           Bindings: 0 dims, 3 x (read, nrows·dp f32 as vec4), 5 xnorm_out (rw, nrows f32).
 //           Dispatch: (ceil(nrows/64)).
-//   dist    invocation (k, g): unit k against rows 8g..8g+7 of batch sched[ctl[0]];
-//           writes dist_out[r·K + k] for r < b. Bindings: 0 dims, 1 sched, 2 ctl, 3 x,
-//           4 xnorm (read), 6 wt (read, d·K f32), 7 dist_out (rw, B·K f32).
-//           Dispatch: (ceil(K/64), ceil(B/8)).
+//   dist    invocation (q, g): units 4q..4q+3 against rows 8g..8g+7 of batch sched[ctl[0]];
+//           writes dist_out[r·K + k] for r < b, k < K. Bindings: 0 dims, 1 sched, 2 ctl, 3 x,
+//           4 xnorm (read), 6 wt (read, dp·Kp f32 as vec4), 7 dist_out (rw, B·K f32).
+//           Dispatch: (ceil(Kp/4/64), ceil(B/8)).
 //   topk    one workgroup per row r < b: the dims.k smallest of dist row r → out_idx[r·k + q],
 //           out_dist[r·k + q]. Bindings: 0 dims, 1 sched, 2 ctl, 8 dist_in (read, B·K f32),
 //           9 out_idx (rw, B·k u32), 10 out_dist (rw, B·k f32). Dispatch: (B).
 // No override constants: sizes come from `dims` and the batch table.
 
-@group(0) @binding(3) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read> xnorm: array<f32>;
 @group(0) @binding(5) var<storage, read_write> xnorm_out: array<f32>;
-@group(0) @binding(6) var<storage, read> wt: array<f32>;
+@group(0) @binding(6) var<storage, read> wt: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read_write> dist_out: array<f32>;
 @group(0) @binding(8) var<storage, read> dist_in: array<f32>;
 @group(0) @binding(9) var<storage, read_write> out_idx: array<u32>;
@@ -51,18 +53,27 @@ fn before(a: f32, ia: u32, b: f32, ib: u32) -> bool {
   return a < b || (a == b && ia < ib);
 }
 
+// Vec4 counts of a padded row (d4) and of a padded unit block (K4).
+fn d4() -> u32 {
+  return (dims.d + 3u) / 4u;
+}
+
+fn k4() -> u32 {
+  return (dims.K + 3u) / 4u;
+}
+
 @compute @workgroup_size(64)
 fn norms(@builtin(global_invocation_id) gid: vec3u) {
   let i = gid.x;
   if (i >= dims.nrows) {
     return;
   }
-  let d = dims.d;
-  let o = i * d;
+  let n4 = d4();
+  let o = i * n4;
   var s = 0.0;
-  for (var j = 0u; j < d; j++) {
+  for (var j = 0u; j < n4; j++) {
     let v = x[o + j];
-    s = fma(v, v, s);
+    s += dot(v, v);
   }
   xnorm_out[i] = max(sqrt(s), 1e-8);
 }
@@ -70,33 +81,44 @@ fn norms(@builtin(global_invocation_id) gid: vec3u) {
 @compute @workgroup_size(64)
 fn dist(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
   let K = dims.K;
-  let d = dims.d;
-  let k = gid.x;
+  let K4 = k4();
+  let n4 = d4();
+  let q = gid.x;
   let bt = sched[ctl[0]];
   let r0 = wid.y * ROWS;
-  if (k >= K || r0 >= bt.rows) {
+  if (q >= K4 || r0 >= bt.rows) {
     return;
   }
   // Rows past the batch end are clamped to its last row and their results dropped.
   let last = bt.rows - 1u;
   var xo: array<u32, 8>;
   for (var r = 0u; r < ROWS; r++) {
-    xo[r] = (bt.row0 + min(r0 + r, last)) * d;
+    xo[r] = (bt.row0 + min(r0 + r, last)) * n4;
   }
-  var acc: array<f32, 8>;
-  var wn = 0.0;
-  for (var j = 0u; j < d; j++) {
-    let w = wt[j * K + k];
-    wn = fma(w, w, wn);
+  var acc: array<vec4<f32>, 8>;
+  var wn = vec4<f32>(0.0);
+  for (var j = 0u; j < n4; j++) {
+    // Units 4q..4q+3 at coordinates 4j..4j+3.
+    let base = 4u * j * K4 + q;
+    let w0 = wt[base];
+    let w1 = wt[base + K4];
+    let w2 = wt[base + 2u * K4];
+    let w3 = wt[base + 3u * K4];
+    wn = fma(w0, w0, fma(w1, w1, fma(w2, w2, fma(w3, w3, wn))));
     for (var r = 0u; r < ROWS; r++) {
-      acc[r] = fma(x[xo[r] + j], w, acc[r]);
+      let v = x[xo[r] + j];
+      acc[r] = fma(vec4(v.x), w0, fma(vec4(v.y), w1, fma(vec4(v.z), w2, fma(vec4(v.w), w3, acc[r]))));
     }
   }
-  let wnorm = max(sqrt(wn), 1e-8);
+  let wnorm = max(sqrt(wn), vec4(1e-8));
   let n = min(ROWS, bt.rows - r0);
+  let nk = min(4u, K - 4u * q);
   for (var r = 0u; r < n; r++) {
     let row = r0 + r;
-    dist_out[row * K + k] = 1.0 - acc[r] / (xnorm[bt.row0 + row] * wnorm);
+    let dv = vec4(1.0) - acc[r] / (xnorm[bt.row0 + row] * wnorm);
+    for (var c = 0u; c < nk; c++) {
+      dist_out[row * K + 4u * q + c] = dv[c];
+    }
   }
 }
 

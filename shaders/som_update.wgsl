@@ -4,25 +4,28 @@
 //   loss = mean_r dist(X[r], W_before[bmu[r]])
 // TypeScript reference: the update step of _referenceEpoch in lib/som/reference.ts.
 // Prepended with som_common.wgsl (Dims, Batch, dims, sched, ctl). Only the b×K table H is
-// materialised, never b×K×d. The weights are transposed on the GPU: wt[j·K + k].
+// materialised, never b×K×d. Layouts as in som_bmu.wgsl: x rows padded to dp = ceil(d/4)·4,
+// weights transposed and padded, wt[j·Kp + k] read as vec4s of 4 units; H is B×Kp with zeros
+// for the padding units.
 //
 // Entry points (workgroup size 64, except advance: 1):
-//   neigh    invocation (k, r): h_out[r·K + k] for r < b. Bindings: 0 dims, 1 sched, 2 ctl,
-//            4 bmu (read, B u32), 5 h_out (rw, B·K f32). Dispatch: (ceil(K/64), B).
-//   update   invocation (k, g): unit k, coordinates 8g..8g+7 of wt. Bindings: 0 dims, 1 sched,
-//            2 ctl, 3 x (read, rows·d f32), 6 h_in (read, B·K f32), 7 wt (rw, d·K f32).
-//            Dispatch: (ceil(K/64), ceil(d/8)).
+//   neigh    invocation (k, r): h_out[r·Kp + k] for r < b, k < Kp (0 for k ≥ K). Bindings:
+//            0 dims, 1 sched, 2 ctl, 4 bmu (read, B u32), 5 h_out (rw, B·Kp f32).
+//            Dispatch: (ceil(Kp/64), B).
+//   update   invocation (q, g): units 4q..4q+3, coordinates 8g..8g+7. Bindings: 0 dims,
+//            1 sched, 2 ctl, 3 x (read, rows·dp f32 as vec4), 6 h_in (read, B·Kp f32 as vec4),
+//            7 wt (rw, dp·Kp f32 as vec4). Dispatch: (ceil(Kp/4/64), ceil(dp/8)).
 //   advance  a single invocation, after `update`: losses[batch] = mean of bmu_dist[0..b);
 //            bmus_all[batch·B + r] = bmu[r]; then ctl_rw[0] += 1 (next batch). Bindings:
 //            0 dims, 1 sched, 4 bmu, 8 bmu_dist (read, B f32), 9 losses (rw, batches f32),
 //            10 ctl_rw (rw, 1 u32), 11 bmus_all (rw, batches·B u32). Dispatch: (1).
 // No override constants: sizes come from `dims` and the batch table.
 
-@group(0) @binding(3) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read> bmu: array<u32>;
 @group(0) @binding(5) var<storage, read_write> h_out: array<f32>;
-@group(0) @binding(6) var<storage, read> h_in: array<f32>;
-@group(0) @binding(7) var<storage, read_write> wt: array<f32>;
+@group(0) @binding(6) var<storage, read> h_in: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read_write> wt: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read> bmu_dist: array<f32>;
 @group(0) @binding(9) var<storage, read_write> losses: array<f32>;
 @group(0) @binding(10) var<storage, read_write> ctl_rw: array<u32>;
@@ -49,40 +52,57 @@ fn grid_d2(a: u32, b: u32) -> f32 {
 @compute @workgroup_size(64)
 fn neigh(@builtin(global_invocation_id) gid: vec3u) {
   let K = dims.K;
+  let Kp = (K + 3u) / 4u * 4u;
   let k = gid.x;
   let r = gid.y;
   let bt = sched[ctl[0]];
-  if (k >= K || r >= bt.rows) {
+  if (k >= Kp || r >= bt.rows) {
     return;
   }
-  h_out[r * K + k] = exp(-grid_d2(k, bmu[r]) / bt.denom);
+  var h = 0.0;
+  if (k < K) {
+    h = exp(-grid_d2(k, bmu[r]) / bt.denom);
+  }
+  h_out[r * Kp + k] = h;
 }
 
 @compute @workgroup_size(64)
 fn update(@builtin(global_invocation_id) gid: vec3u) {
-  let K = dims.K;
-  let d = dims.d;
-  let k = gid.x;
+  let K4 = (dims.K + 3u) / 4u;
+  let n4 = (dims.d + 3u) / 4u;
+  let dp = 4u * n4;
+  let q = gid.x;
   let j0 = gid.y * COLS;
-  if (k >= K || j0 >= d) {
+  if (q >= K4 || j0 >= dp) {
     return;
   }
   let bt = sched[ctl[0]];
-  let nc = min(COLS, d - j0);
-  var w: array<f32, 8>;
-  var acc: array<f32, 8>;
+  // j0 is a multiple of 8, so coordinates j0..j0+7 are the vec4s j0/4 and j0/4 + 1 of a row;
+  // the second is clamped (and its results dropped) when dp is not a multiple of 8.
+  let v0 = j0 / 4u;
+  let v1 = min(v0 + 1u, n4 - 1u);
+  let nc = min(COLS, dp - j0);
+  var w: array<vec4<f32>, 8>;
+  var acc: array<vec4<f32>, 8>;
   for (var c = 0u; c < COLS; c++) {
-    w[c] = wt[min(j0 + c, d - 1u) * K + k];
+    w[c] = wt[min(j0 + c, dp - 1u) * K4 + q];
   }
   for (var r = 0u; r < bt.rows; r++) {
-    let h = h_in[r * K + k];
-    let xo = (bt.row0 + r) * d;
-    for (var c = 0u; c < COLS; c++) {
-      acc[c] = fma(h, x[xo + min(j0 + c, d - 1u)] - w[c], acc[c]);
-    }
+    let h = h_in[r * K4 + q];
+    let xo = (bt.row0 + r) * n4;
+    let xa = x[xo + v0];
+    let xb = x[xo + v1];
+    acc[0] = fma(h, vec4(xa.x) - w[0], acc[0]);
+    acc[1] = fma(h, vec4(xa.y) - w[1], acc[1]);
+    acc[2] = fma(h, vec4(xa.z) - w[2], acc[2]);
+    acc[3] = fma(h, vec4(xa.w) - w[3], acc[3]);
+    acc[4] = fma(h, vec4(xb.x) - w[4], acc[4]);
+    acc[5] = fma(h, vec4(xb.y) - w[5], acc[5]);
+    acc[6] = fma(h, vec4(xb.z) - w[6], acc[6]);
+    acc[7] = fma(h, vec4(xb.w) - w[7], acc[7]);
   }
   for (var c = 0u; c < nc; c++) {
-    wt[(j0 + c) * K + k] = fma(bt.scale, acc[c], w[c]);
+    wt[(j0 + c) * K4 + q] = fma(vec4(bt.scale), acc[c], w[c]);
   }
 }
 

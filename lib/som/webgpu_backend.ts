@@ -62,17 +62,44 @@ function _schedule(
   return buf;
 }
 
-function _transpose(
-  src: Float32Array,
-  rows: number,
-  cols: number,
-  dst: Float32Array = new Float32Array(src.length),
-): Float32Array {
-  for (let r = 0; r < rows; r++) {
-    const o = r * cols;
-    for (let c = 0; c < cols; c++) dst[c * rows + r] = src[o + c];
+/** `K×d` weights → the GPU layout `dp×Kp` (transposed, zero-padded to multiples of 4). */
+function _toGpu(w: Float32Array, K: number, d: number): Float32Array {
+  const Kp = _pad4(K), out = new Float32Array(_pad4(d) * Kp);
+  for (let k = 0; k < K; k++) {
+    const o = k * d;
+    for (let j = 0; j < d; j++) out[j * Kp + k] = w[o + j];
   }
-  return dst;
+  return out;
+}
+
+/** The GPU layout back into `K×d` weights. */
+function _fromGpu(g: Float32Array, K: number, d: number, out: Float32Array): void {
+  const Kp = _pad4(K);
+  for (let k = 0; k < K; k++) {
+    const o = k * d;
+    for (let j = 0; j < d; j++) out[o + j] = g[j * Kp + k];
+  }
+}
+
+function _pad4(v: number): number {
+  return Math.ceil(v / 4) * 4;
+}
+
+/** Copies rows `order[from..to)` (or rows `from..to` when `order` is null) with row stride `dp`. */
+function _rows(
+  data: Float32Array,
+  d: number,
+  dp: number,
+  order: ArrayLike<number> | null,
+  from: number,
+  to: number,
+  out: Float32Array,
+): Float32Array {
+  for (let i = from; i < to; i++) {
+    const src = (order ? order[i] : i) * d;
+    out.set(data.subarray(src, src + d), (i - from) * dp);
+  }
+  return out.subarray(0, (to - from) * dp);
 }
 
 function _bind(
@@ -138,10 +165,11 @@ export function webgpuBackend(ctx: GpuContext, options: WebgpuBackendOptions = {
   async function trainEpoch(g: SomGeometry, a: EpochArgs): Promise<EpochResult> {
     const p = await pipes();
     const d = a.dim, K = g.m * g.n, B = a.batchSize, L = a.order.length;
+    const dp = _pad4(d), Kp = _pad4(K);
     const nb = Math.ceil(L / B);
     const limit = maxBinding();
     for (
-      const [what, bytes] of [["weights", K * d * 4], ["one batch", B * d * 4], [
+      const [what, bytes] of [["weights", Kp * dp * 4], ["one batch", B * dp * 4], [
         "distance tile",
         B * K * 4,
       ]] as const
@@ -154,7 +182,7 @@ export function webgpuBackend(ctx: GpuContext, options: WebgpuBackendOptions = {
       }
     }
     // Rows per upload: whole batches, within the binding limit and a 64 MB staging budget.
-    const chunkBatches = Math.max(1, Math.floor(Math.min(limit, chunkBytes) / (B * d * 4)));
+    const chunkBatches = Math.max(1, Math.floor(Math.min(limit, chunkBytes) / (B * dp * 4)));
     const chunkRows = Math.min(L, chunkBatches * B);
     const entries = [];
     let t = a.step;
@@ -184,14 +212,14 @@ export function webgpuBackend(ctx: GpuContext, options: WebgpuBackendOptions = {
       ctx.write(sched, new Uint8Array(_schedule(entries)));
       const ctl = get(16, "som batch counter");
       ctx.write(ctl, new Uint32Array(4));
-      const x = get(chunkRows * d * 4, "som x chunk");
+      const x = get(chunkRows * dp * 4, "som x chunk");
       const xnorm = get(chunkRows * 4, "som x norms");
-      const wt = get(K * d * 4, "som weights (d×K)");
-      ctx.write(wt, _transpose(a.weights, K, d));
+      const wt = get(Kp * dp * 4, "som weights (dp×Kp)");
+      ctx.write(wt, _toGpu(a.weights, K, d));
       const dist = get(B * K * 4, "som distance tile");
       const bmu = get(B * 4, "som bmu");
       const bmuDist = get(B * 4, "som bmu distance");
-      const h = get(B * K * 4, "som neighbourhood");
+      const h = get(B * Kp * 4, "som neighbourhood");
       const losses = get(nb * 4, "som losses");
       const bmusAll = get(nb * B * 4, "som bmus");
       const bg = {
@@ -232,16 +260,12 @@ export function webgpuBackend(ctx: GpuContext, options: WebgpuBackendOptions = {
           11: bmusAll,
         }),
       };
-      const staging = new Float32Array(chunkRows * d);
-      const kx = Math.ceil(K / _WG);
+      const staging = new Float32Array(chunkRows * dp);
+      const kq = Math.ceil(Kp / 4 / _WG), kp = Math.ceil(Kp / _WG);
       for (let b0 = 0; b0 < nb; b0 += chunkBatches) {
         const b1 = Math.min(nb, b0 + chunkBatches);
         const r0 = b0 * B, r1 = Math.min(L, b1 * B);
-        for (let i = r0; i < r1; i++) {
-          const src = a.order[i] * d;
-          staging.set(a.data.subarray(src, src + d), (i - r0) * d);
-        }
-        ctx.write(x, staging.subarray(0, (r1 - r0) * d));
+        ctx.write(x, _rows(a.data, d, dp, a.order, r0, r1, staging));
         ctx.write(
           dimsBuf,
           _dims({ K, d, m: g.m, n: g.n, periodic: g.periodic, k: 1, nrows: r1 - r0, B }),
@@ -255,16 +279,16 @@ export function webgpuBackend(ctx: GpuContext, options: WebgpuBackendOptions = {
           for (let i = b0; i < b1; i++) {
             pass.setPipeline(p.dist);
             pass.setBindGroup(0, bg.dist);
-            pass.dispatchWorkgroups(kx, Math.ceil(B / _ROWS));
+            pass.dispatchWorkgroups(kq, Math.ceil(B / _ROWS));
             pass.setPipeline(p.topk);
             pass.setBindGroup(0, bg.topk);
             pass.dispatchWorkgroups(B);
             pass.setPipeline(p.neigh);
             pass.setBindGroup(0, bg.neigh);
-            pass.dispatchWorkgroups(kx, B);
+            pass.dispatchWorkgroups(kp, B);
             pass.setPipeline(p.update);
             pass.setBindGroup(0, bg.update);
-            pass.dispatchWorkgroups(kx, Math.ceil(d / _COLS));
+            pass.dispatchWorkgroups(kq, Math.ceil(dp / _COLS));
             pass.setPipeline(p.advance);
             pass.setBindGroup(0, bg.advance);
             pass.dispatchWorkgroups(1);
@@ -275,8 +299,7 @@ export function webgpuBackend(ctx: GpuContext, options: WebgpuBackendOptions = {
         if (b1 < nb || a.onProgress) await ctx.sync();
         a.onProgress?.(b1, nb);
       }
-      const wBack = new Float32Array(await ctx.read(wt, K * d * 4));
-      _transpose(wBack, d, K, a.weights);
+      _fromGpu(new Float32Array(await ctx.read(wt, Kp * dp * 4)), K, d, a.weights);
       const lossOut = new Float32Array(await ctx.read(losses, nb * 4));
       let bmus: Int32Array | undefined;
       if (a.returnBmus) {
@@ -298,10 +321,11 @@ export function webgpuBackend(ctx: GpuContext, options: WebgpuBackendOptions = {
   ): Promise<TopK> {
     const p = await pipes();
     const K = weights.length / d, N = data.length / d;
+    const dp = _pad4(d), Kp = _pad4(K);
     const limit = maxBinding();
-    if (K * d * 4 > limit) {
+    if (Kp * dp * 4 > limit) {
       throw new RangeError(
-        `Cannot query SOM on WebGPU: weights need ${K * d * 4} bytes but the device binds at ` +
+        `Cannot query SOM on WebGPU: weights need ${Kp * dp * 4} bytes but the device binds at ` +
           `most ${limit}`,
       );
     }
@@ -311,7 +335,7 @@ export function webgpuBackend(ctx: GpuContext, options: WebgpuBackendOptions = {
         N,
         Math.floor(tileFloats / K),
         Math.floor(limit / (K * 4)),
-        Math.floor(Math.min(limit, chunkBytes) / (d * 4)),
+        Math.floor(Math.min(limit, chunkBytes) / (dp * 4)),
         ctx.adapter.maxComputeWorkgroupsPerDimension,
       ),
     );
@@ -327,12 +351,13 @@ export function webgpuBackend(ctx: GpuContext, options: WebgpuBackendOptions = {
       "som query dims",
     );
     try {
-      const wt = get(K * d * 4, "som weights (d×K)");
-      ctx.write(wt, _transpose(weights, K, d));
+      const wt = get(Kp * dp * 4, "som weights (dp×Kp)");
+      ctx.write(wt, _toGpu(weights, K, d));
       const sched = get(16, "som query batch");
       const ctl = get(16, "som batch counter");
       ctx.write(ctl, new Uint32Array(4));
-      const x = get(R * d * 4, "som query rows");
+      const x = get(R * dp * 4, "som query rows");
+      const staging = new Float32Array(R * dp);
       const xnorm = get(R * 4, "som query norms");
       const dist = get(R * K * 4, "som distance tile");
       const outIdx = get(R * k * 4, "som top-k index");
@@ -357,7 +382,12 @@ export function webgpuBackend(ctx: GpuContext, options: WebgpuBackendOptions = {
       });
       for (let r0 = 0; r0 < N; r0 += R) {
         const rows = Math.min(R, N - r0);
-        ctx.write(x, data.subarray(r0 * d, (r0 + rows) * d));
+        ctx.write(
+          x,
+          dp === d
+            ? data.subarray(r0 * d, (r0 + rows) * d)
+            : _rows(data, d, dp, null, r0, r0 + rows, staging),
+        );
         ctx.write(dimsBuf, _dims({ K, d, m: 1, n: K, periodic: false, k, nrows: rows, B: R }));
         ctx.write(sched, new Uint8Array(_schedule([{ row0: 0, rows, scale: 0, denom: 1 }])));
         await ctx.scoped("query SOM on WebGPU", () => {
@@ -368,7 +398,7 @@ export function webgpuBackend(ctx: GpuContext, options: WebgpuBackendOptions = {
           pass.dispatchWorkgroups(Math.ceil(rows / _WG));
           pass.setPipeline(p.dist);
           pass.setBindGroup(0, bgDist);
-          pass.dispatchWorkgroups(Math.ceil(K / _WG), Math.ceil(rows / _ROWS));
+          pass.dispatchWorkgroups(Math.ceil(Kp / 4 / _WG), Math.ceil(rows / _ROWS));
           pass.setPipeline(p.topk);
           pass.setBindGroup(0, bgTopk);
           pass.dispatchWorkgroups(rows);
