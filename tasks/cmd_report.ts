@@ -1,18 +1,46 @@
 /**
- * `somscope report`: not built yet (see the open issues). Exits 1 with a clear message.
+ * `somscope report RUN_DIR`: recompute the analyses, claims, tables, figures and report.html of
+ * an existing run folder from its cached SOMs and BMUs (no model work, no model files needed).
  *
  * @module
  */
 
-import type { CommandSpec } from "../lib/cli_util.ts";
+import { type CommandSpec, UsageError } from "../lib/cli_util.ts";
+import { defaultConfig, type ReproduceConfig } from "../lib/pipeline/config.ts";
+import { reproduce } from "../lib/pipeline/reproduce.ts";
+import { ANALYSIS_OPTIONS, applyAnalysisOptions } from "./cmd_reproduce.ts";
 
-/** The `report` command (placeholder until its issue lands). */
+/** The `report` command. */
 export const command: CommandSpec = {
   name: "report",
-  summary: "not available in this build yet",
-  usage: "",
-  options: {},
-  run() {
-    throw new Error("somscope report is not implemented in this build yet");
+  summary: "analyses, claims and report.html for a run folder",
+  usage: "RUN_DIR [options]",
+  options: {
+    ...ANALYSIS_OPTIONS,
+    quiet: { type: "boolean", help: "no progress output" },
+  },
+  notes: "RUN_DIR is a folder written by `deno task reproduce` (it holds manifest.json and work/).",
+  async run(v, positionals) {
+    if (positionals.length !== 1) {
+      throw new UsageError(`expected one RUN_DIR but got ${positionals.length} arguments`);
+    }
+    const dir = positionals[0].replace(/\/+$/, "");
+    let manifest: { config?: ReproduceConfig };
+    try {
+      manifest = JSON.parse(await Deno.readTextFile(`${dir}/manifest.json`));
+    } catch (e) {
+      throw new Error(
+        `Cannot regenerate the report: ${dir}/manifest.json is unreadable (${
+          (e as Error).message
+        }); expected a folder written by \`deno task reproduce\``,
+      );
+    }
+    if (!manifest.config) {
+      throw new Error(`Cannot regenerate the report: ${dir}/manifest.json has no run config`);
+    }
+    const c: ReproduceConfig = { ...defaultConfig(), ...manifest.config, out: dir };
+    applyAnalysisOptions(c, v);
+    const r = await reproduce(c, { analysisOnly: true, quiet: !!v.quiet });
+    console.log(`Report: ${await Deno.realPath(r.report)}`);
   },
 };

@@ -1,18 +1,227 @@
 /**
- * `somscope reproduce`: not built yet (see the open issues). Exits 1 with a clear message.
+ * `somscope reproduce` (and `deno task reproduce`): the paper's analyses end to end. With no
+ * arguments it runs offline on the built-in Fashion-MNIST ResNet and ViT; `--model`/`--data`
+ * run the same on the user's own model and data.
  *
  * @module
  */
 
-import type { CommandSpec } from "../lib/cli_util.ts";
+import { type CommandSpec, numberOption, UsageError } from "../lib/cli_util.ts";
+import {
+  defaultConfig,
+  type ModelConfig,
+  parseNormalize,
+  type ReproduceConfig,
+} from "../lib/pipeline/config.ts";
+import { reproduce } from "../lib/pipeline/reproduce.ts";
 
-/** The `reproduce` command (placeholder until its issue lands). */
+/** Options shared with `report` that only change analyses. */
+export function applyAnalysisOptions(
+  c: ReproduceConfig,
+  v: Record<string, string | boolean | string[] | undefined>,
+): void {
+  if (v.resamples !== undefined) c.resamples = numberOption("resamples", v.resamples);
+  if (v.bandwidth !== undefined) c.bandwidth = numberOption("bandwidth", v.bandwidth);
+  if (v["max-centre-classes"] !== undefined) {
+    c.maxCentreClasses = numberOption("max-centre-classes", v["max-centre-classes"]);
+  }
+  if (v["noise-fraction"] !== undefined) {
+    c.noiseFraction = numberOption("noise-fraction", v["noise-fraction"]);
+  }
+  if (v.featured !== undefined) {
+    c.featuredClasses = String(v.featured).split(",").map((x) => numberOption("featured", x));
+  }
+}
+
+/** Analysis-only options, shared with `report`. */
+export const ANALYSIS_OPTIONS: CommandSpec["options"] = {
+  resamples: {
+    type: "string",
+    arg: "N",
+    help: "bootstrap replicates per claim (default 1000; --quick 200)",
+  },
+  bandwidth: {
+    type: "string",
+    arg: "X",
+    help: "BMU density bandwidth in grid units (default: Scott's rule)",
+  },
+  "max-centre-classes": {
+    type: "string",
+    arg: "N",
+    help: "classes in the class-centre analysis (default 100)",
+  },
+  "noise-fraction": {
+    type: "string",
+    arg: "X",
+    help: "'noise barely moves BMUs' threshold, fraction of the random-unit distance (default 0.1)",
+  },
+  featured: {
+    type: "string",
+    arg: "L1,L2,…",
+    help: "class labels shown in the BMUs-by-class figures",
+  },
+};
+
+async function _readConfig(path: string): Promise<Partial<ReproduceConfig>> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new UsageError(`--config ${path} cannot be read: ${(e as Error).message}`);
+  }
+  try {
+    const v = JSON.parse(text);
+    if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("not an object");
+    return v;
+  } catch (e) {
+    throw new UsageError(`--config ${path} is not a JSON object: ${(e as Error).message}`);
+  }
+}
+
+/** The `reproduce` command. */
 export const command: CommandSpec = {
   name: "reproduce",
-  summary: "not available in this build yet",
-  usage: "",
-  options: {},
-  run() {
-    throw new Error("somscope reproduce is not implemented in this build yet");
+  summary: "the paper's analyses end to end (default: built-in Fashion-MNIST models)",
+  usage:
+    "[--quick] [--model M.onnx --data SPEC [--layers …] [--normalize …]] [--config run.json] [options]",
+  options: {
+    quick: { type: "boolean", help: "CI-sized run: fewer examples, epochs, sizes and PGD steps" },
+    model: {
+      type: "string",
+      arg: "M.onnx",
+      multiple: true,
+      help: "your ONNX classifier (repeatable); default: the built-in ResNet and ViT",
+    },
+    data: {
+      type: "string",
+      arg: "SPEC",
+      help:
+        "builtin:fashion-mnist, folder:PATH, idx:PATH or cifar:PATH (default builtin:fashion-mnist)",
+    },
+    layers: {
+      type: "string",
+      arg: "L1,L2,…",
+      help: "layers: auto, aliases (CL1…, cls0…) or tensor names",
+    },
+    normalize: {
+      type: "string",
+      arg: "N",
+      help: "input normalisation inside the graph: imagenet, none, or m1,m2,m3/s1,s2,s3",
+    },
+    config: {
+      type: "string",
+      arg: "run.json",
+      help: "JSON file with any run settings (flags override it)",
+    },
+    name: { type: "string", arg: "NAME", help: "run name (folder runs/NAME)" },
+    out: { type: "string", arg: "DIR", help: "output folder (default runs/NAME)" },
+    force: {
+      type: "boolean",
+      help: "write into a folder holding another run (never deletes files)",
+    },
+    seed: { type: "string", arg: "S", help: "root seed (default 0)" },
+    "per-class": {
+      type: "string",
+      arg: "N",
+      help: "SOM-tr and SOM-val examples per class (default 500)",
+    },
+    grid: { type: "string", arg: "N", help: "main SOM side (default 20)" },
+    sizes: {
+      type: "string",
+      arg: "A,B,…",
+      help: "SOM sides for the class-centre analysis (default 10,20,30,40)",
+    },
+    epochs: { type: "string", arg: "N", help: "SOM epochs (default 5)" },
+    seeds: { type: "string", arg: "N", help: "SOM seeds per layer at the main size (default 3)" },
+    "attack-n": {
+      type: "string",
+      arg: "N",
+      help: "images attacked with PGD, 0 = none (default 500)",
+    },
+    steps: { type: "string", arg: "N", help: "PGD iterations (default 50)" },
+    backend: {
+      type: "string",
+      arg: "B",
+      help: "SOM backend: auto, webgpu, cpu, reference (default auto)",
+    },
+    runtime: {
+      type: "string",
+      arg: "R",
+      help: "model runtime: auto, node, webgpu, wasm (default auto)",
+    },
+    "allow-fewer": { type: "boolean", help: "allow classes with fewer examples than requested" },
+    quiet: { type: "boolean", help: "no progress output" },
+    ...ANALYSIS_OPTIONS,
+  },
+  notes: [
+    "Writes runs/<name>/: report.html, claims.json, manifest.json, tables/ (Arrow + CSV),",
+    "figures/ (SVG + PNG), work/ (cached SOMs, BMUs, attack results). Codes are cached in",
+    "$SOMSCOPE_CACHE (default .cache/somscope). Re-running with the same settings reuses",
+    "everything; changing only analysis options (--resamples, --bandwidth, …) recomputes only the",
+    "analyses. `deno task somscope report runs/<name>` does that without model files.",
+  ].join("\n"),
+  async run(v, positionals) {
+    if (positionals.length) {
+      throw new UsageError(`unexpected argument "${positionals[0]}"; options start with --`);
+    }
+    const c = defaultConfig(!!v.quick);
+    if (v.config) Object.assign(c, await _readConfig(String(v.config)));
+    const models = (v.model as string[] | undefined) ?? [];
+    if (models.length) {
+      if (!v.data) {
+        throw new UsageError("--model needs --data SPEC (e.g. folder:PATH or idx:PATH)");
+      }
+      c.models = models.map((p): ModelConfig => ({
+        name: p.replace(/^.*[\\/]/, "").replace(/\.onnx$/i, "").replace(/[^A-Za-z0-9_.-]/g, "_"),
+        path: p,
+        layers: "auto",
+      }));
+      if (!v.name && !v.config) c.name = `${c.models.map((m) => m.name).join("+")}`;
+    }
+    if (v.data) c.data = String(v.data);
+    if (v.layers) { for (const m of c.models) m.layers = String(v.layers).split(","); }
+    if (v.normalize) {
+      let n;
+      try {
+        n = parseNormalize(String(v.normalize));
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      for (const m of c.models) m.normalize = n;
+    }
+    if (v.name) c.name = String(v.name);
+    if (!/^[A-Za-z0-9_.+-]+$/.test(c.name)) {
+      throw new UsageError(`--name "${c.name}" must match [A-Za-z0-9_.+-]+`);
+    }
+    if (v.out) c.out = String(v.out);
+    if (v.seed !== undefined) c.seed = numberOption("seed", v.seed);
+    if (v["per-class"] !== undefined) {
+      c.perClass = c.valPerClass = numberOption("per-class", v["per-class"]);
+    }
+    if (v.grid !== undefined) c.grid = numberOption("grid", v.grid);
+    if (v.sizes !== undefined) {
+      c.sizes = String(v.sizes).split(",").map((x) => numberOption("sizes", x));
+    }
+    if (v.epochs !== undefined) c.epochs = numberOption("epochs", v.epochs);
+    if (v.seeds !== undefined) c.seeds = numberOption("seeds", v.seeds);
+    if (v["attack-n"] !== undefined) c.attackN = numberOption("attack-n", v["attack-n"]);
+    if (v.steps !== undefined) c.steps = numberOption("steps", v.steps);
+    if (v.backend) c.backend = String(v.backend) as ReproduceConfig["backend"];
+    if (v.runtime) c.runtime = String(v.runtime) as ReproduceConfig["runtime"];
+    if (v["allow-fewer"]) c.allowFewer = true;
+    applyAnalysisOptions(c, v);
+    const t0 = performance.now();
+    const r = await reproduce(c, { force: !!v.force, quiet: !!v.quiet });
+    const verdicts = JSON.parse(await Deno.readTextFile(`${r.dir}/claims.json`)).claims as {
+      holds: unknown;
+    }[];
+    const count = (h: unknown) => verdicts.filter((x) => x.holds === h).length;
+    console.log(
+      `Report: ${await Deno.realPath(r.report)}\n` +
+        `Claims: ${count(true)} hold, ${count(false)} do not, ${
+          count("inconclusive")
+        } inconclusive ` +
+        `(claims.json). Done in ${((performance.now() - t0) / 1000).toFixed(1)} s.`,
+    );
   },
 };

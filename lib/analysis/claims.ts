@@ -293,7 +293,7 @@ export function evaluateClaims(a: ModelAnalysis, options: ClaimOptions = {}): Cl
       const idx = Array.from(labels, () => r.int(labels.length));
       return { seeds, idx };
     };
-    const value = statOn([0], all);
+    const value = statOn(Array.from({ length: S }, (_, i) => i), all);
     const interval = iv((r) => {
       const { seeds, idx } = draw(r);
       return statOn(seeds, idx);

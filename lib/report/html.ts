@@ -302,7 +302,7 @@ const CSS = `
 body{font-family:"DejaVu Sans",Helvetica,Arial,sans-serif;max-width:1200px;margin:1.5em auto;padding:0 1em;color:#222;line-height:1.4}
 h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}
-table.small{font-size:.85em}.badge{padding:.1em .5em;border-radius:.3em;color:#fff;font-weight:bold;font-size:.9em}
+table.small{font-size:.85em}td code{word-break:break-all}.badge{padding:.1em .5em;border-radius:.3em;color:#fff;font-weight:bold;font-size:.9em}
 .ok{background:#2a7d2a}.bad{background:#b22}.unk{background:#888}.cid{color:#777;font-size:.85em}
 figure{margin:1em 0;overflow-x:auto}figure svg{max-width:100%;height:auto}figcaption{font-size:.9em;color:#444}
 .claim{border-left:4px solid #ddd;padding:.2em .8em;margin:.6em 0}.paper{font-style:italic}
