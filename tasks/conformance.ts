@@ -48,7 +48,7 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 /**
  * Compares codes block by block: max, mean and std relative to the largest magnitude of their
  * block; the centre of mass (in (0,1)) absolutely, only on channels whose positive mass is at
- * least 1e-3 of the largest channel's. A channel with almost no positive activation (a dead
+ * least 1e-4 of the largest channel's. A channel with almost no positive activation (a dead
  * ReLU channel with two values of 1e-4 while others reach 10) has a centre of mass that a
  * perturbation far below the tap tolerance moves by more than 1e-5: such channels are counted,
  * not compared.
