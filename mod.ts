@@ -156,3 +156,53 @@ export {
   writeCodes,
   type WrittenLayer,
 } from "./lib/extract/tables.ts";
+
+// Gradient graphs, PGD attack and BMU shifts (SPEC §5)
+export {
+  deriveForwardGraph,
+  deriveGradientGraph,
+  derivePgdStepGraph,
+  GRADIENT_GRAPH_IO,
+  type GradientGraphOptions,
+  IMAGENET_NORMALIZATION,
+  type Normalization,
+  parseNormalization,
+} from "./lib/grad/derive.ts";
+export { SUPPORTED_OPS } from "./lib/grad/ops.ts";
+export { checkGradientConformance, type GradientConformance } from "./lib/grad/conformance.ts";
+export {
+  type Feeds,
+  type GraphRuntime,
+  type GraphSession,
+  openGraphSession,
+} from "./lib/attack/session.ts";
+export {
+  argmaxRows,
+  defaultStepSize,
+  PgdAttack,
+  type PgdAttackOptions,
+  type PgdRunOptions,
+  resolvePgdSettings,
+} from "./lib/attack/pgd.ts";
+export {
+  type AttackDataset,
+  type AttackExample,
+  type AttackOptions,
+  type AttackResult,
+  type AttackSummary,
+  contactSheet,
+  type NormStats,
+  runAttack,
+  writeAttackOutputs,
+} from "./lib/attack/attack.ts";
+export {
+  type BmuShiftOptions,
+  type BmuShiftRow,
+  type BmuShifts,
+  bmuShifts,
+  type BmuShiftSummary,
+  bmuShiftTable,
+  quantileSorted,
+  type ShiftStats,
+  shiftStats,
+} from "./lib/attack/bmu_shift.ts";

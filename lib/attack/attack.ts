@@ -182,7 +182,7 @@ function _norms(x: Float32Array, x0: Float32Array, n: number): { linf: number[];
  * @throws {ModelFormatError} If the model cannot be differentiated.
  * @example
  * ```ts ignore
- * import { runAttack } from "../mod.ts";
+ * import { runAttack } from "../../mod.ts";
  * const r = await runAttack(await Deno.readFile("model.onnx"), dataset, { n: 16, steps: 5 });
  * console.log(r.summary.accuracy);
  * ```
@@ -362,6 +362,11 @@ export function attackTable(examples: AttackExample[]): ReturnType<typeof aq.tab
  * @param r The attack result.
  * @param count Examples to show (default 8).
  * @returns PNG bytes.
+ * @example
+ * ```ts ignore
+ * import { contactSheet, runAttack } from "../../mod.ts";
+ * const png = await contactSheet(await runAttack(model, dataset, { n: 8 }), 4);
+ * ```
  */
 export async function contactSheet(r: AttackResult, count = 8): Promise<Uint8Array> {
   const [n, C, H, W] = r.shape;
@@ -404,6 +409,11 @@ export async function contactSheet(r: AttackResult, count = 8): Promise<Uint8Arr
  * @param r The attack result.
  * @param options Examples on the contact sheet (default 8).
  * @returns The written file names.
+ * @example
+ * ```ts ignore
+ * import { runAttack, writeAttackOutputs } from "../../mod.ts";
+ * const files = await writeAttackOutputs("runs/attack", await runAttack(model, dataset));
+ * ```
  */
 export async function writeAttackOutputs(
   dir: string,

@@ -59,6 +59,12 @@ export interface BmuShiftOptions {
  * @param sorted Ascending values.
  * @param q Quantile in [0,1].
  * @returns The quantile (NaN for no values).
+ * @example
+ * ```ts
+ * import { quantileSorted } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(quantileSorted([1, 2, 3, 4], 0.5), 2.5);
+ * ```
  */
 export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   const n = sorted.length;
@@ -74,7 +80,7 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
  * @returns Their statistics.
  * @example
  * ```ts
- * import { shiftStats } from "../mod.ts";
+ * import { shiftStats } from "../../mod.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert";
  * assertEquals(shiftStats([1, 2, 3, 4]), { count: 4, mean: 2.5, q1: 1.75, median: 2.5, q3: 3.25, max: 4 });
  * ```
@@ -104,7 +110,7 @@ export function shiftStats(values: ArrayLike<number>): ShiftStats {
  *   outside the grid.
  * @example
  * ```ts
- * import { bmuShifts } from "../mod.ts";
+ * import { bmuShifts } from "../../mod.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert";
  * // 2 examples × 2 BMUs on a 4×5 torus: unit 0 → 4 is one step (wrap-around), 6 → 6 none.
  * const s = bmuShifts(Int32Array.of(0, 6, 1, 2), Int32Array.of(4, 6, 1, 12), { m: 4, n: 5, k: 2 });
@@ -180,7 +186,7 @@ export interface BmuShiftSummary {
  * @returns Long-table rows and per-layer summaries.
  * @example
  * ```ts
- * import { bmuShifts, bmuShiftTable } from "../mod.ts";
+ * import { bmuShifts, bmuShiftTable } from "../../mod.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert";
  * const adv = bmuShifts(Int32Array.of(0, 1), Int32Array.of(2, 1), { m: 3, n: 3, k: 2 });
  * const t = bmuShiftTable({ CL1: { adversarial: adv } });

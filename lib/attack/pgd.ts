@@ -19,7 +19,7 @@ import { type GraphRuntime, type GraphSession, openGraphSession } from "./sessio
  * @returns `eps * 2 / 100`.
  * @example
  * ```ts
- * import { defaultStepSize } from "../mod.ts";
+ * import { defaultStepSize } from "../../mod.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert";
  * assertEquals(defaultStepSize(4 / 255), (4 / 255) * 2 / 100);
  * ```
@@ -58,7 +58,19 @@ export interface PgdRunOptions {
   onIteration?: (done: number, total: number) => void;
 }
 
-/** Validates PGD settings; returns the resolved step size. */
+/**
+ * Validates PGD settings and resolves their defaults (ε 4/255, 50 steps, step ε·2/100).
+ *
+ * @param options The settings.
+ * @returns ε, steps and the step size.
+ * @throws {RangeError} If ε < 0, steps < 1 or the step size is not a number ≥ 0.
+ * @example
+ * ```ts
+ * import { resolvePgdSettings } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(resolvePgdSettings({ eps: 0.5 }), { eps: 0.5, steps: 50, stepSize: 0.01 });
+ * ```
+ */
 export function resolvePgdSettings(
   options: PgdRunOptions,
 ): { eps: number; steps: number; stepSize: number } {
@@ -84,7 +96,7 @@ export function resolvePgdSettings(
  *
  * @example
  * ```ts ignore
- * import { PgdAttack, Rng } from "../mod.ts";
+ * import { PgdAttack, Rng } from "../../mod.ts";
  * const pgd = await PgdAttack.create(await Deno.readFile("model.onnx"), { batch: 8 });
  * const xAdv = await pgd.attack(x0, labels, { rng: new Rng(0).stream("attack-start") });
  * await pgd.dispose();
@@ -246,7 +258,7 @@ export class PgdAttack {
  * @returns Arg-max per row (first maximum on ties).
  * @example
  * ```ts
- * import { argmaxRows } from "../mod.ts";
+ * import { argmaxRows } from "../../mod.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert";
  * assertEquals(Array.from(argmaxRows(Float32Array.of(0, 2, 1, 5, 5, 0), 3)), [1, 0]);
  * ```

@@ -35,6 +35,16 @@ let _wasm: Promise<Ort> | undefined;
  * @param threads Intra-op threads (node; wasm runs single-threaded in Deno).
  * @returns The session.
  * @throws {RangeError} For an unknown runtime.
+ * @example
+ * ```ts
+ * import { deriveForwardGraph, openGraphSession } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const model = await Deno.readFile("tests/data/models/toy_cnn.onnx");
+ * const s = await openGraphSession(deriveForwardGraph(model, { batch: 1 }), "node", 1);
+ * const out = await s.run({ input: { data: new Float32Array(784), dims: [1, 1, 28, 28] } });
+ * await s.release();
+ * assertEquals(out.logits.length, 10);
+ * ```
  */
 export async function openGraphSession(
   bytes: Uint8Array,

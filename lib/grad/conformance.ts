@@ -1,0 +1,102 @@
+/**
+ * Gradient conformance against torch autograd: derive the gradient graph of an exported model,
+ * run it on the inputs dumped by `tools/grad/torch_grads.py`, and compare `input_grad` with
+ * torch's `∂ Σ CE / ∂ input` (SPEC §5; the models issue's conformance task, tolerance 1e-4).
+ *
+ * @module
+ */
+
+import { readNpy } from "../npy.ts";
+import { deriveGradientGraph, type Normalization } from "./derive.ts";
+import { type GraphRuntime, openGraphSession } from "../attack/session.ts";
+
+/** Result of {@linkcode checkGradientConformance}. */
+export interface GradientConformance {
+  /** Model checked. */
+  model: string;
+  /** `max|g − g_torch| / max|g_torch|`. */
+  relError: number;
+  /** The same for the logits. */
+  logitsRelError: number;
+  /** `max|g_torch|` (guards against a vacuous all-zero reference). */
+  refMax: number;
+  /** Whether `relError ≤ tolerance` and the reference is not all zero. */
+  pass: boolean;
+  /** Tolerance used. */
+  tolerance: number;
+  /** Seconds to derive the graph. */
+  deriveSeconds: number;
+  /** Seconds for one run (batch of the reference). */
+  runSeconds: number;
+}
+
+function _rel(a: Float32Array, b: Float32Array): { rel: number; max: number } {
+  let d = 0, m = 0;
+  for (let i = 0; i < b.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    m = Math.max(m, Math.abs(b[i]));
+  }
+  return { rel: m > 0 ? d / m : d, max: m };
+}
+
+/**
+ * Checks a model's derived input gradients against a torch reference folder (`input.npy`,
+ * `labels.npy`, `logits.npy`, `input_grad.npy` as written by `tools/grad/torch_grads.py`).
+ *
+ * @param modelPath The ONNX model (the one the script exported, `REFDIR/model.onnx`).
+ * @param refDir The reference folder.
+ * @param options Tolerance (default 1e-4), normalisation the reference used (default none),
+ *   runtime (default node).
+ * @returns Errors and the verdict.
+ * @throws {ModelFormatError} If the model cannot be differentiated.
+ * @throws {DataFormatError} If a reference file is missing or malformed.
+ * @example
+ * ```ts ignore
+ * import { checkGradientConformance } from "../../mod.ts";
+ * const r = await checkGradientConformance(".cache/grad/resnet18/model.onnx", ".cache/grad/resnet18");
+ * if (!r.pass) throw new Error(`resnet18: relative error ${r.relError}`);
+ * ```
+ */
+export async function checkGradientConformance(
+  modelPath: string,
+  refDir: string,
+  options: { tolerance?: number; normalize?: Normalization; runtime?: GraphRuntime } = {},
+): Promise<GradientConformance> {
+  const tolerance = options.tolerance ?? 1e-4;
+  const x = await readNpy(`${refDir}/input.npy`), y = await readNpy(`${refDir}/labels.npy`);
+  const gRef = await readNpy(`${refDir}/input_grad.npy`),
+    lRef = await readNpy(`${refDir}/logits.npy`);
+  const t0 = performance.now();
+  const bytes = deriveGradientGraph(await Deno.readFile(modelPath), {
+    batch: x.shape[0],
+    normalize: options.normalize,
+    name: modelPath,
+  });
+  const t1 = performance.now();
+  const s = await openGraphSession(bytes, options.runtime ?? "node");
+  try {
+    const t2 = performance.now();
+    const out = await s.run({
+      input: { data: x.data as Float32Array, dims: x.shape },
+      labels: {
+        data: BigInt64Array.from(Array.from(y.data as ArrayLike<number | bigint>, BigInt)),
+        dims: y.shape,
+      },
+    });
+    const t3 = performance.now();
+    const g = _rel(out.input_grad, gRef.data as Float32Array);
+    const l = _rel(out.logits, lRef.data as Float32Array);
+    return {
+      model: modelPath,
+      relError: g.rel,
+      logitsRelError: l.rel,
+      refMax: g.max,
+      pass: g.max > 0 && g.rel <= tolerance,
+      tolerance,
+      deriveSeconds: (t1 - t0) / 1000,
+      runSeconds: (t3 - t2) / 1000,
+    };
+  } finally {
+    await s.release();
+  }
+}
