@@ -129,19 +129,23 @@ Deno.test("cpu trainEpoch replays the QuickSOM golden vector: same BMUs, losses,
 
 Deno.test("cpu trainEpoch matches a float64 transcription of SOM.md on odd sizes and grids", async () => {
   const rng = new Rng(11);
-  const cases: [SomGeometry, number, number, number, number][] = [
-    // geometry, d, B, rows visited, data rows
-    [{ m: 7, n: 5, periodic: true }, 37, 6, 50, 61],
-    [{ m: 3, n: 9, periodic: false }, 13, 10, 40, 40],
-    [{ m: 1, n: 4, periodic: true }, 5, 3, 7, 9],
-    [{ m: 6, n: 6, periodic: true }, 64, 1, 5, 8],
+  const cases: [SomGeometry, number, number, number, number, number][] = [
+    // geometry, d, B, rows visited, data rows, α₀
+    [{ m: 7, n: 5, periodic: true }, 37, 6, 50, 61, 0.3],
+    [{ m: 3, n: 9, periodic: false }, 13, 10, 40, 40, 0.1],
+    [{ m: 1, n: 4, periodic: true }, 5, 3, 7, 9, 0.3],
+    [{ m: 6, n: 6, periodic: true }, 64, 1, 5, 8, 0.3],
+    // α₀ ≥ 0.5 takes the unscaled graph.
+    [{ m: 4, n: 3, periodic: true }, 9, 4, 30, 30, 0.9],
+    // α₀ = 0.45 over 150 batches: several runs (the weight scale's budget), one session call each.
+    [{ m: 5, n: 4, periodic: true }, 6, 2, 301, 400, 0.45],
   ];
-  for (const [geo, d, B, L, N] of cases) {
+  for (const [geo, d, B, L, N, alpha0] of cases) {
     const K = geo.m * geo.n;
     const w0 = randn(rng, K * d), data = randn(rng, N * d);
     const order = Int32Array.from({ length: L }, () => rng.int(N));
     const base = { dim: d, data, order, batchSize: B, step: 20, totalSteps: 3 * N };
-    const sched = { alpha0: 0.3, sigma0: 2.5 };
+    const sched = { alpha0, sigma0: 2.5 };
     const wFast = w0.slice(), wSlow = w0.slice();
     const fast = await cpu.trainEpoch(geo, { ...base, ...sched, weights: wFast, returnBmus: true });
     const slow = slowEpoch(geo, { ...base, ...sched, weights: wSlow });

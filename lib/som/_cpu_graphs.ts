@@ -52,11 +52,12 @@ const EPS = 1e-8;
 /** Graph options of {@linkcode epochGraph}. */
 export interface EpochGraphOptions {
   /**
-   * `"tracked"`: squared unit norms are a float64 loop state updated in closed form from
-   * quantities the step already has (no pass over `W`); `"exact"`: recomputed from `W` every
-   * batch (the first cut, kept for the benchmark).
+   * Carry the weights as `W = diag(a)·V` so that the update is a single Gemm into `V`
+   * (`V ← V + (H'/a')ᵀX`, `a ← a·g`) instead of a scaling pass over `W` plus the Gemm. Needs
+   * `g = 1 − Σ_r H'_r > 0`, i.e. `α < 1`, and a bounded run length so that `a` stays far from
+   * float32 underflow (the caller splits runs). `W = a·V` is formed once at the end.
    */
-  norms: "tracked" | "exact";
+  scaled: boolean;
 }
 
 /**
@@ -68,22 +69,23 @@ export interface EpochGraphOptions {
  * after the last batch), `dmin` (`S×B`: each row's BMU distance, i.e. the loss terms) and `bmu`
  * (`S×B` int64). `N` and `S` are symbolic; a short last batch gets its own graph with `B = b`.
  *
- * Each batch computes, with the pre-batch weights `W`:
- * `dist = 1 − XWᵀ / (max(‖x‖,1e-8)·max(‖w‖,1e-8))`, `bmu = ArgMin(dist)` (first index on ties),
- * `H' = c·exp(D2[bmu]·negInv)`, `g = 1 − Σ_r H'`, `W ← W·g + H'ᵀX` (one Gemm with a `C`
- * input, so `b×K×d` is never formed).
+ * Each batch computes, with the pre-batch weights `W` (units along rows, batch along columns,
+ * because MLAS packs the Gemm's `B` operand and `Xᵀ` is far smaller than `Wᵀ`):
+ * `dist = 1 − WXᵀ / (max(‖w‖,1e-8)·max(‖x‖,1e-8))`, `bmu = ArgMin(dist)` over units (first
+ * index on ties), `H' = c·exp(D2[:,bmu]·negInv)`, `g = 1 − H'·1`, `W ← W·g + H'X` (`b×K×d` is
+ * never formed).
  *
  * Why the norms are tracked: a reduction over `W` costs as much as the update itself, and
- * `‖w'‖² = g²‖w‖² + Σ_r H'_r (2g·(x_r·w) + Σ_s (x_r·x_s) H'_s)` needs only `XWᵀ` (already
+ * `‖w'‖² = g²‖w‖² + Σ_r H'_r (2g·(w·x_r) + Σ_s (x_r·x_s) H'_s)` needs only `WXᵀ` (already
  * computed for the distances) and the `b×b` Gram matrix `XXᵀ`. It is carried in float64 and
- * recomputed exactly from `W0` at the start of every call, so the drift over an epoch stays at
- * float32 rounding level.
+ * recomputed exactly from `W0` at the start of every call, so the drift stays at float32
+ * rounding level for the run lengths the caller uses.
  *
  * @param K Units.
  * @param d Code dimension.
  * @param B Rows per batch.
- * @param d2 `K×K` squared grid distances.
- * @param options Norm strategy.
+ * @param d2 `K×K` squared grid distances (symmetric).
+ * @param options Weight representation.
  * @returns Model bytes.
  */
 export function epochGraph(
@@ -91,24 +93,20 @@ export function epochGraph(
   d: number,
   B: number,
   d2: Float32Array,
-  options: EpochGraphOptions = { norms: "tracked" },
+  options: EpochGraphOptions = { scaled: true },
 ): Uint8Array {
-  const tracked = options.norms === "tracked";
-  const nodes: NodeLike[] = [node("Gather", ["data", "ix"], ["X"], { axis: 0 })];
-  if (tracked) {
-    nodes.push(
-      node("Sqrt", ["nsqi"], ["wnd"]),
-      node("Cast", ["wnd"], ["wnr"], { to: DT.FLOAT }),
-    );
-  } else {
-    nodes.push(
-      node("ReduceSumSquare", ["Wi"], ["wss"], { axes: [1], keepdims: 0 }),
-      node("Sqrt", ["wss"], ["wnr"]),
-    );
-  }
-  nodes.push(
+  const scaled = options.scaled;
+  const nodes: NodeLike[] = [
+    node("Gather", ["data", "ix"], ["X"], { axis: 0 }),
+    node("Sqrt", ["nsqi"], ["wnd"]),
+    node("Cast", ["wnd"], ["wnr"], { to: DT.FLOAT }),
     node("Max", ["wnr", "eps"], ["wn"]),
-    node("Gemm", ["X", "Wi"], ["dot"], { transB: 1 }),
+    // V·Xᵀ (K×b) packs only the small X; the rest works on b×K rows.
+    node("Gemm", ["Vi", "X"], ["dotvT"], { transB: 1 }),
+    node("Transpose", ["dotvT"], [scaled ? "dotv" : "dot"], { perm: [1, 0] }),
+  ];
+  if (scaled) nodes.push(node("Mul", ["dotv", "ai"], ["dot"]));
+  nodes.push(
     node("Mul", ["xni", "wn"], ["den"]),
     node("Div", ["dot", "den"], ["sim"]),
     node("Sub", ["one", "sim"], ["dist"]),
@@ -120,31 +118,38 @@ export function epochGraph(
     node("Mul", ["H", "ci"], ["Hc"]),
     node("MatMul", ["ones1B", "Hc"], ["srow"]),
     node("Sub", ["one", "srow"], ["g"]),
-    node("Reshape", ["g", "shK1"], ["gcol"]),
-    node("Mul", ["Wi", "gcol"], ["Wg"]),
-    node("Gemm", ["Hc", "X", "Wg"], ["Wo"], { transA: 1 }),
   );
-  if (tracked) {
-    // ‖w'‖² = g²‖w‖² + Σ_r H'_r (2g·dot_r + (G H')_r), in float64.
+  if (scaled) {
     nodes.push(
-      node("Gemm", ["X", "X"], ["G"], { transB: 1 }),
-      node("Cast", ["Hc"], ["Hd"], { to: DT.DOUBLE }),
-      node("Cast", ["dot"], ["dotd"], { to: DT.DOUBLE }),
-      node("Cast", ["G"], ["Gd"], { to: DT.DOUBLE }),
-      node("Cast", ["g"], ["gd"], { to: DT.DOUBLE }),
-      node("MatMul", ["Gd", "Hd"], ["GH"]),
-      node("Mul", ["gd", "twod"], ["g2"]),
-      node("Mul", ["dotd", "g2"], ["a"]),
-      node("Add", ["a", "GH"], ["s"]),
-      node("Mul", ["Hd", "s"], ["p"]),
-      node("MatMul", ["ones1Bd", "p"], ["tt"]),
-      node("Mul", ["gd", "gd"], ["gg"]),
-      node("Mul", ["gg", "nsqi"], ["q"]),
-      node("Add", ["q", "tt"], ["nsqo"]),
+      node("Mul", ["ai", "g"], ["ao"]),
+      node("Div", ["Hc", "ao"], ["Hv"]),
+      node("Gemm", ["Hv", "X", "Vi"], ["Vo"], { transA: 1 }),
     );
   } else {
-    nodes.push(node("Identity", ["nsqi"], ["nsqo"]));
+    nodes.push(
+      node("Reshape", ["g", "shK1"], ["gcol"]),
+      node("Mul", ["Vi", "gcol"], ["Wg"]),
+      node("Gemm", ["Hc", "X", "Wg"], ["Vo"], { transA: 1 }),
+      node("Identity", ["ai"], ["ao"]),
+    );
   }
+  // ‖w'‖² = g²‖w‖² + Σ_r H'_r (2g·dot_r + (G H')_r), in float64.
+  nodes.push(
+    node("Gemm", ["X", "X"], ["G"], { transB: 1 }),
+    node("Cast", ["Hc"], ["Hd"], { to: DT.DOUBLE }),
+    node("Cast", ["dot"], ["dotd"], { to: DT.DOUBLE }),
+    node("Cast", ["G"], ["Gd"], { to: DT.DOUBLE }),
+    node("Cast", ["g"], ["gd"], { to: DT.DOUBLE }),
+    node("MatMul", ["Gd", "Hd"], ["GH"]),
+    node("Mul", ["gd", "twod"], ["g2"]),
+    node("Mul", ["dotd", "g2"], ["aa"]),
+    node("Add", ["aa", "GH"], ["sm"]),
+    node("Mul", ["Hd", "sm"], ["p"]),
+    node("MatMul", ["ones1Bd", "p"], ["tt"]),
+    node("Mul", ["gd", "gd"], ["gg"]),
+    node("Mul", ["gg", "nsqi"], ["q"]),
+    node("Add", ["q", "tt"], ["nsqo"]),
+  );
   const body: GraphLike = {
     name: "som_batch",
     node: nodes,
@@ -157,7 +162,8 @@ export function epochGraph(
       tensor("shK1", [2], [K, 1]),
     ],
     input: [
-      valueInfo("Wi", DT.FLOAT, [K, d]),
+      valueInfo("Vi", DT.FLOAT, [K, d]),
+      valueInfo("ai", DT.FLOAT, [1, K]),
       valueInfo("nsqi", DT.DOUBLE, [1, K]),
       valueInfo("ix", DT.INT32, [B]),
       valueInfo("xni", DT.FLOAT, [B, 1]),
@@ -165,7 +171,8 @@ export function epochGraph(
       valueInfo("ci", DT.FLOAT, []),
     ],
     output: [
-      valueInfo("Wo", DT.FLOAT, [K, d]),
+      valueInfo("Vo", DT.FLOAT, [K, d]),
+      valueInfo("ao", DT.FLOAT, [1, K]),
       valueInfo("nsqo", DT.DOUBLE, [1, K]),
       valueInfo("dmino", DT.FLOAT, [B]),
       valueInfo("bmuo", DT.INT64, [B]),
@@ -175,14 +182,24 @@ export function epochGraph(
     name: "som_epoch",
     node: [
       node("Cast", ["W0"], ["W0d"], { to: DT.DOUBLE }),
-      node("ReduceSumSquare", ["W0d"], ["nsq0"], { axes: [1], keepdims: 0 }),
-      node("Unsqueeze", ["nsq0", "ax0"], ["nsq0r"]),
-      node("Scan", ["W0", "nsq0r", "idx", "xn", "negInv", "c"], ["W", "nsq", "dmin", "bmu"], {
-        body,
-        num_scan_inputs: 4,
-      }),
+      node("ReduceSumSquare", ["W0d"], ["nsq0c"], { axes: [1], keepdims: 0 }),
+      node("Unsqueeze", ["nsq0c", "ax0"], ["nsq0"]),
+      node("Scan", ["W0", "a0", "nsq0", "idx", "xn", "negInv", "c"], [
+        "V",
+        "a",
+        "nsq",
+        "dmin",
+        "bmu",
+      ], { body, num_scan_inputs: 4 }),
+      node("Reshape", ["a", "shK1"], ["acol"]),
+      scaled ? node("Mul", ["V", "acol"], ["W"]) : node("Identity", ["V"], ["W"]),
     ],
-    initializer: [tensor("D2", [K, K], d2), tensor("ax0", [1], [0])],
+    initializer: [
+      tensor("D2", [K, K], d2),
+      tensor("a0", [1, K], new Float32Array(K).fill(1)),
+      tensor("shK1", [2], [K, 1]),
+      tensor("ax0", [1], [0]),
+    ],
     input: [
       valueInfo("W0", DT.FLOAT, [K, d]),
       valueInfo("data", DT.FLOAT, ["N", d]),
@@ -193,7 +210,6 @@ export function epochGraph(
     ],
     output: [
       valueInfo("W", DT.FLOAT, [K, d]),
-      valueInfo("nsq", DT.DOUBLE, [1, K]),
       valueInfo("dmin", DT.FLOAT, ["S", B]),
       valueInfo("bmu", DT.INT64, ["S", B]),
     ],

@@ -103,17 +103,30 @@ class CpuBackend implements SomBackend {
 
     const { m, n, periodic } = geometry;
     const d2 = () => gridD2(m, n, periodic);
+    // The scaled form needs g = 1 − (α/b)·ΣH > 0; it holds for α < 1, with room to spare here.
+    const scaled = args.alpha0 < 0.5;
     const session = (b: number) =>
       this.#session(
-        `epoch:${m}x${n}:${periodic}:${dim}:${b}`,
-        () => epochGraph(K, dim, b, d2(), { norms: "tracked" }),
+        `epoch:${m}x${n}:${periodic}:${dim}:${b}:${scaled}`,
+        () => epochGraph(K, dim, b, d2(), { scaled }),
       );
     const dataT = new ort.Tensor("float32", data, [N, dim]);
     const nFull = Math.floor(L / B);
-    // The full batches, then the short last batch with its own b (in α/b and the loss mean).
+    // Runs of full batches, then the short last batch with its own b (in α/b and the loss
+    // mean). A run ends after MAX_RUN batches or, in the scaled form, once the weight scale
+    // a = Πg could have shrunk below e^-40 (g ≥ 1 − α per batch).
     const runs: { first: number; count: number; b: number }[] = [];
-    for (let first = 0; first < nFull; first += MAX_RUN) {
-      runs.push({ first, count: Math.min(MAX_RUN, nFull - first), b: B });
+    for (let first = 0, t = args.step; first < nFull;) {
+      let count = 0, budget = 0;
+      while (first + count < nFull && count < MAX_RUN) {
+        const cost = -Math.log1p(-args.alpha0 * Math.exp(-5 * t / args.totalSteps));
+        if (scaled && count > 0 && budget + cost > 40) break;
+        budget += cost;
+        t += B;
+        count++;
+      }
+      runs.push({ first, count, b: B });
+      first += count;
     }
     if (L > nFull * B) runs.push({ first: nFull, count: 1, b: L - nFull * B });
     let W = weights;
