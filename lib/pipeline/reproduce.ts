@@ -261,7 +261,8 @@ export async function reproduce(
   manifest.versions["vega-lite"] = "6.5.0";
   manifest.seeds = { root: c.seed, streams: {} as Record<string, number | string> };
   const streams = manifest.seeds.streams as Record<string, number | string>;
-  const inputs: Record<string, unknown> = {};
+  // A report-only run keeps the input hashes of the run that computed the artefacts.
+  const inputs: Record<string, unknown> = { ...((previous?.inputs as object) ?? {}) };
   const runtimes: Record<string, unknown> = {};
   manifest.inputs = inputs;
   manifest.runtimes = runtimes;
