@@ -19,7 +19,9 @@
 //           writes dist_out[r·K + k] for r < b, k < K. Bindings: 0 dims, 1 sched, 2 ctl, 3 x,
 //           4 xnorm (read), 6 wt (read, dp·Kp f32 as vec4), 7 dist_out (rw, B·K f32).
 //           Dispatch: (ceil(Kp/4/64), ceil(B/8)).
-//   topk    one workgroup per row r < b: the dims.k smallest of dist row r → out_idx[r·k + q],
+//   topk    one workgroup per row r < b: each invocation keeps the best k of a strided part of
+//           the row, invocation 0 merges the 64 lists; the dims.k smallest of dist row r →
+//           out_idx[r·k + q],
 //           out_dist[r·k + q]. Bindings: 0 dims, 1 sched, 2 ctl, 8 dist_in (read, B·K f32),
 //           9 out_idx (rw, B·k u32), 10 out_dist (rw, B·k f32). Dispatch: (B).
 // No override constants: sizes come from `dims` and the batch table.
@@ -122,8 +124,9 @@ fn dist(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
   }
 }
 
-var<workgroup> red_key: array<f32, 64>;
-var<workgroup> red_idx: array<u32, 64>;
+// The 64 local lists of a workgroup (64 × MAXK candidates).
+var<workgroup> cand_key: array<f32, 1024>;
+var<workgroup> cand_idx: array<u32, 1024>;
 
 @compute @workgroup_size(64)
 fn topk(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
@@ -157,30 +160,36 @@ fn topk(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
       li[p] = u;
     }
   }
-  // kk rounds of a 64-way (key, index) min-reduction over the heads of the local lists.
-  var head = 0u;
+  // One barrier, then invocation 0 merges the 64 sorted lists (kk·64 comparisons): on a
+  // software adapter barriers are the expensive part, on a GPU this is a few microseconds.
   for (var q = 0u; q < kk; q++) {
-    red_key[t] = ld[min(head, MAXK - 1u)];
-    red_idx[t] = select(NONE, li[min(head, MAXK - 1u)], head < kk);
-    if (head >= kk) {
-      red_key[t] = BIG;
-    }
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-      if (t < s && before(red_key[t + s], red_idx[t + s], red_key[t], red_idx[t])) {
-        red_key[t] = red_key[t + s];
-        red_idx[t] = red_idx[t + s];
+    cand_key[t * MAXK + q] = ld[q];
+    cand_idx[t * MAXK + q] = li[q];
+  }
+  workgroupBarrier();
+  if (t != 0u) {
+    return;
+  }
+  var heads: array<u32, 64>;
+  for (var q = 0u; q < kk; q++) {
+    var bk = BIG;
+    var bi = NONE;
+    var bs = 0u;
+    for (var s = 0u; s < WG; s++) {
+      let h = heads[s];
+      if (h < kk) {
+        let c = s * MAXK + h;
+        if (before(cand_key[c], cand_idx[c], bk, bi)) {
+          bk = cand_key[c];
+          bi = cand_idx[c];
+          bs = s;
+        }
       }
-      workgroupBarrier();
     }
-    let win = red_idx[0];
-    if (t == 0u) {
-      out_idx[r * kk + q] = win;
-      out_dist[r * kk + q] = select(dist_in[base + min(win, K - 1u)], BIG, win == NONE);
+    out_idx[r * kk + q] = bi;
+    out_dist[r * kk + q] = select(dist_in[base + min(bi, K - 1u)], BIG, bi == NONE);
+    if (bi != NONE) {
+      heads[bs]++;
     }
-    if (head < kk && li[head] == win) {
-      head++;
-    }
-    workgroupBarrier();
   }
 }

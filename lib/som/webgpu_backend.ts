@@ -322,6 +322,11 @@ export function webgpuBackend(ctx: GpuContext, options: WebgpuBackendOptions = {
     const p = await pipes();
     const K = weights.length / d, N = data.length / d;
     const dp = _pad4(d), Kp = _pad4(K);
+    if (!Number.isInteger(k) || k < 1 || k > Math.min(16, K)) {
+      throw new RangeError(
+        `Cannot query SOM on WebGPU: k is ${k} but must be an integer in 1..${Math.min(16, K)}`,
+      );
+    }
     const limit = maxBinding();
     if (Kp * dp * 4 > limit) {
       throw new RangeError(
