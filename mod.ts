@@ -206,3 +206,6 @@ export {
   type ShiftStats,
   shiftStats,
 } from "./lib/attack/bmu_shift.ts";
+
+// Built-in fixtures (issue 3 §4)
+export { BUILTIN_MODELS, type BuiltinModelName, builtinModelUrl } from "./lib/builtin.ts";
