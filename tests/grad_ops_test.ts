@@ -5,6 +5,7 @@ import { deriveGradientGraph } from "../lib/grad/derive.ts";
 import { SUPPORTED_OPS } from "../lib/grad/ops.ts";
 import { ModelFormatError } from "../lib/errors.ts";
 import { F } from "../lib/onnx/proto.ts";
+import { Rng } from "../lib/rng.ts";
 
 async function expectFd(
   bytes: Uint8Array,
@@ -251,4 +252,25 @@ Deno.test("deriveGradientGraph rejects bad batch sizes, targets and taps", () =>
     ModelFormatError,
     "Cannot load",
   );
+});
+
+Deno.test("stride-1 Conv gradients as flipped-kernel Conv equal the ConvTranspose form (grouped, dilated, padded)", async () => {
+  const g = new GraphBuilder(14);
+  const c1 = g.o("Conv", ["x", g.w([4, 1, 3, 3])], {
+    group: 2,
+    dilations: [2, 1],
+    pads: [2, 0, 1, 1],
+  });
+  const c2 = g.o("Conv", [c1, g.w([3, 4, 1, 1])]);
+  const bytes = g.build(g.head(c2, 3 * 5 * 5), [2, 6, 6]);
+  const rng = new Rng(5);
+  const x = Float32Array.from({ length: 2 * 2 * 6 * 6 }, () => rng.float());
+  const grads: Float32Array[] = [];
+  for (const convGrad of ["conv", "convtranspose"] as const) {
+    const s = await ort.InferenceSession.create(deriveGradientGraph(bytes, { batch: 2, convGrad }));
+    grads.push((await runGrad(s, x, [2, 2, 6, 6], [0, 2])).grad);
+    await s.release();
+  }
+  assertArrayClose(grads[0], grads[1], 1e-6);
+  await expectFd(bytes, [2, 2, 6, 6]);
 });

@@ -21,8 +21,14 @@ import {
   valueInfo,
 } from "../onnx/proto.ts";
 import { ModelFormatError } from "../errors.ts";
-import { type Const, type PreparedGraph, type PreparedNode, prepareGraph } from "./fold.ts";
-import { type GradBuilder, GRADIENT_RULES, SUPPORTED_OPS } from "./ops.ts";
+import {
+  type Const,
+  constValues,
+  type PreparedGraph,
+  type PreparedNode,
+  prepareGraph,
+} from "./fold.ts";
+import { flipConvWeight, type GradBuilder, GRADIENT_RULES, SUPPORTED_OPS } from "./ops.ts";
 
 /** ImageNet channel statistics (torchvision). */
 export const IMAGENET_NORMALIZATION: { mean: number[]; std: number[] } = Object.freeze({
@@ -47,6 +53,11 @@ export interface GradientGraphOptions {
   withGradient?: boolean;
   /** Model name for messages. */
   name?: string;
+  /**
+   * How stride-1 Conv gradients are emitted: `"conv"` (flipped-kernel Conv, default; faster on
+   * onnxruntime's CPU EP) or `"convtranspose"` (the op table's form).
+   */
+  convGrad?: "conv" | "convtranspose";
 }
 
 /** Names of the gradient graph's inputs and outputs. */
@@ -353,8 +364,21 @@ function _emit(
   }
 
   if (mode !== "forward") {
+    const flipped = new Map<string, string>();
     const b: GradBuilder = {
       target,
+      convGrad: options.convGrad ?? "conv",
+      flippedWeight: (w, group) => {
+        const key = `${w}|${group}`;
+        if (!flipped.has(key)) {
+          const c = consts.get(w)!;
+          const f = flipConvWeight(constValues(c), c.dims, group);
+          const nm = fresh("flipped");
+          consts.set(nm, { dtype: DT.FLOAT, dims: f.dims, values: f.values });
+          flipped.set(key, nm);
+        }
+        return flipped.get(key)!;
+      },
       shape: (t) => {
         const s = shapes.get(t) ?? consts.get(t)?.dims;
         if (!s) throw new Error(`internal: no shape for ${t}`);

@@ -41,6 +41,38 @@ export interface GradBuilder {
   maxPoolIndices(n: PreparedNode): string | undefined;
   /** Runtime the graph is for. */
   target: "cpu" | "webgpu";
+  /** Stride-1 Conv gradients as flipped-kernel Conv (`"conv"`) or ConvTranspose. */
+  convGrad: "conv" | "convtranspose";
+  /** A constant holding Conv weight `w` flipped spatially with in/out channels swapped per group. */
+  flippedWeight(w: string, group: number): string;
+}
+
+/**
+ * Flips a Conv weight `[M, C/g, k…]` into the weight of the equivalent transposed convolution
+ * `[C, M/g, k…]` (every spatial axis reversed, channel axes swapped within each group).
+ *
+ * @param w Weight values.
+ * @param dims Weight shape.
+ * @param group Conv groups.
+ * @returns Values and shape.
+ */
+export function flipConvWeight(
+  w: ArrayLike<number>,
+  dims: number[],
+  group: number,
+): { values: Float32Array; dims: number[] } {
+  const [M, Cg, ...k] = dims;
+  const K = k.reduce((a, c) => a * c, 1), Mg = M / group;
+  const out = new Float32Array(w.length);
+  for (let gi = 0; gi < group; gi++) {
+    for (let m = 0; m < Mg; m++) {
+      for (let c = 0; c < Cg; c++) {
+        const src = ((gi * Mg + m) * Cg + c) * K, dst = ((gi * Cg + c) * Mg + m) * K;
+        for (let s = 0; s < K; s++) out[dst + K - 1 - s] = w[src + s];
+      }
+    }
+  }
+  return { values: out, dims: [Cg * group, Mg, ...k] };
 }
 
 /** A rule: gradients for each input (undefined where not needed) from the output gradients. */
@@ -115,11 +147,27 @@ const _conv: GradRule = (n, dY, b) => {
   if (b.live(n.inputs[1]) || (n.inputs[2] && b.live(n.inputs[2]))) _needConstInput(n, 1, b);
   const k = w.slice(2);
   const geo = windowGeometry(n.proto, x.slice(2), k);
+  const group = getAttr<number>(n.proto, "group", 1);
+  const r = k.length;
+  const padsT = [...Array(2 * r).keys()].map((i) =>
+    geo.dilations[i % r] * (k[i % r] - 1) - geo.pads[i]
+  );
+  if (b.convGrad === "conv" && geo.strides.every((s) => s === 1) && padsT.every((p) => p >= 0)) {
+    // Stride 1: the transposed convolution is a plain Conv with the kernel flipped and its
+    // channel axes swapped, which onnxruntime's CPU EP runs much faster than ConvTranspose.
+    const wf = b.flippedWeight(n.inputs[1], group);
+    return [_e(b, "Conv", [dY[0]!, wf], {
+      pads: padsT,
+      dilations: geo.dilations,
+      group,
+      kernel_shape: k,
+    }, x)];
+  }
   const dx = _e(b, "ConvTranspose", [dY[0]!, n.inputs[1]], {
     strides: geo.strides,
     pads: geo.pads,
     dilations: geo.dilations,
-    group: getAttr<number>(n.proto, "group", 1),
+    group,
     kernel_shape: k,
     output_padding: _outputPadding(x.slice(2), y.slice(2), k, geo),
   }, x);
