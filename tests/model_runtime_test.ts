@@ -117,10 +117,18 @@ Deno.test("prepareModel() normalisation equals normalising the pixels beforehand
   const m = await loadModel(`${DIR}/toy_cnn.onnx`);
   const x = await readNpy(`${DIR}/toy_cnn_input.npy`);
   const px = x.data as Float32Array;
-  const inside = await createRuntime(
-    "node",
-    prepareModel(m, { normalize: { mean: [0.5], std: [0.25] } }).bytes,
+  const before = encodeModel(m.proto);
+  const prepared = prepareModel(m, {
+    normalize: { mean: [0.5], std: [0.25] },
+    taps: [{ tensor: "/stage1/Relu_1_output_0" }],
+  });
+  // Surgery shares the initializers but never edits the loaded model.
+  assertEquals(encodeModel(m.proto), before);
+  assertEquals(
+    prepareModel(m, { normalize: { mean: [0.5], std: [0.25] }, taps: prepared.taps }).bytes,
+    prepared.bytes,
   );
+  const inside = await createRuntime("node", prepared.bytes);
   const plain = await createRuntime("node", m.bytes);
   try {
     const a = await inside.run(px, x.shape);

@@ -8,11 +8,11 @@
  */
 
 import {
-  decodeModel,
   encodeModel,
   type GraphLike,
   node,
   type NodeLike,
+  onnx,
   tensor,
   type TensorLike,
   valueInfo,
@@ -140,8 +140,18 @@ export function resolveNormalize(
  * ```
  */
 export function prepareModel(model: LoadedModel, options: PrepareOptions = {}): PreparedModel {
-  const proto = decodeModel(model.bytes, model.name);
-  const g = proto.graph! as GraphLike;
+  // A shallow copy: the arrays surgery edits are new, nodes it changes are cloned, and the
+  // (possibly huge) initializers are shared with `model.proto`, which stays untouched.
+  const src = model.proto.graph!;
+  const g: GraphLike = {
+    ...src,
+    node: [...(src.node ?? [])],
+    initializer: [...(src.initializer ?? [])],
+    input: [...(src.input ?? [])],
+    output: [...(src.output ?? [])],
+    valueInfo: [...(src.valueInfo ?? [])],
+  };
+  const proto = { ...model.proto, graph: g };
   const inputName = model.input.name;
   const logitsName = model.logits.name;
   const produced = new Set<string>([inputName]);
@@ -170,7 +180,7 @@ export function prepareModel(model: LoadedModel, options: PrepareOptions = {}): 
   const norm = resolveNormalize(options.normalize, model.input.channels);
   if (norm) {
     const inner = `${inputName}__normalized`;
-    for (const n of g.node ?? []) _renameInput(n, inputName, inner);
+    g.node = g.node!.map((n) => (_reads(n, inputName) ? _renamed(n, inputName, inner) : n));
     for (const n of newNodes) _renameInput(n, inputName, inner);
     for (const t of taps) if (t.tensor === inputName) t.tensor = inner;
     const C = norm.mean.length;
@@ -202,6 +212,16 @@ export function prepareModel(model: LoadedModel, options: PrepareOptions = {}): 
     normalize: norm,
     nodes: g.node!.length,
   };
+}
+
+function _reads(n: NodeLike, name: string): boolean {
+  return _nodeReads(n).includes(name);
+}
+
+function _renamed(n: NodeLike, from: string, to: string): NodeLike {
+  const copy = onnx.NodeProto.decode(onnx.NodeProto.encode(n).finish());
+  _renameInput(copy, from, to);
+  return copy;
 }
 
 function _renameInput(n: NodeLike, from: string, to: string): void {

@@ -1,0 +1,172 @@
+/**
+ * Extraction benchmarks (issue 3 §6).
+ *
+ * 1. ResNet18 at 224×224 (torchvision layout, random weights) at batch 8 on the `node` runtime:
+ *    the plain forward pass (baseline) against the forward pass with the four CL taps exposed and
+ *    reduced to vector codes. Goal on the 2-core reference machine: ≥ 55 images/s with taps and
+ *    codes (1.5× torch 1.13's 37 images/s). The model is not committed (47 MB); make it with
+ *
+ *        /usr/bin/python3 tools/conformance/export_torchvision.py --models resnet18 --no-hooks \
+ *            --out .cache/bench
+ *
+ *    Without it these benches are skipped with a message.
+ * 2. Extraction of the 10,000 default Fashion-MNIST test images through each built-in fixture
+ *    (`fixtures/models/fmnist_resnet.onnx`, `fmnist_vit.onnx`), codes of every automatic layer,
+ *    no cache (a fresh cache folder per run). Goal: < 60 s each.
+ *
+ * `deno bench -A bench/extract_bench.ts` times them; `deno run -A bench/extract_bench.ts` prints
+ * images/s and seconds for `bench/RESULTS.md`.
+ *
+ * @module
+ */
+
+import {
+  createRuntime,
+  extractCodes,
+  listLayers,
+  loadModel,
+  type ModelRuntime,
+  prepareModel,
+  reduceFeatureMaps,
+} from "../mod.ts";
+
+const RESNET = Deno.env.get("SOMSCOPE_RESNET18") ?? ".cache/bench/resnet18.onnx";
+const FIXTURES = ["fixtures/models/fmnist_resnet.onnx", "fixtures/models/fmnist_vit.onnx"];
+const BATCH = 8;
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await Deno.stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Plain and tapped ResNet18 sessions on node, and a random batch. */
+async function resnetSetup() {
+  const model = await loadModel(RESNET);
+  const list = await listLayers(model);
+  const tapped = prepareModel(model, {
+    taps: list.auto.map((l) => ({ tensor: l.tensor, token0: l.token0 })),
+  });
+  const plain = await createRuntime("node", prepareModel(model).bytes);
+  const withTaps = await createRuntime("node", tapped.bytes);
+  const x = new Float32Array(BATCH * 3 * 224 * 224);
+  let s = 1;
+  for (let i = 0; i < x.length; i++) x[i] = (s = (s * 48271) % 2147483647) / 2147483647;
+  return { plain, withTaps, x, outputs: tapped.taps.map((t) => t.output) };
+}
+
+async function tappedStep(rt: ModelRuntime, x: Float32Array, outputs: string[]): Promise<number> {
+  const r = await rt.run(x, [BATCH, 3, 224, 224]);
+  let n = 0;
+  for (const o of outputs) {
+    const t = r.taps[o];
+    n += (await reduceFeatureMaps(t.data!, t.dims, { backend: "cpu" })).length;
+  }
+  r.dispose();
+  return n;
+}
+
+async function fixtureDataset() {
+  const mod = await import("../mod.ts") as unknown as {
+    openDataset?: (s: string, o: Record<string, unknown>) => Promise<unknown>;
+  };
+  if (!mod.openDataset) return null;
+  return await mod.openDataset("builtin:fashion-mnist", { split: "val" });
+}
+
+async function extractAll(path: string): Promise<{ seconds: number; kind: string }> {
+  const model = await loadModel(path);
+  const ds = await fixtureDataset() as Parameters<typeof extractCodes>[1];
+  const cacheDir = await Deno.makeTempDir({ prefix: "somscope_bench_" });
+  try {
+    const t0 = performance.now();
+    const r = await extractCodes(model, ds, Array.from({ length: ds.size }, (_, i) => i), {
+      runtime: "auto",
+      batchSize: 64,
+      cacheDir,
+      progress: false,
+    });
+    return { seconds: (performance.now() - t0) / 1000, kind: r.runtime?.kind ?? "cache" };
+  } finally {
+    await Deno.remove(cacheDir, { recursive: true });
+  }
+}
+
+const haveResnet = await exists(RESNET);
+if (!haveResnet) {
+  console.warn(
+    `extract_bench: ${RESNET} is absent, ResNet18 benches skipped; make it with ` +
+      "/usr/bin/python3 tools/conformance/export_torchvision.py --models resnet18 --no-hooks " +
+      "--out .cache/bench",
+  );
+}
+const fixtures = [];
+for (const f of FIXTURES) {
+  if (await exists(f)) fixtures.push(f);
+  else console.warn(`extract_bench: fixture ${f} is absent, its bench is skipped`);
+}
+
+if (import.meta.main) {
+  if (haveResnet) {
+    const { plain, withTaps, x, outputs } = await resnetSetup();
+    const time = async (f: () => Promise<unknown>, reps: number) => {
+      await f();
+      const t0 = performance.now();
+      for (let i = 0; i < reps; i++) await f();
+      return (performance.now() - t0) / 1000 / reps;
+    };
+    const tp = await time(() => plain.run(x, [BATCH, 3, 224, 224]), 10);
+    const tt = await time(() => tappedStep(withTaps, x, outputs), 10);
+    console.log(
+      `resnet18@224 b${BATCH} node (threads ${plain.threads}): forward ${
+        (BATCH / tp).toFixed(1)
+      } img/s, taps+codes ${(BATCH / tt).toFixed(1)} img/s`,
+    );
+    await plain.dispose();
+    await withTaps.dispose();
+  }
+  for (const f of fixtures) {
+    const { seconds, kind } = await extractAll(f);
+    console.log(
+      `${f}: 10,000 Fashion-MNIST images, all auto layers, ${kind}: ${seconds.toFixed(1)} s`,
+    );
+  }
+} else {
+  if (haveResnet) {
+    const setup = resnetSetup();
+    Deno.bench({
+      name: `resnet18@224 forward, batch ${BATCH}, node`,
+      group: "resnet18",
+      baseline: true,
+      async fn(b) {
+        const { plain, x } = await setup;
+        b.start();
+        await plain.run(x, [BATCH, 3, 224, 224]);
+        b.end();
+      },
+    });
+    Deno.bench({
+      name: `resnet18@224 forward + 4 taps + codes, batch ${BATCH}, node`,
+      group: "resnet18",
+      async fn(b) {
+        const { withTaps, x, outputs } = await setup;
+        b.start();
+        await tappedStep(withTaps, x, outputs);
+        b.end();
+      },
+    });
+  }
+  for (const f of fixtures) {
+    Deno.bench({
+      name: `${f}: extract 10,000 Fashion-MNIST test images (no cache)`,
+      n: 1,
+      warmup: 0,
+      async fn() {
+        await extractAll(f);
+      },
+    });
+  }
+}
