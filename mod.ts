@@ -24,7 +24,14 @@ export {
   ModelFormatError,
 } from "./lib/errors.ts";
 export { Rng } from "./lib/rng.ts";
-export { decodeNpy, encodeNpy, type NpyArray, type NpyData, readNpy, writeNpy } from "./lib/npy.ts";
+export {
+  decodeNpy,
+  encodeNpy,
+  type NpyArray,
+  type NpyData,
+  readNpy,
+  writeNpy,
+} from "./lib/npy.ts";
 export { writeFileAtomic, writeJsonAtomic } from "./lib/fs_atomic.ts";
 export { Progress, type ProgressOptions } from "./lib/progress.ts";
 export {
@@ -86,7 +93,10 @@ export {
   somNeighbourhood,
   somSchedule,
 } from "./lib/som/reference.ts";
-export { webgpuBackend, type WebgpuBackendOptions } from "./lib/som/webgpu_backend.ts";
+export {
+  webgpuBackend,
+  type WebgpuBackendOptions,
+} from "./lib/som/webgpu_backend.ts";
 export { cpuBackend, type CpuBackendOptions } from "./lib/som/cpu_backend.ts";
 export {
   Som,
@@ -169,7 +179,10 @@ export {
   parseNormalization,
 } from "./lib/grad/derive.ts";
 export { SUPPORTED_OPS } from "./lib/grad/ops.ts";
-export { checkGradientConformance, type GradientConformance } from "./lib/grad/conformance.ts";
+export {
+  checkGradientConformance,
+  type GradientConformance,
+} from "./lib/grad/conformance.ts";
 export {
   type Feeds,
   type GraphRuntime,
@@ -208,4 +221,113 @@ export {
 } from "./lib/attack/bmu_shift.ts";
 
 // Built-in fixtures (issue 3 §4)
-export { BUILTIN_MODELS, type BuiltinModelName, builtinModelUrl } from "./lib/builtin.ts";
+export {
+  BUILTIN_MODELS,
+  type BuiltinModelName,
+  builtinModelUrl,
+} from "./lib/builtin.ts";
+
+// Analyses of functional codes, the paper's claims, figures, report and `reproduce` (SPEC §4, §6)
+export {
+  type BoxStats,
+  boxStats,
+  type Distribution,
+  distribution,
+} from "./lib/analysis/box_stats.ts";
+export {
+  type BmuDensity,
+  bmuDensity,
+  type DensityOptions,
+} from "./lib/analysis/density.ts";
+export {
+  bmusByClass,
+  centreDistances,
+  type ClassBmuCounts,
+  type ClassCentre,
+  classCentres,
+  type ClassDistance,
+  type CorrectnessDistance,
+  correctnessDistances,
+  dClass,
+  unfold,
+} from "./lib/analysis/class_centres.ts";
+export {
+  centreCosineDistances,
+  type CentreDistances,
+  weightCosineDistances,
+} from "./lib/analysis/weight_distances.ts";
+export {
+  quantizationError,
+  topographicError,
+  uMatrix,
+} from "./lib/analysis/map_quality.ts";
+export {
+  alignMaps,
+  type Alignment,
+  applySymmetry,
+  invertSymmetry,
+  type PlacementStability,
+  placementStability,
+  type SeedMap,
+  type SeedPairComparison,
+  torusSymmetries,
+  type TorusSymmetry,
+} from "./lib/analysis/alignment.ts";
+export { bmuShiftDistances } from "./lib/analysis/shifts.ts";
+export { bootstrapInterval } from "./lib/analysis/bootstrap.ts";
+export {
+  analyzeModel,
+  type AnalyzeOptions,
+  type EnsembleMap,
+  type LayerAnalysis,
+  type LayerInput,
+  type ModelAnalysis,
+  type ShiftInput,
+  type ShiftSummary,
+  type SizedMap,
+  type SplitBmus,
+} from "./lib/analysis/analyze.ts";
+export {
+  type ClaimOptions,
+  type ClaimResult,
+  evaluateClaims,
+  type LayerValue,
+  type Verdict,
+  VIT_FIGURES,
+} from "./lib/analysis/claims.ts";
+export type { GridShape } from "./lib/analysis/grid.ts";
+export { buildFigures, type FigureSpec, isVit } from "./lib/report/figures.ts";
+export { renderSvg, svgToPng } from "./lib/report/render.ts";
+export {
+  analysisTables,
+  type Table,
+  writeTables,
+} from "./lib/report/tables.ts";
+export {
+  buildReportHtml,
+  type RenderedFigure,
+  type RunSummary,
+} from "./lib/report/html.ts";
+export {
+  type ReportFiles,
+  scopeSvgIds,
+  writeReport,
+  type WriteReportOptions,
+} from "./lib/report/write_report.ts";
+export {
+  type AnalysisSettings,
+  BUILTIN_MODELS,
+  defaultConfig,
+  type ModelConfig,
+  parseNormalize,
+  type ReproduceConfig,
+  type RunSettings,
+  runSettings,
+  validateConfig,
+} from "./lib/pipeline/config.ts";
+export {
+  reproduce,
+  type ReproduceOptions,
+  type ReproduceResult,
+  RunFolderError,
+} from "./lib/pipeline/reproduce.ts";
