@@ -24,14 +24,7 @@ export {
   ModelFormatError,
 } from "./lib/errors.ts";
 export { Rng } from "./lib/rng.ts";
-export {
-  decodeNpy,
-  encodeNpy,
-  type NpyArray,
-  type NpyData,
-  readNpy,
-  writeNpy,
-} from "./lib/npy.ts";
+export { decodeNpy, encodeNpy, type NpyArray, type NpyData, readNpy, writeNpy } from "./lib/npy.ts";
 export { writeFileAtomic, writeJsonAtomic } from "./lib/fs_atomic.ts";
 export { Progress, type ProgressOptions } from "./lib/progress.ts";
 export {
@@ -93,10 +86,7 @@ export {
   somNeighbourhood,
   somSchedule,
 } from "./lib/som/reference.ts";
-export {
-  webgpuBackend,
-  type WebgpuBackendOptions,
-} from "./lib/som/webgpu_backend.ts";
+export { webgpuBackend, type WebgpuBackendOptions } from "./lib/som/webgpu_backend.ts";
 export { cpuBackend, type CpuBackendOptions } from "./lib/som/cpu_backend.ts";
 export {
   Som,
@@ -179,10 +169,7 @@ export {
   parseNormalization,
 } from "./lib/grad/derive.ts";
 export { SUPPORTED_OPS } from "./lib/grad/ops.ts";
-export {
-  checkGradientConformance,
-  type GradientConformance,
-} from "./lib/grad/conformance.ts";
+export { checkGradientConformance, type GradientConformance } from "./lib/grad/conformance.ts";
 export {
   type Feeds,
   type GraphRuntime,
@@ -221,11 +208,7 @@ export {
 } from "./lib/attack/bmu_shift.ts";
 
 // Built-in fixtures (issue 3 §4)
-export {
-  BUILTIN_MODELS,
-  type BuiltinModelName,
-  builtinModelUrl,
-} from "./lib/builtin.ts";
+export { BUILTIN_MODELS, type BuiltinModelName, builtinModelUrl } from "./lib/builtin.ts";
 
 // Analyses of functional codes, the paper's claims, figures, report and `reproduce` (SPEC §4, §6)
 export {
@@ -234,11 +217,7 @@ export {
   type Distribution,
   distribution,
 } from "./lib/analysis/box_stats.ts";
-export {
-  type BmuDensity,
-  bmuDensity,
-  type DensityOptions,
-} from "./lib/analysis/density.ts";
+export { type BmuDensity, bmuDensity, type DensityOptions } from "./lib/analysis/density.ts";
 export {
   bmusByClass,
   centreDistances,
@@ -256,11 +235,7 @@ export {
   type CentreDistances,
   weightCosineDistances,
 } from "./lib/analysis/weight_distances.ts";
-export {
-  quantizationError,
-  topographicError,
-  uMatrix,
-} from "./lib/analysis/map_quality.ts";
+export { quantizationError, topographicError, uMatrix } from "./lib/analysis/map_quality.ts";
 export {
   alignMaps,
   type Alignment,
@@ -298,16 +273,8 @@ export {
 export type { GridShape } from "./lib/analysis/grid.ts";
 export { buildFigures, type FigureSpec, isVit } from "./lib/report/figures.ts";
 export { renderSvg, svgToPng } from "./lib/report/render.ts";
-export {
-  analysisTables,
-  type Table,
-  writeTables,
-} from "./lib/report/tables.ts";
-export {
-  buildReportHtml,
-  type RenderedFigure,
-  type RunSummary,
-} from "./lib/report/html.ts";
+export { analysisTables, type Table, writeTables } from "./lib/report/tables.ts";
+export { buildReportHtml, type RenderedFigure, type RunSummary } from "./lib/report/html.ts";
 export {
   type ReportFiles,
   scopeSvgIds,
