@@ -402,8 +402,8 @@ export function cosineDistanceMatrixReference(
 
 /**
  * Cosine distances between all pairs of `K` weight vectors, the fast CPU path: rows are scaled
- * by `1/max(‖w‖, 1e-8)` once (float64 norms), then a blocked dot product computes each 4×4 tile
- * of the upper triangle with 16 register accumulators and mirrors it. Same definition as
+ * by `1/max(‖w‖, 1e-8)` once (float64 norms), then a cache-blocked dot product computes each
+ * 4×4 tile of the upper triangle with 16 float64 register accumulators and mirrors it. Same definition as
  * {@linkcode cosineDistanceMatrixReference} (zero vector: distance 1 to everything, itself
  * too); agrees with it within 1e-6.
  *
@@ -424,8 +424,9 @@ export function cosineDistanceMatrixReference(
 export function cosineDistanceMatrix(weights: Float32Array, K: number, d: number): Float32Array {
   _checkWeights("compute cosine distance matrix", weights, K, d);
   const K4 = Math.ceil(K / 4) * 4;
-  // Normalised rows, padded with zero rows to a multiple of 4 (their results are dropped).
-  const u = new Float64Array(K4 * d);
+  // Normalised rows (float64 norms, float32 storage: half the memory traffic), padded with zero
+  // rows to a multiple of 4 (their results are dropped).
+  const u = new Float32Array(K4 * d);
   for (let k = 0; k < K; k++) {
     const base = k * d;
     let s = 0;
@@ -433,41 +434,52 @@ export function cosineDistanceMatrix(weights: Float32Array, K: number, d: number
     const inv = 1 / Math.max(Math.sqrt(s), 1e-8);
     for (let t = base; t < base + d; t++) u[t] = weights[t] * inv;
   }
-  const out = new Float32Array(K * K);
-  for (let i = 0; i < K4; i += 4) {
-    const a0 = i * d, a1 = a0 + d, a2 = a1 + d, a3 = a2 + d;
-    for (let j = i; j < K4; j += 4) {
-      const b0 = j * d, b1 = b0 + d, b2 = b1 + d, b3 = b2 + d;
-      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
-      let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
-      for (let t = 0; t < d; t++) {
-        const x0 = u[a0 + t], x1 = u[a1 + t], x2 = u[a2 + t], x3 = u[a3 + t];
-        const y0 = u[b0 + t], y1 = u[b1 + t], y2 = u[b2 + t], y3 = u[b3 + t];
-        s00 += x0 * y0, s01 += x0 * y1, s02 += x0 * y2, s03 += x0 * y3;
-        s10 += x1 * y0, s11 += x1 * y1, s12 += x1 * y2, s13 += x1 * y3;
-        s20 += x2 * y0, s21 += x2 * y1, s22 += x2 * y2, s23 += x2 * y3;
-        s30 += x3 * y0, s31 += x3 * y1, s32 += x3 * y2, s33 += x3 * y3;
-      }
-      const s = [s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33];
-      for (let r = 0; r < 4; r++) {
-        const ii = i + r;
-        if (ii >= K) break;
-        for (let c = 0; c < 4; c++) {
-          const jj = j + c;
-          if (jj >= K) break;
-          // In the diagonal tile, entries below the diagonal come from the mirrored write.
-          if (jj < ii) continue;
-          out[ii * K + jj] = out[jj * K + ii] = 1 - s[r * 4 + c];
+  // Dot products of the upper triangle, accumulated in float64 over slices of the dimension so
+  // that a panel of PANEL rows × SLICE coordinates (128 KiB) stays in L2 while every 4-row block
+  // of the triangle above it streams past.
+  const SLICE = 512, PANEL = 64;
+  const acc = new Float64Array(K4 * K4);
+  for (let t0 = 0; t0 < d; t0 += SLICE) {
+    const t1 = Math.min(d, t0 + SLICE);
+    for (let p0 = 0; p0 < K4; p0 += PANEL) {
+      const p1 = Math.min(K4, p0 + PANEL);
+      for (let i = 0; i < p1; i += 4) {
+        const a0 = i * d, a1 = a0 + d, a2 = a1 + d, a3 = a2 + d;
+        for (let j = Math.max(i, p0); j < p1; j += 4) {
+          const b0 = j * d, b1 = b0 + d, b2 = b1 + d, b3 = b2 + d;
+          let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+          let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+          for (let t = t0; t < t1; t++) {
+            const x0 = u[a0 + t], x1 = u[a1 + t], x2 = u[a2 + t], x3 = u[a3 + t];
+            const y0 = u[b0 + t], y1 = u[b1 + t], y2 = u[b2 + t], y3 = u[b3 + t];
+            s00 += x0 * y0, s01 += x0 * y1, s02 += x0 * y2, s03 += x0 * y3;
+            s10 += x1 * y0, s11 += x1 * y1, s12 += x1 * y2, s13 += x1 * y3;
+            s20 += x2 * y0, s21 += x2 * y1, s22 += x2 * y2, s23 += x2 * y3;
+            s30 += x3 * y0, s31 += x3 * y1, s32 += x3 * y2, s33 += x3 * y3;
+          }
+          let o = i * K4 + j;
+          acc[o] += s00, acc[o + 1] += s01, acc[o + 2] += s02, acc[o + 3] += s03;
+          o += K4;
+          acc[o] += s10, acc[o + 1] += s11, acc[o + 2] += s12, acc[o + 3] += s13;
+          o += K4;
+          acc[o] += s20, acc[o + 1] += s21, acc[o + 2] += s22, acc[o + 3] += s23;
+          o += K4;
+          acc[o] += s30, acc[o + 1] += s31, acc[o + 2] += s32, acc[o + 3] += s33;
         }
       }
     }
+  }
+  const out = new Float32Array(K * K);
+  for (let i = 0; i < K; i++) {
+    // Entry (i, j ≥ i) of the triangle; the diagonal tile's lower half is taken from its upper.
+    for (let j = i; j < K; j++) out[i * K + j] = out[j * K + i] = 1 - acc[i * K4 + j];
   }
   return out;
 }
 
 /**
- * Cosine distances between all pairs of `K` weight vectors with the tiled WGSL kernel
- * `shaders/cosine_matrix.wgsl` (float32; same definition as
+ * Cosine distances between all pairs of `K` weight vectors with the WGSL kernel
+ * `shaders/cosine_matrix.wgsl` (4×4 register tiles over the upper triangle, float32; same definition as
  * {@linkcode cosineDistanceMatrixReference}, exactly symmetric). Agrees with the reference
  * within about 1e-5 at d ≤ 8192 (float32 dot products).
  *
@@ -475,8 +487,7 @@ export function cosineDistanceMatrix(weights: Float32Array, K: number, d: number
  * @param weights `K×d` weights, row-major.
  * @param K Number of vectors (units).
  * @param d Dimension.
- * @param options `tile`: tile edge T of the kernel (default 16; T² ≤ the device's invocations
- * per workgroup).
+ * @param options `workgroupSize` (default 64); each invocation computes a 4×4 block.
  * @returns `K×K` distances.
  * @throws {RangeError} If sizes mismatch, a weight is not finite, or the weights or the matrix
  * exceed the device's storage binding limit.
@@ -495,19 +506,22 @@ export async function cosineDistanceMatrixGpu(
   weights: Float32Array,
   K: number,
   d: number,
-  options: { tile?: number } = {},
+  options: { workgroupSize?: number } = {},
 ): Promise<Float32Array> {
   const what = "compute cosine distance matrix on the GPU";
   _checkWeights(what, weights, K, d);
   const lim = ctx.limits;
-  const T = options.tile ?? 16;
-  if (!Number.isInteger(T) || T < 1 || T * T > lim.maxComputeInvocationsPerWorkgroup) {
+  const WG = options.workgroupSize ?? 64;
+  if (!Number.isInteger(WG) || WG < 1 || WG > lim.maxComputeInvocationsPerWorkgroup) {
     throw new RangeError(
-      `Cannot ${what}: tile is ${T} but expected an integer with tile² ≤ ` +
-        `${lim.maxComputeInvocationsPerWorkgroup}`,
+      `Cannot ${what}: workgroupSize is ${WG} but expected an integer in ` +
+        `1..${lim.maxComputeInvocationsPerWorkgroup}`,
     );
   }
-  for (const [name, bytes] of [["weights", K * d * 4], ["distance matrix", K * K * 4]] as const) {
+  const B = Math.ceil(K / 4), K4 = 4 * B, d4 = Math.ceil(d / 4);
+  for (
+    const [name, bytes] of [["weights", K4 * d4 * 16], ["distance matrix", K * K * 4]] as const
+  ) {
     if (bytes > lim.maxStorageBufferBindingSize) {
       throw new RangeError(
         `Cannot ${what}: the ${name} take ${bytes} bytes but the device binds at most ` +
@@ -515,34 +529,42 @@ export async function cosineDistanceMatrixGpu(
       );
     }
   }
-  const WG = 64;
+  // Pad to K4 rows of 4·d4 floats with zeros (no effect on dot products or norms).
+  let padded = weights;
+  if (K4 !== K || 4 * d4 !== d) {
+    padded = new Float32Array(K4 * d4 * 4);
+    for (let k = 0; k < K; k++) padded.set(weights.subarray(k * d, (k + 1) * d), k * d4 * 4);
+  }
   const norms = await ctx.pipeline("cosine_matrix", cosineSource, { WG }, "row_norms");
-  const matrix = await ctx.pipeline("cosine_matrix", cosineSource, { T }, "matrix");
-  const w = ctx.upload(weights, "cosine_matrix weights");
-  const inv = ctx.acquire(K * 4, "cosine_matrix inverse norms");
+  const matrix = await ctx.pipeline("cosine_matrix", cosineSource, { WG }, "matrix");
+  const w = ctx.upload(padded, "cosine_matrix weights");
+  const inv = ctx.acquire(K4 * 4, "cosine_matrix inverse norms");
   const out = ctx.acquire(K * K * 4, "cosine_matrix out");
-  const u = ctx.uniform(new Uint32Array([K, d]), "cosine_matrix params");
+  const u = ctx.uniform(new Uint32Array([K, d4, B, 0]), "cosine_matrix params");
   try {
-    const tiles = Math.ceil(K / T);
+    const groups = Math.ceil((B * B) / WG);
+    const gx = Math.min(groups, lim.maxComputeWorkgroupsPerDimension);
+    const wBinding = { buffer: w, offset: 0, size: padded.byteLength };
+    const invBinding = { buffer: inv, offset: 0, size: K4 * 4 };
     await ctx.dispatch("cosine_matrix", [
       {
         pipeline: norms,
         entries: [
-          { binding: 0, resource: { buffer: w, offset: 0, size: K * d * 4 } },
-          { binding: 1, resource: { buffer: inv, offset: 0, size: K * 4 } },
+          { binding: 0, resource: wBinding },
+          { binding: 1, resource: invBinding },
           { binding: 3, resource: { buffer: u } },
         ],
-        workgroups: [Math.ceil(K / WG)],
+        workgroups: [Math.ceil(K4 / WG)],
       },
       {
         pipeline: matrix,
         entries: [
-          { binding: 0, resource: { buffer: w, offset: 0, size: K * d * 4 } },
-          { binding: 1, resource: { buffer: inv, offset: 0, size: K * 4 } },
+          { binding: 0, resource: wBinding },
+          { binding: 1, resource: invBinding },
           { binding: 2, resource: { buffer: out, offset: 0, size: K * K * 4 } },
           { binding: 3, resource: { buffer: u } },
         ],
-        workgroups: [tiles, tiles],
+        workgroups: [gx, Math.ceil(groups / gx)],
       },
     ]);
     return new Float32Array(await ctx.read(out, K * K * 4));
