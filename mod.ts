@@ -283,7 +283,7 @@ export {
 } from "./lib/report/write_report.ts";
 export {
   type AnalysisSettings,
-  BUILTIN_MODELS,
+  DEFAULT_RUN_MODELS,
   defaultConfig,
   type ModelConfig,
   parseNormalize,

@@ -34,6 +34,14 @@ export interface TorusSymmetry {
  * @param c Column.
  * @param grid The grid.
  * @returns `[row, column]` of the image, wrapped into the grid.
+ *
+ * @example
+ * ```ts
+ * import { applySymmetry } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const flip = { transpose: false, flipRows: true, flipCols: false, dr: 1, dc: 0 };
+ * assertEquals(applySymmetry(flip, 1, 2, { m: 4, n: 4 }), [0, 2]);
+ * ```
  */
 export function applySymmetry(
   g: TorusSymmetry,
@@ -55,6 +63,15 @@ export function applySymmetry(
  * @param c Column.
  * @param grid The grid.
  * @returns `[row, column]` with `applySymmetry(g, …result) = [r, c]`.
+ *
+ * @example
+ * ```ts
+ * import { applySymmetry, invertSymmetry } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const g = { transpose: true, flipRows: false, flipCols: true, dr: 2, dc: 3 }, grid = { m: 5, n: 5 };
+ * const [r, c] = applySymmetry(g, 1, 4, grid);
+ * assertEquals(invertSymmetry(g, r, c, grid), [1, 4]);
+ * ```
  */
 export function invertSymmetry(
   g: TorusSymmetry,
@@ -76,6 +93,13 @@ export function invertSymmetry(
  *
  * @param grid The grid.
  * @returns The group's elements, identity first.
+ *
+ * @example
+ * ```ts
+ * import { torusSymmetries } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(torusSymmetries({ m: 3, n: 3 }).length, 8 * 9);
+ * ```
  */
 export function torusSymmetries(grid: GridShape): TorusSymmetry[] {
   const out: TorusSymmetry[] = [];
@@ -224,6 +248,16 @@ export interface PlacementStability {
  * @param grid The grid.
  * @returns Per-pair comparisons and the ensemble summary.
  * @throws {RangeError} With fewer than two maps or mismatched class sets.
+ *
+ * @example
+ * ```ts
+ * import { classCentres, placementStability } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const grid = { m: 1, n: 3 }, w = Float32Array.from([1, 0, 0, 1, 1, 1]);
+ * const centres = classCentres(Int32Array.from([0, 2]), 1, [0, 1], grid);
+ * const maps = [{ seed: 0, weights: w, centres }, { seed: 1, weights: w, centres }];
+ * assertEquals(placementStability(maps, 2, grid).stability, 1);
+ * ```
  */
 export function placementStability(
   maps: readonly SeedMap[],

@@ -253,6 +253,19 @@ function _shiftSummary(
  * @param options Featured classes, density bandwidth, class subset size and seed.
  * @returns The model's analyses.
  * @throws {RangeError} If SOM-val holds a class that SOM-tr lacks, or on malformed inputs.
+ *
+ * @example
+ * ```ts
+ * import { analyzeModel } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const grid = { m: 4, n: 4 }, dim = 2, k = 2;
+ * const weights = Float32Array.from({ length: 16 * dim }, (_, i) => Math.sin(i));
+ * const split = { topk: Int32Array.from([0, 1, 0, 4, 10, 11, 10, 14]), labels: [0, 0, 1, 1] };
+ * const a = analyzeModel("toy", [
+ *   { layer: "CL1", grid, dim, weights, losses: [0.5, 0.4], k, train: split, val: split },
+ * ]);
+ * assertEquals(a.layers[0].centres.map((c) => c.modeUnit), [0, 10]);
+ * ```
  */
 export function analyzeModel(
   model: string,

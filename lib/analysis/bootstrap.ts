@@ -17,6 +17,15 @@ import { quantileSorted } from "./box_stats.ts";
  * @param options `resamples` (default 1000) and `level` (default 0.95).
  * @returns `[low, high]`; `[NaN, NaN]` when no replicate is finite.
  * @throws {RangeError} If `resamples < 1` or `level` is outside (0, 1).
+ *
+ * @example
+ * ```ts
+ * import { bootstrapInterval, Rng } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const xs = [1, 2, 3, 4, 5];
+ * const [lo, hi] = bootstrapInterval((r) => xs[r.int(xs.length)], new Rng(1), { resamples: 200 });
+ * assertEquals(lo >= 1 && hi <= 5 && lo <= hi, true);
+ * ```
  */
 export function bootstrapInterval(
   replicate: (rng: Rng) => number,

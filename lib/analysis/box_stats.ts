@@ -138,6 +138,14 @@ export interface Distribution {
  *
  * @param values The sample.
  * @returns The summary.
+ *
+ * @example
+ * ```ts
+ * import { distribution } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const d = distribution([1, 2, 3, 4, NaN]);
+ * assertEquals([d.n, d.mean, d.median], [4, 2.5, 2.5]);
+ * ```
  */
 export function distribution(values: ArrayLike<number>): Distribution {
   const s = _sortedFinite(values);

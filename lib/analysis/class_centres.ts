@@ -120,6 +120,14 @@ export function classCentres(
  * @param c0 Column of the anchor.
  * @param grid The grid.
  * @returns `[row, column]` of the chosen image, possibly outside `[0,m)×[0,n)`.
+ *
+ * @example
+ * ```ts
+ * import { unfold } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * // Column 9 seen from column 0 of a 10×10 torus is column −1.
+ * assertEquals(unfold(5, 9, 5, 0, { m: 10, n: 10 }), [5, -1]);
+ * ```
  */
 export function unfold(
   r: number,
@@ -153,6 +161,15 @@ export function unfold(
  * @param grid The grid.
  * @returns `N` mean distances in grid units.
  * @throws {RangeError} If a label has no centre (a class present here but not in SOM-tr).
+ *
+ * @example
+ * ```ts
+ * import { centreDistances, classCentres } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const g = { m: 10, n: 10 };
+ * const centres = classCentres(Int32Array.from([0]), 1, [0], g);
+ * assertEquals(Array.from(centreDistances(Int32Array.from([9]), 1, [0], centres, g)), [1]);
+ * ```
  */
 export function centreDistances(
   topk: ArrayLike<number>,
@@ -268,6 +285,16 @@ export interface CorrectnessDistance {
  * @param grid The grid.
  * @returns One entry per class, ascending by label.
  * @throws {RangeError} On mismatched lengths or a class without a centre.
+ *
+ * @example
+ * ```ts
+ * import { classCentres, correctnessDistances } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const g = { m: 10, n: 10 };
+ * const centres = classCentres(Int32Array.from([0]), 1, [0], g);
+ * const [r] = correctnessDistances(Int32Array.from([0, 2]), 1, [0, 0], [1, 0], centres, g);
+ * assertEquals([r.correct, r.incorrect], [0, 2]);
+ * ```
  */
 export function correctnessDistances(
   topk: ArrayLike<number>,
@@ -313,6 +340,14 @@ export interface ClassBmuCounts {
  * @param classes The classes to report.
  * @param grid The grid.
  * @returns One entry per requested class, in the order given.
+ *
+ * @example
+ * ```ts
+ * import { bmusByClass } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const r = bmusByClass(Int32Array.from([3, 3, 5]), 1, [1, 1, 2], [1], { m: 4, n: 4 });
+ * assertEquals(r, [{ label: 1, units: [[3, 2]] }]);
+ * ```
  */
 export function bmusByClass(
   topk: ArrayLike<number>,

@@ -14,6 +14,13 @@ import { checkTopk, cosineDist, type GridShape, wrap } from "./grid.ts";
  * @param k BMUs per row.
  * @returns The mean first-BMU distance.
  * @throws {RangeError} If the array is empty or not a multiple of `k`.
+ *
+ * @example
+ * ```ts
+ * import { quantizationError } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(quantizationError(Float32Array.from([0.5, 0.9, 0.25, 0.3]), 2), 0.375);
+ * ```
  */
 export function quantizationError(bmuDistance: ArrayLike<number>, k: number): number {
   if (bmuDistance.length === 0 || bmuDistance.length % k !== 0) {
@@ -74,6 +81,14 @@ export function topographicError(topk: ArrayLike<number>, k: number, grid: GridS
  * @param grid The grid (`K = m·n`).
  * @returns `m×n` mean neighbour distances.
  * @throws {RangeError} If `weights.length !== m·n·d`.
+ *
+ * @example
+ * ```ts
+ * import { uMatrix } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * // A 1×2 torus whose two units point in orthogonal directions.
+ * assertEquals(Array.from(uMatrix(Float32Array.from([1, 0, 0, 1]), 2, { m: 1, n: 2 })), [1, 1]);
+ * ```
  */
 export function uMatrix(weights: ArrayLike<number>, d: number, grid: GridShape): Float64Array {
   const { m, n } = grid;

@@ -116,6 +116,15 @@ export interface CentreDistances {
  * @returns The chosen classes and every pair's distance.
  * @throws {RangeError} If a centre unit is out of range.
  * @throws {TypeError} If a subset must be drawn but no `rng` was given.
+ *
+ * @example
+ * ```ts
+ * import { centreCosineDistances } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const w = Float32Array.from([1, 0, 0, 1]); // 2 units, d = 2
+ * const r = centreCosineDistances(w, 2, [{ label: 0, centreUnit: 0 }, { label: 1, centreUnit: 1 }]);
+ * assertEquals(r.pairs, [[0, 1, 1]]);
+ * ```
  */
 export function centreCosineDistances(
   weights: ArrayLike<number>,

@@ -8,6 +8,7 @@
  */
 
 import type { Normalize } from "../model/surgery.ts";
+import { builtinModelUrl } from "../builtin.ts";
 
 /** One model of a run. */
 export interface ModelConfig {
@@ -87,10 +88,10 @@ export interface ReproduceConfig extends RunSettings, AnalysisSettings {
   quick: boolean;
 }
 
-/** The built-in models (committed fixtures). */
-export const BUILTIN_MODELS: readonly ModelConfig[] = Object.freeze([
-  { name: "fmnist_resnet", path: "fixtures/models/fmnist_resnet.onnx", layers: "auto" },
-  { name: "fmnist_vit", path: "fixtures/models/fmnist_vit.onnx", layers: "auto" },
+/** The models of the default run: the committed Fashion-MNIST ResNet and ViT fixtures. */
+export const DEFAULT_RUN_MODELS: readonly ModelConfig[] = Object.freeze([
+  { name: "fmnist_resnet", path: builtinModelUrl("fmnist-resnet").href, layers: "auto" },
+  { name: "fmnist_vit", path: builtinModelUrl("fmnist-vit").href, layers: "auto" },
 ]);
 
 /**
@@ -99,13 +100,22 @@ export const BUILTIN_MODELS: readonly ModelConfig[] = Object.freeze([
  * @param quick The reduced variant: 40 examples per class, 2 epochs, sizes 10 and 20, 3 seeds,
  *   40 attacked images with 10 PGD steps, 200 bootstrap replicates — same code paths.
  * @returns A fresh configuration.
+ *
+ * @example
+ * ```ts
+ * import { defaultConfig } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const c = defaultConfig();
+ * assertEquals([c.perClass, c.grid, c.epochs, c.batch, c.attackN], [500, 20, 5, 10, 500]);
+ * assertEquals(defaultConfig(true).quick, true);
+ * ```
  */
 export function defaultConfig(quick = false): ReproduceConfig {
   const base: ReproduceConfig = {
     name: quick ? "fashion-mnist-quick" : "fashion-mnist",
     out: "",
     quick,
-    models: BUILTIN_MODELS.map((m) => ({ ...m })),
+    models: DEFAULT_RUN_MODELS.map((m) => ({ ...m })),
     data: "builtin:fashion-mnist",
     perClass: 500,
     valPerClass: 500,
@@ -168,6 +178,14 @@ const RUN_KEYS: (keyof RunSettings)[] = [
  *
  * @param c The configuration.
  * @returns The settings, in a fixed key order.
+ *
+ * @example
+ * ```ts
+ * import { defaultConfig, runSettings } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const a = defaultConfig(), b = { ...defaultConfig(), resamples: 10 };
+ * assertEquals(runSettings(a), runSettings(b)); // analysis options do not define the run
+ * ```
  */
 export function runSettings(c: ReproduceConfig): Partial<RunSettings> {
   const out: Record<string, unknown> = {};
@@ -194,6 +212,14 @@ function _num(name: string, v: unknown, min: number, integer = true): number {
  * @param c The configuration (changed in place).
  * @returns The same configuration.
  * @throws {RangeError} On a bad value (the message names the field).
+ *
+ * @example
+ * ```ts
+ * import { defaultConfig, validateConfig } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const c = validateConfig({ ...defaultConfig(), grid: 25 });
+ * assertEquals(c.sizes, [10, 20, 25, 30, 40]);
+ * ```
  */
 export function validateConfig(c: ReproduceConfig): ReproduceConfig {
   if (!Array.isArray(c.models) || c.models.length === 0) {
@@ -264,6 +290,14 @@ export function validateConfig(c: ReproduceConfig): ReproduceConfig {
  * @param v The option value.
  * @returns The normalisation.
  * @throws {RangeError} If it does not parse.
+ *
+ * @example
+ * ```ts
+ * import { parseNormalize } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(parseNormalize("0.5,0.25"), { mean: [0.5], std: [0.25] });
+ * assertEquals(parseNormalize("imagenet"), "imagenet");
+ * ```
  */
 export function parseNormalize(v: string): Normalize {
   if (v === "imagenet" || v === "none") return v;

@@ -89,7 +89,7 @@ function _stderr(msg: string): void {
   } catch { /* closed */ }
 }
 
-async function _exists(p: string): Promise<boolean> {
+async function _exists(p: string | URL): Promise<boolean> {
   try {
     await Deno.stat(p);
     return true;
@@ -225,6 +225,13 @@ async function _loadMap(dir: string, key: string | null): Promise<MapArtefacts |
  * @throws {DataFormatError} On missing model files, unreadable data, or a class present in
  *   SOM-val but not in SOM-tr.
  * @throws {RangeError} On a bad configuration value.
+ *
+ * @example
+ * ```ts ignore
+ * import { defaultConfig, reproduce } from "../../mod.ts";
+ * const r = await reproduce({ ...defaultConfig(true), out: "runs/demo" });
+ * console.log(r.report); // runs/demo/report.html
+ * ```
  */
 export async function reproduce(
   config: ReproduceConfig,
@@ -239,7 +246,9 @@ export async function reproduce(
     // Pre-flight: bad inputs fail before anything is written.
     await parseDataSpec(c.data);
     for (const m of c.models) {
-      if (!/^[a-z]+:\/\//.test(m.path) && !(await _exists(m.path))) {
+      const local = m.path.startsWith("file:") ? new URL(m.path) : m.path;
+      const remote = /^https?:\/\//.test(m.path);
+      if (!remote && !(await _exists(local))) {
         throw new DataFormatError(
           `Cannot reproduce: model file ${m.path} does not exist; expected an ONNX file path`,
         );
@@ -306,11 +315,6 @@ export async function reproduce(
         }
         state = s;
       } else {
-        if (!/^[a-z]+:\/\//.test(mc.path) && !(await _exists(mc.path))) {
-          throw new DataFormatError(
-            `Cannot reproduce: model file ${mc.path} does not exist; expected an ONNX file path`,
-          );
-        }
         model = await timed(manifest, `${tag}/load`, () => loadModel(mc.path));
         const dsOpts = {
           channels: (model.input.channels ?? undefined) as 1 | 3 | undefined,

@@ -35,7 +35,14 @@ const CONFIG = {
   view: { stroke: "#bbb" },
 };
 
-/** Whether an analysed model is a ViT-style model (CLS-token layers) rather than a CNN. */
+/** Whether an analysed model is a ViT-style model (CLS-token layers) rather than a CNN. *
+ * @example
+ * ```ts
+ * import { isVit, type ModelAnalysis } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(isVit({ model: "my_vit", layers: [] } as unknown as ModelAnalysis), true);
+ * ```
+ */
 export function isVit(a: ModelAnalysis): boolean {
   return /vit/i.test(a.model) || a.layers.every((l) => /^cls/i.test(l.layer));
 }
@@ -779,6 +786,20 @@ function extraUMatrix(as: readonly ModelAnalysis[]): FigureSpec {
  * @param analyses Per-model analyses.
  * @param options Class names by label, for legends.
  * @returns The figure specs, in paper order.
+ *
+ * @example
+ * ```ts
+ * import { analyzeModel, buildFigures } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const split = { topk: Int32Array.from([0, 1, 0, 4, 10, 11, 10, 14]), labels: [0, 0, 1, 1] };
+ * const weights = Float32Array.from({ length: 32 }, (_, i) => Math.sin(i));
+ * const layer = (name: string) => ({
+ *   layer: name, grid: { m: 4, n: 4 }, dim: 2, weights, losses: [0.5, 0.4], k: 2, train: split, val: split,
+ * });
+ * const a = analyzeModel("toy", [layer("CL1"), layer("CL2")]);
+ * const ids = buildFigures([a]).map((f) => f.id);
+ * assertEquals(ids.slice(0, 3), ["fig03_loss", "fig04_bmu_density", "fig05_bmus_by_class"]);
+ * ```
  */
 export function buildFigures(
   analyses: readonly ModelAnalysis[],

@@ -321,6 +321,17 @@ nav a{margin-right:.8em}.ugrid{display:grid;width:420px;max-width:100%;gap:1px;b
  * @param analyses The analyses (for the unit explorer and the descriptive numbers).
  * @param options Class names by label.
  * @returns The HTML text.
+ *
+ * @example
+ * ```ts
+ * import { buildReportHtml } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const html = buildReportHtml({
+ *   name: "empty", models: [], data: "-", seed: 0, adapter: "none", timings: {}, parameters: {},
+ *   versions: {}, started: "",
+ * }, [], [], []);
+ * assertEquals(html.includes("Content-Security-Policy"), true);
+ * ```
  */
 export function buildReportHtml(
   summary: RunSummary,

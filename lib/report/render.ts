@@ -16,6 +16,18 @@ import sharp from "npm:sharp@0.35.5";
  * @param spec A Vega-Lite spec.
  * @returns SVG markup.
  * @throws {Error} If the spec does not compile or refers to external data.
+ *
+ * @example
+ * ```ts
+ * import { renderSvg } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const svg = await renderSvg({
+ *   data: { values: [{ x: 1, y: 2 }] },
+ *   mark: "point",
+ *   encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" } },
+ * });
+ * assertEquals(svg.startsWith("<svg"), true);
+ * ```
  */
 export async function renderSvg(spec: Record<string, unknown>): Promise<string> {
   const warnings: string[] = [];
@@ -50,6 +62,14 @@ export async function renderSvg(spec: Record<string, unknown>): Promise<string> 
  * @param svg SVG markup.
  * @param scale Pixel density relative to the SVG's size. Default 2 (print-ready).
  * @returns PNG bytes.
+ *
+ * @example
+ * ```ts
+ * import { svgToPng } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const png = await svgToPng('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>');
+ * assertEquals(Array.from(png.subarray(1, 4)), [0x50, 0x4e, 0x47]); // "PNG"
+ * ```
  */
 export async function svgToPng(svg: string, scale = 2): Promise<Uint8Array> {
   const buf = await sharp(new TextEncoder().encode(svg), { density: 72 * scale })

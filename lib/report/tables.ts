@@ -33,6 +33,20 @@ function _num(x: number): number | null {
  * @returns Tables by name: `loss`, `bmu_density`, `class_centres`, `dclass`, `dclass_box`,
  *   `weight_cd`, `centre_cd`, `correctness`, `bmu_shifts`, `bmu_shift_summary`, `map_quality`,
  *   `umatrix`, `placement`, `bmus_by_class`, and `claims`.
+ *
+ * @example
+ * ```ts
+ * import { analysisTables, analyzeModel } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const split = { topk: Int32Array.from([0, 1, 0, 4, 10, 11, 10, 14]), labels: [0, 0, 1, 1] };
+ * const weights = Float32Array.from({ length: 32 }, (_, i) => Math.sin(i));
+ * const layer = (name: string) => ({
+ *   layer: name, grid: { m: 4, n: 4 }, dim: 2, weights, losses: [0.5, 0.4], k: 2, train: split, val: split,
+ * });
+ * const a = analyzeModel("toy", [layer("CL1"), layer("CL2")]);
+ * const t = analysisTables([a]);
+ * assertEquals(t.dclass.numRows(), 2 * 2 * 2); // layers × splits × classes
+ * ```
  */
 export function analysisTables(
   analyses: readonly ModelAnalysis[],
@@ -331,6 +345,22 @@ export function analysisTables(
  * @param dir Destination folder (created if missing).
  * @param tables Tables by name.
  * @returns The paths written.
+ *
+ * @example
+ * ```ts
+ * import { analysisTables, analyzeModel, writeTables } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const split = { topk: Int32Array.from([0, 1, 0, 4, 10, 11, 10, 14]), labels: [0, 0, 1, 1] };
+ * const weights = Float32Array.from({ length: 32 }, (_, i) => Math.sin(i));
+ * const layer = (name: string) => ({
+ *   layer: name, grid: { m: 4, n: 4 }, dim: 2, weights, losses: [0.5, 0.4], k: 2, train: split, val: split,
+ * });
+ * const a = analyzeModel("toy", [layer("CL1"), layer("CL2")]);
+ * const dir = await Deno.makeTempDir();
+ * const files = await writeTables(dir, analysisTables([a]));
+ * assertEquals(files.includes(`${dir}/dclass.arrow`), true);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export async function writeTables(dir: string, tables: Record<string, Table>): Promise<string[]> {
   await Deno.mkdir(dir, { recursive: true });

@@ -48,6 +48,13 @@ export interface ReportFiles {
  * @param svg SVG markup.
  * @param prefix Prefix, e.g. the figure id.
  * @returns The markup with `id="…"`, `url(#…)` and `href="#…"` rewritten.
+ *
+ * @example
+ * ```ts
+ * import { scopeSvgIds } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(scopeSvgIds('<g id="a" clip-path="url(#a)"/>', "f"), '<g id="f-a" clip-path="url(#f-a)"/>');
+ * ```
  */
 export function scopeSvgIds(svg: string, prefix: string): string {
   const ids = new Set<string>();
@@ -68,6 +75,14 @@ export function scopeSvgIds(svg: string, prefix: string): string {
  * @param analyses Per-model analyses.
  * @param options Class names, bootstrap size and seed.
  * @returns The files written and the claims.
+ *
+ * @example
+ * ```ts ignore
+ * import { analyzeModel, writeReport } from "../../mod.ts";
+ * const dir = await Deno.makeTempDir();
+ * const files = await writeReport(dir, summary, [analyzeModel("m", layers)]);
+ * console.log(files.report); // DIR/report.html
+ * ```
  */
 export async function writeReport(
   dir: string,
