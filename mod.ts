@@ -210,6 +210,18 @@ export {
 // Built-in fixtures (issue 3 §4)
 export { BUILTIN_MODELS, type BuiltinModelName, builtinModelUrl } from "./lib/builtin.ts";
 
+// Data: dataset specs, loaders and seeded per-class sampling.
+export { type Dataset, openDataset, type OpenDatasetOptions } from "./lib/data/dataset.ts";
+export { BUILTIN_DATASETS, type DataKind, type DataSpec, parseDataSpec } from "./lib/data/spec.ts";
+export { type IdxArray, parseIdx } from "./lib/data/idx.ts";
+export { CIFAR10_CLASSES } from "./lib/data/cifar.ts";
+export { IMAGE_EXTENSIONS } from "./lib/data/image_folder.ts";
+export {
+  type PerClassSample,
+  samplePerClass,
+  type SamplePerClassOptions,
+} from "./lib/data/sampling.ts";
+
 // Analyses of functional codes, the paper's claims, figures, report and `reproduce` (SPEC §4, §6)
 export {
   type BoxStats,

@@ -1,0 +1,435 @@
+/**
+ * Shared plumbing of the data loaders: reading bytes from a URL or path, gunzip, hashing, the
+ * resize / centre-crop / channel rules, and sharp decoding with a pixel limit.
+ *
+ * Internal to `lib/data`; nothing here is re-exported from `mod.ts`.
+ *
+ * @module
+ */
+
+// sharp's own declarations pull npm's @types/node into the type program; ./sharp.d.ts types the
+// part somscope uses instead.
+// @ts-types="./sharp.d.ts"
+import sharp from "npm:sharp@0.35.5";
+import type { Metadata, Sharp } from "./sharp.d.ts";
+import { DataFormatError } from "../errors.ts";
+
+/** Default pixel limit for one decoded image (sharp `limitInputPixels`): 100 megapixels. */
+export const DEFAULT_MAX_PIXELS = 100_000_000;
+
+/** Resolved preprocessing of one dataset: every loaded image ends up `channels×height×width`. */
+export interface Preprocess {
+  /** Shorter side after resizing, or 0 for no resize. */
+  resize: number;
+  /** Side of the centre square crop, or 0 for no crop. */
+  crop: number;
+  /** Output channels (1 grey, 3 RGB). */
+  channels: 1 | 3;
+  /** Output height. */
+  height: number;
+  /** Output width. */
+  width: number;
+  /** Pixel limit per decoded image. */
+  maxPixels: number;
+}
+
+/** The options that shape preprocessing (a subset of `OpenDatasetOptions`). */
+export interface PreprocessOptions {
+  resize?: number;
+  crop?: number;
+  channels?: number;
+  height?: number;
+  width?: number;
+  maxPixels?: number;
+}
+
+/**
+ * A file URL for a path, or the URL itself.
+ *
+ * @param location A filesystem path or a URL.
+ * @returns The URL.
+ */
+export function toUrl(location: string | URL): URL {
+  if (location instanceof URL) return location;
+  if (/^(file|https?):\/\//.test(location)) return new URL(location);
+  // Like node:url's pathToFileURL: the pathname setter percent-encodes `#`, `?` and spaces.
+  const abs = location.startsWith("/") ? location : `${Deno.cwd()}/${location}`;
+  const url = new URL("file://");
+  url.pathname = abs;
+  return url;
+}
+
+/**
+ * Reads all bytes at a URL with `fetch()` (works for `file:` and `http(s):`, so the built-in
+ * data also loads when `mod.ts` is imported over HTTP).
+ *
+ * @param url Where to read.
+ * @returns The bytes.
+ * @throws {DataFormatError} If the resource cannot be read.
+ */
+export async function readBytes(url: URL): Promise<Uint8Array> {
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    throw new DataFormatError(`Cannot read ${_show(url)}: ${(e as Error).message}`, { cause: e });
+  }
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new DataFormatError(
+      `Cannot read ${_show(url)}: HTTP status ${response.status} but expected 200`,
+    );
+  }
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/**
+ * Gunzips bytes that start with the gzip magic `1f 8b`; returns other bytes unchanged.
+ *
+ * @param bytes File contents.
+ * @param name File name for error messages.
+ * @returns The decompressed bytes.
+ * @throws {DataFormatError} If the gzip stream is corrupt or truncated.
+ */
+export async function gunzipIfNeeded(bytes: Uint8Array, name: string): Promise<Uint8Array> {
+  if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
+  try {
+    const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream()
+      .pipeThrough(new DecompressionStream("gzip"));
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  } catch (e) {
+    throw new DataFormatError(`Cannot gunzip ${name}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/**
+ * SHA-256 of bytes as hex.
+ *
+ * @param bytes Input.
+ * @returns 64 hex digits.
+ */
+export async function sha256Hex(bytes: Uint8Array | string): Promise<string> {
+  const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
+  const digest = await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A URL shown in messages: a plain path for `file:` URLs. */
+function _show(url: URL): string {
+  return url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href;
+}
+
+/**
+ * Describes a location for error messages (a path for `file:` URLs).
+ *
+ * @param url The location.
+ * @returns Printable text.
+ */
+export function showUrl(url: URL): string {
+  return _show(url);
+}
+
+function _checkSize(what: string, v: number | undefined): void {
+  if (v !== undefined && (!Number.isInteger(v) || v < 0)) {
+    throw new RangeError(`Cannot open dataset: ${what} is ${v} but expected an integer >= 0`);
+  }
+}
+
+/**
+ * Resolves resize, crop, channels and output size for a dataset.
+ *
+ * Rules: `crop` (or a square `height`/`width` target) fixes the output side; `resize` is the
+ * shorter side before the crop. When `resize` is not given: fixed-size sources (IDX, CIFAR)
+ * only crop for an explicit `crop` and scale to a `height`/`width` target; image folders resize
+ * to `round(crop · 256/224)` when their images are larger than 64 px (the torchvision ImageNet
+ * convention) and to the crop side otherwise. `resize` without `crop` crops to `resize`. With no
+ * size options at all, fixed-size sources keep their native size, folders of large images use
+ * 256/224 and folders of small images keep the first image's size.
+ *
+ * @param options The caller's options.
+ * @param native The source's native size, or `null` when images vary (folders).
+ * @param sample The size of a sample image (folders), to choose the ImageNet-style default.
+ * @param nativeChannels The source's channels (1 or 3), used when `channels` is not given.
+ * @returns The preprocessing.
+ * @throws {RangeError} On a bad option value.
+ */
+export function resolvePreprocess(
+  options: PreprocessOptions,
+  native: { height: number; width: number } | null,
+  sample: { height: number; width: number } | null,
+  nativeChannels: 1 | 3,
+): Preprocess {
+  const { resize, crop, height, width } = options;
+  _checkSize("resize", resize);
+  _checkSize("crop", crop);
+  _checkSize("height", height);
+  _checkSize("width", width);
+  const channels = options.channels ?? nativeChannels;
+  if (channels !== 1 && channels !== 3) {
+    throw new RangeError(`Cannot open dataset: channels is ${channels} but expected 1 or 3`);
+  }
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (!Number.isInteger(maxPixels) || maxPixels <= 0) {
+    throw new RangeError(
+      `Cannot open dataset: maxPixels is ${maxPixels} but expected a positive integer`,
+    );
+  }
+  if (height && width && height !== width && !crop) {
+    throw new RangeError(
+      `Cannot open dataset: target size is ${height}×${width} but only square crops are ` +
+        `supported; pass crop`,
+    );
+  }
+  const target = crop || height || width || 0;
+  const large = sample !== null && Math.min(sample.height, sample.width) > 64;
+  let r = resize ?? 0, c = target;
+  if (resize === undefined && c) {
+    if (native === null) r = large ? Math.round(c * 256 / 224) : c;
+    else if (native.height === c && native.width === c) r = 0;
+    else r = crop ? 0 : c; // fixed-size sources: an explicit crop only crops; a target size scales
+  }
+  if (!c && r) c = r;
+  if (!c && !r && native === null) {
+    if (large) [r, c] = [256, 224];
+    else if (sample) return { resize: 0, crop: 0, channels, maxPixels, ...sample };
+  }
+  if (!c) {
+    if (native === null) {
+      throw new RangeError("Cannot open dataset: no image size known; pass resize or crop");
+    }
+    return { resize: 0, crop: 0, channels, maxPixels, ...native };
+  }
+  return { resize: r, crop: c, channels, height: c, width: c, maxPixels };
+}
+
+/** Python's `round()` (half to even), as torchvision's CenterCrop uses. */
+function _roundHalfEven(x: number): number {
+  const f = Math.floor(x), d = x - f;
+  if (d > 0.5) return f + 1;
+  if (d < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/**
+ * Applies resize (shorter side, torchvision `Resize(int)` sizes) and centre crop (torchvision
+ * `CenterCrop` offsets) to a sharp pipeline whose input is `w×h`.
+ *
+ * @param img The sharp pipeline.
+ * @param w Input width.
+ * @param h Input height.
+ * @param p The preprocessing.
+ * @param name Image name for error messages.
+ * @returns The pipeline.
+ * @throws {DataFormatError} If the image is smaller than the crop.
+ */
+function _geometry(img: Sharp, w: number, h: number, p: Preprocess, name: string): Sharp {
+  let cw = w, ch = h;
+  if (p.resize) {
+    [cw, ch] = w <= h
+      ? [p.resize, Math.floor(p.resize * h / w)]
+      : [Math.floor(p.resize * w / h), p.resize];
+    if (cw !== w || ch !== h) img = img.resize(cw, ch, { fit: "fill", kernel: "linear" });
+  }
+  if (p.crop) {
+    if (cw < p.crop || ch < p.crop) {
+      throw new DataFormatError(
+        `Cannot crop ${name}: image is ${cw}×${ch} but the crop is ${p.crop}×${p.crop}`,
+      );
+    }
+    if (cw !== p.crop || ch !== p.crop) {
+      img = img.extract({
+        left: _roundHalfEven((cw - p.crop) / 2),
+        top: _roundHalfEven((ch - p.crop) / 2),
+        width: p.crop,
+        height: p.crop,
+      });
+    }
+  } else if (cw !== p.width || ch !== p.height) {
+    throw new DataFormatError(
+      `Cannot load ${name}: image is ${cw}×${ch} but expected ${p.width}×${p.height} ` +
+        `like the rest of the dataset; pass resize/crop`,
+    );
+  }
+  return img;
+}
+
+/**
+ * Copies interleaved `H×W×C` bytes into planar float32 `C×H×W` in `[0,1]`.
+ *
+ * @param src Interleaved bytes.
+ * @param channels Channels in `src`.
+ * @param out Destination.
+ * @param offset Element offset in `out`.
+ */
+export function hwcToChw(src: Uint8Array, channels: number, out: Float32Array, offset: number) {
+  const plane = src.length / channels;
+  for (let c = 0; c < channels; c++) {
+    const o = offset + c * plane;
+    for (let i = 0; i < plane; i++) out[o + i] = src[i * channels + c] / 255;
+  }
+}
+
+/**
+ * Decodes one encoded image file (JPEG/PNG/WebP…) to planar float32 with the dataset's
+ * preprocessing. Decoding is lazy: nothing is kept after the pixels are written.
+ *
+ * @param path Image path.
+ * @param p The preprocessing.
+ * @param out Destination.
+ * @param offset Element offset in `out`.
+ * @throws {DataFormatError} If the file is unreadable, corrupt, truncated or over the pixel limit.
+ */
+export async function decodeImageFile(
+  path: string,
+  p: Preprocess,
+  out: Float32Array,
+  offset: number,
+): Promise<void> {
+  const meta = await imageSize(path, p.maxPixels);
+  let img = sharp(path, { limitInputPixels: p.maxPixels, failOn: "warning" });
+  img = p.channels === 1 ? img.grayscale() : img.toColourspace("srgb");
+  img = _geometry(img.removeAlpha(), meta.width, meta.height, p, path);
+  let data: Uint8Array, channels: number;
+  try {
+    const r = await img.raw().toBuffer({ resolveWithObject: true });
+    data = new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength);
+    channels = r.info.channels;
+  } catch (e) {
+    throw new DataFormatError(`Cannot decode image ${path}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  if (channels !== p.channels) {
+    throw new DataFormatError(
+      `Cannot decode image ${path}: ${channels} channels after conversion but expected ` +
+        `${p.channels}`,
+    );
+  }
+  hwcToChw(data, channels, out, offset);
+}
+
+/**
+ * Reads an image's size from its header and checks it against the pixel limit.
+ *
+ * @param path Image path.
+ * @param maxPixels Pixel limit.
+ * @returns Width and height.
+ * @throws {DataFormatError} If the header cannot be read or the image is over the limit.
+ */
+export async function imageSize(
+  path: string,
+  maxPixels: number,
+): Promise<{ width: number; height: number }> {
+  let meta: Metadata;
+  try {
+    // Header only (no pixels decoded): the limit is checked below with a precise message.
+    meta = await sharp(path, { limitInputPixels: false, failOn: "warning" }).metadata();
+  } catch (e) {
+    throw new DataFormatError(`Cannot decode image ${path}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  const { width, height } = meta;
+  if (!width || !height) {
+    throw new DataFormatError(`Cannot decode image ${path}: no width/height in its header`);
+  }
+  if (width * height > maxPixels) {
+    throw new DataFormatError(
+      `Cannot decode image ${path}: ${width}×${height} = ${width * height} pixels but the ` +
+        `limit is ${maxPixels} (maxPixels)`,
+    );
+  }
+  return { width, height };
+}
+
+/**
+ * Preprocesses fixed-size raw images (IDX, CIFAR) held as planar bytes `N×C×H×W`.
+ *
+ * @param bytes Planar bytes of all images.
+ * @param src Source layout.
+ * @param p The preprocessing.
+ * @param indices Examples to load.
+ * @param name Dataset name for error messages.
+ * @returns `k×C×H×W` float32 in `[0,1]`.
+ * @throws {DataFormatError} If a grey-only target is asked of colour data.
+ */
+export async function loadRaw(
+  bytes: Uint8Array,
+  src: { channels: number; height: number; width: number; count: number },
+  p: Preprocess,
+  indices: ArrayLike<number>,
+  name: string,
+): Promise<Float32Array> {
+  const inPlane = src.height * src.width, inSize = src.channels * inPlane;
+  const outPlane = p.height * p.width, outSize = p.channels * outPlane;
+  const out = new Float32Array(indices.length * outSize);
+  const same = !p.resize && p.height === src.height && p.width === src.width;
+  for (let k = 0; k < indices.length; k++) {
+    const i = indices[k];
+    if (!Number.isInteger(i) || i < 0 || i >= src.count) {
+      throw new RangeError(
+        `Cannot load from ${name}: index ${i} but expected an integer in [0, ${src.count})`,
+      );
+    }
+    let img = bytes.subarray(i * inSize, (i + 1) * inSize);
+    const c = src.channels;
+    if (!same) {
+      const hwc = new Uint8Array(inSize);
+      for (let ch = 0; ch < c; ch++) {
+        for (let j = 0; j < inPlane; j++) hwc[j * c + ch] = img[ch * inPlane + j];
+      }
+      let pipe = sharp(hwc, { raw: { width: src.width, height: src.height, channels: c as 1 } });
+      pipe = _geometry(pipe, src.width, src.height, p, `${name}[${i}]`);
+      const r = await pipe.raw().toBuffer({ resolveWithObject: true });
+      const buf = new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength);
+      const planar = new Uint8Array(buf.length);
+      const plane = buf.length / c;
+      for (let ch = 0; ch < c; ch++) {
+        for (let j = 0; j < plane; j++) planar[ch * plane + j] = buf[j * c + ch];
+      }
+      img = planar;
+    }
+    const o = k * outSize;
+    if (c === p.channels) {
+      for (let j = 0; j < outSize; j++) out[o + j] = img[j] / 255;
+    } else if (c === 1) {
+      // Grey to RGB: the same plane three times (torchvision's Grayscale(3) / PIL convert).
+      for (let ch = 0; ch < 3; ch++) {
+        for (let j = 0; j < outPlane; j++) out[o + ch * outPlane + j] = img[j] / 255;
+      }
+    } else {
+      throw new DataFormatError(
+        `Cannot load ${name}: images have ${c} channels but expected ${p.channels}; colour ` +
+          `data is not converted to grey silently`,
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * Reads a class-name mapping file: one class per line, either `NAME` (label order) or
+ * `KEY NAME…` (a folder name, whitespace, then the display name — ImageNet's
+ * `LOC_synset_mapping.txt` form). Blank lines and lines starting with `#` are skipped.
+ *
+ * @param location Path or URL of the file.
+ * @returns The lines split into keys and names.
+ * @throws {DataFormatError} If the file is unreadable or empty.
+ */
+export async function readClassNames(
+  location: string | URL,
+): Promise<{ keys: string[]; names: string[]; raw: string[] }> {
+  const url = toUrl(location);
+  const text = new TextDecoder().decode(await readBytes(url));
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  if (lines.length === 0) {
+    throw new DataFormatError(`Cannot read class names from ${_show(url)}: no lines`);
+  }
+  const keys: string[] = [], names: string[] = [];
+  for (const l of lines) {
+    const m = /^(\S+)\s+(.+)$/.exec(l);
+    keys.push(m ? m[1] : l);
+    names.push(m ? m[2] : l);
+  }
+  return { keys, names, raw: lines };
+}

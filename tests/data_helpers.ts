@@ -1,0 +1,43 @@
+// Assertions for the data tests, on node:assert directly: tests/asserts.ts does not type-check
+// beside sharp's @types/node (its `msg?: string` does not fit that version's overloads).
+import { AssertionError, deepStrictEqual } from "node:assert";
+
+/** Deep strict equality. */
+export const assertEquals: <T>(actual: T, expected: T) => void = deepStrictEqual;
+
+/** Asserts a condition. */
+export function assert(cond: unknown, msg = "assertion failed"): asserts cond {
+  if (!cond) throw new AssertionError({ message: msg });
+}
+
+/** Asserts elementwise |a − e| ≤ tol. */
+export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number) {
+  assertEquals(actual.length, expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    if (!(Math.abs(actual[i] - expected[i]) <= tol)) {
+      throw new AssertionError({
+        message: `element ${i} is ${actual[i]} but expected ${expected[i]}`,
+      });
+    }
+  }
+}
+
+/** Asserts that `fn` rejects (or throws) with `cls` and a message containing `part`. */
+export async function assertRejects(
+  fn: () => unknown,
+  cls: new (...args: never[]) => Error,
+  part: string,
+): Promise<Error> {
+  try {
+    await fn();
+  } catch (e) {
+    if (!(e instanceof cls) || !e.message.includes(part)) {
+      throw new AssertionError({
+        message: `Expected ${cls.name} containing "${part}" but got ${(e as Error).name}: ` +
+          (e as Error).message,
+      });
+    }
+    return e;
+  }
+  throw new AssertionError({ message: `Expected ${cls.name} containing "${part}"` });
+}
