@@ -830,12 +830,13 @@ export class Som {
     if (!Array.isArray(head.losses) || head.losses.some((v) => typeof v !== "number")) {
       throw new DataFormatError(`Cannot load SOM: ${path} field losses is not a list of numbers`);
     }
-    const wpath = `${dir}/${typeof head.weights === "string" ? head.weights : _WEIGHTS}`;
-    if (head.weights.includes("/") || head.weights.includes("\\")) {
+    const wname = typeof head.weights === "string" ? head.weights : _WEIGHTS;
+    if (wname.includes("/") || wname.includes("\\") || wname.startsWith(".")) {
       throw new DataFormatError(
-        `Cannot load SOM: weights file "${head.weights}" but expected a name inside ${dir}`,
+        `Cannot load SOM: weights file "${wname}" but expected a name inside ${dir}`,
       );
     }
+    const wpath = `${dir}/${wname}`;
     const arr = await readNpy(wpath);
     const K = head.m * head.n;
     if (

@@ -181,6 +181,12 @@ export function webgpuBackend(ctx: GpuContext, options: WebgpuBackendOptions = {
         );
       }
     }
+    if (B > ctx.adapter.maxComputeWorkgroupsPerDimension) {
+      throw new RangeError(
+        `Cannot train SOM on WebGPU: batch size is ${B} but the device dispatches at most ` +
+          `${ctx.adapter.maxComputeWorkgroupsPerDimension} rows per batch`,
+      );
+    }
     // Rows per upload: whole batches, within the binding limit and a 64 MB staging budget.
     const chunkBatches = Math.max(1, Math.floor(Math.min(limit, chunkBytes) / (B * dp * 4)));
     const chunkRows = Math.min(L, chunkBatches * B);
