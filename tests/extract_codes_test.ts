@@ -9,6 +9,7 @@ import {
 import { DataFormatError, decodeNpy, writeCodes } from "../mod.ts";
 import { tableFromIPC } from "npm:@uwdata/flechette@2.6.0";
 import { assert, assertEquals, assertRejects } from "./asserts.ts";
+import { gpuContextOrSkip } from "./gpu_helper.ts";
 
 const DIR = "tests/data/models";
 const CNN = `${DIR}/toy_cnn.onnx`;
@@ -301,5 +302,41 @@ Deno.test("writeCodes() writes Arrow tables and .npy files that read back", asyn
     assertEquals(ex.data[2], r.predictions[0]);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("extractCodes() codes agree across runtimes: wasm vs node ≤ 1e-5, webgpu vs node ≤ 1e-4", async () => {
+  const ctx = await gpuContextOrSkip();
+  const cacheDir = await _tmp();
+  try {
+    for (const name of ["toy_cnn", "toy_vit"]) {
+      const model = await loadModel(`${DIR}/${name}.onnx`);
+      const ix = [0, 1, 2, 3, 4, 5];
+      const run = (runtime: "node" | "wasm" | "webgpu") =>
+        extractCodes(model, syntheticDataset(6), ix, {
+          runtime,
+          ctx,
+          threads: 2,
+          batchSize: 4,
+          progress: false,
+          cacheDir: `${cacheDir}/${name}_${runtime}`,
+        });
+      const node = await run("node");
+      const others: ["wasm" | "webgpu", number][] = [["wasm", 1e-5]];
+      // The WebGPU EP on llvmpipe is slow (MODELS.md): the CNN only.
+      if (ctx && name === "toy_cnn") others.push(["webgpu", 1e-4]);
+      for (const [kind, tol] of others) {
+        const r = await run(kind);
+        assertEquals(r.runtime?.kind, kind);
+        assertEquals(r.predictions, node.predictions);
+        for (let i = 0; i < r.layers.length; i++) {
+          const e = relErr(r.layers[i].codes, node.layers[i].codes);
+          assert(e <= tol, `${name} ${kind} ${r.layers[i].label}: relative error ${e}`);
+        }
+      }
+    }
+  } finally {
+    ctx?.dispose();
+    await Deno.remove(cacheDir, { recursive: true });
   }
 });

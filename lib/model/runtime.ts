@@ -287,6 +287,7 @@ async function _nodeRuntime(
     interOpNumThreads: 1,
     executionMode: "sequential",
     graphOptimizationLevel: "all",
+    logSeverityLevel: 3,
   }, "onnxruntime-node");
   return _cpuRuntime("node", ort, session, threads, options, reason);
 }
@@ -306,6 +307,7 @@ async function _wasmRuntime(
   const session = await _createSession(ort, bytes, {
     executionProviders: ["wasm"],
     graphOptimizationLevel: "all",
+    logSeverityLevel: 3,
   }, "onnxruntime-web wasm");
   return _cpuRuntime("wasm", ort, session, ort.env.__somscopeThreads, options, reason);
 }
@@ -364,6 +366,9 @@ async function _webgpuRuntime(
   const session = await _createSession(ort, bytes, {
     executionProviders: [{ name: "webgpu", device: ctx.device }],
     preferredOutputLocation: "gpu-buffer",
+    // Warnings such as "some nodes were not assigned to the preferred EP" (shape ops on CPU, by
+    // design) would otherwise print on every session.
+    logSeverityLevel: 3,
   }, "onnxruntime-web webgpu");
   const names = _names(session, options);
   return {
