@@ -52,40 +52,50 @@ const EPS = 1e-8;
 /** Graph options of {@linkcode epochGraph}. */
 export interface EpochGraphOptions {
   /**
-   * Carry the weights as `W = diag(a)·V` so that the update is a single Gemm into `V`
-   * (`V ← V + (H'/a')ᵀX`, `a ← a·g`) instead of a scaling pass over `W` plus the Gemm. Needs
+   * Carry the weights as `W = diag(a)·V` so that an update is a Gemm into `V`
+   * (`V ← V + (H'/a')ᵀX`, `a ← a·g`) with no scaling pass over `W`. Needs
    * `g = 1 − Σ_r H'_r > 0`, i.e. `α < 1`, and a bounded run length so that `a` stays far from
    * float32 underflow (the caller splits runs). `W = a·V` is formed once at the end.
    */
   scaled: boolean;
+  /**
+   * Batches per `Scan` step (scaled form only; default 1). The step makes one pass over `V` for
+   * all their distances and one for all their updates; see {@linkcode epochGraph}.
+   */
+  unroll?: number;
 }
 
 /**
  * One epoch of QuickSOM mini-batch training as a `Scan` over its batches.
  *
- * Graph inputs: `W0` (`K×d`), `data` (`N×d`), `idx` (`S×B` int32 row indices, one batch per
- * scan step), `xn` (`S×B×1`: `max(‖x‖,1e-8)` of those rows, computed by the caller in float64),
- * `negInv` (`S`: `−1/(2σ²+1e-5)` per batch), `c` (`S`: `α/b` per batch). Outputs: `W` (weights
- * after the last batch), `dmin` (`S×B`: each row's BMU distance, i.e. the loss terms) and `bmu`
- * (`S×B` int64). `N` and `S` are symbolic; a short last batch gets its own graph with `B = b`.
+ * Graph inputs: `W0` (`K×d`), `data` (`N×d`), `idx` (`S×UB` int32 row indices: `U` batches of
+ * `B` rows per scan step), `xn` (`S×UB×1`: `max(‖x‖,1e-8)` of those rows, computed by the caller
+ * in float64), `negInv` (`S×U`: `−1/(2σ²+1e-5)` per batch), `c` (`S×U`: `α/b` per batch).
+ * Outputs: `W` (weights after the last batch), `dmin` (`S×UB`: each row's BMU distance, i.e. the
+ * loss terms) and `bmu` (`S×UB` int64). `N` and `S` are symbolic; leftover batches and a short
+ * last batch get graphs with `U = 1` (and `B = b`).
  *
- * Each batch computes, with the pre-batch weights `W` (units along rows, batch along columns,
- * because MLAS packs the Gemm's `B` operand and `Xᵀ` is far smaller than `Wᵀ`):
- * `dist = 1 − WXᵀ / (max(‖w‖,1e-8)·max(‖x‖,1e-8))`, `bmu = ArgMin(dist)` over units (first
- * index on ties), `H' = c·exp(D2[:,bmu]·negInv)`, `g = 1 − H'·1`, `W ← W·g + H'X` (`b×K×d` is
- * never formed).
+ * Each batch computes, with the pre-batch weights `W`:
+ * `dist = 1 − XWᵀ / (max(‖x‖,1e-8)·max(‖w‖,1e-8))`, `bmu = ArgMin(dist)` (first index on ties),
+ * `H' = c·exp(D2[bmu]·negInv)`, `g = 1 − Σ_r H'_r`, `W ← W·g + H'ᵀX` (`b×K×d` is never formed).
+ *
+ * Why `U` batches share two passes over `V`: with `Hv_j = H'_j/a_{j+1}`, the weights before
+ * batch `u` of a step are `diag(a_u)(V + Σ_{j<u} Hv_jᵀX_j)`, so batch `u`'s products are
+ * `X_uV_uᵀ = (X_uVᵀ) + Σ_{j<u} (X_uX_jᵀ)Hv_j`: one `UB×K` Gemm against `V` for the whole step
+ * plus `B×B`-by-`B×K` corrections, and the step's updates are one Gemm
+ * `V ← V + [Hv_0;…]ᵀ[X_0;…]`. On 2 cores `K×d` passes, not FLOPs, bound large `d`.
  *
  * Why the norms are tracked: a reduction over `W` costs as much as the update itself, and
- * `‖w'‖² = g²‖w‖² + Σ_r H'_r (2g·(w·x_r) + Σ_s (x_r·x_s) H'_s)` needs only `WXᵀ` (already
- * computed for the distances) and the `b×b` Gram matrix `XXᵀ`. It is carried in float64 and
+ * `‖w'‖² = g²‖w‖² + Σ_r H'_r (2g·(x_r·w) + Σ_s (x_r·x_s) H'_s)` needs only the products `XWᵀ`
+ * (already computed for the distances) and the Gram matrix `XXᵀ`. It is carried in float64 and
  * recomputed exactly from `W0` at the start of every call, so the drift stays at float32
  * rounding level for the run lengths the caller uses.
  *
  * @param K Units.
  * @param d Code dimension.
  * @param B Rows per batch.
- * @param d2 `K×K` squared grid distances (symmetric).
- * @param options Weight representation.
+ * @param d2 `K×K` squared grid distances.
+ * @param options Weight representation and unrolling.
  * @returns Model bytes.
  */
 export function epochGraph(
@@ -95,87 +105,162 @@ export function epochGraph(
   d2: Float32Array,
   options: EpochGraphOptions = { scaled: true },
 ): Uint8Array {
-  const scaled = options.scaled;
-  const nodes: NodeLike[] = [
-    node("Gather", ["data", "ix"], ["X"], { axis: 0 }),
-    node("Sqrt", ["nsqi"], ["wnd"]),
-    node("Cast", ["wnd"], ["wnr"], { to: DT.FLOAT }),
-    node("Max", ["wnr", "eps"], ["wn"]),
-    // V·Xᵀ (K×b) packs only the small X; the rest works on b×K rows.
-    node("Gemm", ["Vi", "X"], ["dotvT"], { transB: 1 }),
-    node("Transpose", ["dotvT"], [scaled ? "dotv" : "dot"], { perm: [1, 0] }),
+  const scaled = options.scaled, U = options.unroll ?? 1;
+  if (!scaled && U !== 1) throw new RangeError(`unroll ${U} needs the scaled form`);
+  const UB = U * B;
+  const nodes: NodeLike[] = [];
+  const inits = [
+    tensor("eps", [], new Float32Array([EPS])),
+    tensor("one", [], new Float32Array([1])),
+    tensor("twod", [], new Float64Array([2])),
+    tensor("ones1B", [1, B], new Float32Array(B).fill(1)),
+    tensor("ones1Bd", [1, B], new Float64Array(B).fill(1)),
+    ...(U > 1 ? [tensor("ax0", [1], [0]), tensor("ax01", [2], [0, 1])] : []),
   ];
-  if (scaled) nodes.push(node("Mul", ["dotv", "ai"], ["dot"]));
+  // Rows [from, to) of a tensor (and optionally columns [c0, c1)).
+  const slice = (src: string, out: string, from: number, to: number, cols?: [number, number]) => {
+    inits.push(
+      tensor(`${out}_s`, cols ? [2] : [1], cols ? [from, cols[0]] : [from]),
+      tensor(`${out}_e`, cols ? [2] : [1], cols ? [to, cols[1]] : [to]),
+    );
+    nodes.push(node("Slice", [src, `${out}_s`, `${out}_e`, cols ? "ax01" : "ax0"], [out]));
+  };
   nodes.push(
-    node("Mul", ["xni", "wn"], ["den"]),
-    node("Div", ["dot", "den"], ["sim"]),
-    node("Sub", ["one", "sim"], ["dist"]),
-    node("ArgMin", ["dist"], ["bmuo"], { axis: 1, keepdims: 0 }),
-    node("ReduceMin", ["dist"], ["dmino"], { axes: [1], keepdims: 0 }),
-    node("Gather", ["D2", "bmuo"], ["hd"], { axis: 0 }),
-    node("Mul", ["hd", "nI"], ["ha"]),
-    node("Exp", ["ha"], ["H"]),
-    node("Mul", ["H", "ci"], ["Hc"]),
-    node("MatMul", ["ones1B", "Hc"], ["srow"]),
-    node("Sub", ["one", "srow"], ["g"]),
+    node("Gather", ["data", "IX"], ["Xall"], { axis: 0 }),
+    // V·Xᵀ (K×UB) packs only the small X; the rest works on rows of the batch.
+    node("Gemm", ["Vi", "Xall"], ["PT"], { transB: 1 }),
+    node("Transpose", ["PT"], ["P"], { perm: [1, 0] }),
+    node("Gemm", ["Xall", "Xall"], ["Gall"], { transB: 1 }),
   );
-  if (scaled) {
+  let a = "ai", nsq = "nsqi";
+  const hvs: string[] = [], dmins: string[] = [], bmus: string[] = [];
+  for (let u = 0; u < U; u++) {
+    const t = (x: string) => `${x}_${u}`;
+    const last = u === U - 1;
+    if (U === 1) {
+      nodes.push(
+        node("Identity", ["P"], [t("Pu")]),
+        node("Identity", ["Gall"], [t("G")]),
+        node("Identity", ["XN"], [t("xn")]),
+        node("Reshape", ["NI", "sh0"], [t("nI")]),
+        node("Reshape", ["CI", "sh0"], [t("ci")]),
+      );
+    } else {
+      slice("P", t("Pu"), u * B, (u + 1) * B);
+      slice("Gall", t("G"), u * B, (u + 1) * B, [u * B, (u + 1) * B]);
+      slice("XN", t("xn"), u * B, (u + 1) * B);
+      inits.push(tensor(t("u"), [], [u]));
+      nodes.push(
+        node("Gather", ["NI", t("u")], [t("nI")], { axis: 0 }),
+        node("Gather", ["CI", t("u")], [t("ci")], { axis: 0 }),
+      );
+    }
+    let dotv = t("Pu");
+    if (u > 0) {
+      // Earlier batches of this step changed V by Σ_j Hv_jᵀX_j.
+      slice("Gall", t("Gp"), u * B, (u + 1) * B, [0, u * B]);
+      const hv = u === 1 ? hvs[0] : t("HvCat");
+      if (u > 1) nodes.push(node("Concat", hvs.slice(), [hv], { axis: 0 }));
+      nodes.push(
+        node("MatMul", [t("Gp"), hv], [t("corr")]),
+        node("Add", [t("Pu"), t("corr")], [t("dotv")]),
+      );
+      dotv = t("dotv");
+    }
     nodes.push(
-      node("Mul", ["ai", "g"], ["ao"]),
-      node("Div", ["Hc", "ao"], ["Hv"]),
-      node("Gemm", ["Hv", "X", "Vi"], ["Vo"], { transA: 1 }),
+      node("Sqrt", [nsq], [t("wnd")]),
+      node("Cast", [t("wnd")], [t("wnr")], { to: DT.FLOAT }),
+      node("Max", [t("wnr"), "eps"], [t("wn")]),
+    );
+    if (scaled) nodes.push(node("Mul", [dotv, a], [t("dot")]));
+    else nodes.push(node("Identity", [dotv], [t("dot")]));
+    nodes.push(
+      node("Mul", [t("xn"), t("wn")], [t("den")]),
+      node("Div", [t("dot"), t("den")], [t("sim")]),
+      node("Sub", ["one", t("sim")], [t("dist")]),
+      node("ArgMin", [t("dist")], [t("bmu")], { axis: 1, keepdims: 0 }),
+      node("ReduceMin", [t("dist")], [t("dmin")], { axes: [1], keepdims: 0 }),
+      node("Gather", ["D2", t("bmu")], [t("hd")], { axis: 0 }),
+      node("Mul", [t("hd"), t("nI")], [t("ha")]),
+      node("Exp", [t("ha")], [t("H")]),
+      node("Mul", [t("H"), t("ci")], [t("Hc")]),
+      node("MatMul", ["ones1B", t("Hc")], [t("srow")]),
+      node("Sub", ["one", t("srow")], [t("g")]),
+    );
+    const aNext = last ? "ao" : t("a");
+    if (scaled) {
+      nodes.push(
+        node("Mul", [a, t("g")], [aNext]),
+        node("Div", [t("Hc"), aNext], [t("Hv")]),
+      );
+    } else {
+      nodes.push(
+        node("Reshape", [t("g"), "shK1"], [t("gcol")]),
+        node("Mul", ["Vi", t("gcol")], [t("Wg")]),
+        node("Identity", [a], [aNext]),
+      );
+    }
+    // ‖w'‖² = g²‖w‖² + Σ_r H'_r (2g·dot_r + (G H')_r), in float64.
+    const nsqNext = last ? "nsqo" : t("nsq");
+    nodes.push(
+      node("Cast", [t("Hc")], [t("Hd")], { to: DT.DOUBLE }),
+      node("Cast", [t("dot")], [t("dotd")], { to: DT.DOUBLE }),
+      node("Cast", [t("G")], [t("Gd")], { to: DT.DOUBLE }),
+      node("Cast", [t("g")], [t("gd")], { to: DT.DOUBLE }),
+      node("MatMul", [t("Gd"), t("Hd")], [t("GH")]),
+      node("Mul", [t("gd"), "twod"], [t("g2")]),
+      node("Mul", [t("dotd"), t("g2")], [t("aa")]),
+      node("Add", [t("aa"), t("GH")], [t("sm")]),
+      node("Mul", [t("Hd"), t("sm")], [t("p")]),
+      node("MatMul", ["ones1Bd", t("p")], [t("tt")]),
+      node("Mul", [t("gd"), t("gd")], [t("gg")]),
+      node("Mul", [t("gg"), nsq], [t("q")]),
+      node("Add", [t("q"), t("tt")], [nsqNext]),
+    );
+    a = aNext;
+    nsq = nsqNext;
+    hvs.push(t("Hv"));
+    dmins.push(t("dmin"));
+    bmus.push(t("bmu"));
+  }
+  if (scaled) {
+    if (U > 1) nodes.push(node("Concat", hvs, ["HvAll"], { axis: 0 }));
+    nodes.push(node("Gemm", [U > 1 ? "HvAll" : hvs[0], "Xall", "Vi"], ["Vo"], { transA: 1 }));
+  } else {
+    nodes.push(node("Gemm", ["Hc_0", "Xall", "Wg_0"], ["Vo"], { transA: 1 }));
+  }
+  if (U > 1) {
+    nodes.push(
+      node("Concat", dmins, ["dmino"], { axis: 0 }),
+      node("Concat", bmus, ["bmuo"], { axis: 0 }),
     );
   } else {
     nodes.push(
-      node("Reshape", ["g", "shK1"], ["gcol"]),
-      node("Mul", ["Vi", "gcol"], ["Wg"]),
-      node("Gemm", ["Hc", "X", "Wg"], ["Vo"], { transA: 1 }),
-      node("Identity", ["ai"], ["ao"]),
+      node("Identity", [dmins[0]], ["dmino"]),
+      node("Identity", [bmus[0]], ["bmuo"]),
     );
   }
-  // ‖w'‖² = g²‖w‖² + Σ_r H'_r (2g·dot_r + (G H')_r), in float64.
-  nodes.push(
-    node("Gemm", ["X", "X"], ["G"], { transB: 1 }),
-    node("Cast", ["Hc"], ["Hd"], { to: DT.DOUBLE }),
-    node("Cast", ["dot"], ["dotd"], { to: DT.DOUBLE }),
-    node("Cast", ["G"], ["Gd"], { to: DT.DOUBLE }),
-    node("Cast", ["g"], ["gd"], { to: DT.DOUBLE }),
-    node("MatMul", ["Gd", "Hd"], ["GH"]),
-    node("Mul", ["gd", "twod"], ["g2"]),
-    node("Mul", ["dotd", "g2"], ["aa"]),
-    node("Add", ["aa", "GH"], ["sm"]),
-    node("Mul", ["Hd", "sm"], ["p"]),
-    node("MatMul", ["ones1Bd", "p"], ["tt"]),
-    node("Mul", ["gd", "gd"], ["gg"]),
-    node("Mul", ["gg", "nsqi"], ["q"]),
-    node("Add", ["q", "tt"], ["nsqo"]),
-  );
+  if (!scaled) inits.push(tensor("shK1", [2], [K, 1]));
+  if (U === 1) inits.push(tensor("sh0", [0], []));
   const body: GraphLike = {
-    name: "som_batch",
+    name: "som_batches",
     node: nodes,
-    initializer: [
-      tensor("eps", [], new Float32Array([EPS])),
-      tensor("one", [], new Float32Array([1])),
-      tensor("twod", [], new Float64Array([2])),
-      tensor("ones1B", [1, B], new Float32Array(B).fill(1)),
-      tensor("ones1Bd", [1, B], new Float64Array(B).fill(1)),
-      tensor("shK1", [2], [K, 1]),
-    ],
+    initializer: inits,
     input: [
       valueInfo("Vi", DT.FLOAT, [K, d]),
       valueInfo("ai", DT.FLOAT, [1, K]),
       valueInfo("nsqi", DT.DOUBLE, [1, K]),
-      valueInfo("ix", DT.INT32, [B]),
-      valueInfo("xni", DT.FLOAT, [B, 1]),
-      valueInfo("nI", DT.FLOAT, []),
-      valueInfo("ci", DT.FLOAT, []),
+      valueInfo("IX", DT.INT32, [UB]),
+      valueInfo("XN", DT.FLOAT, [UB, 1]),
+      valueInfo("NI", DT.FLOAT, [U]),
+      valueInfo("CI", DT.FLOAT, [U]),
     ],
     output: [
       valueInfo("Vo", DT.FLOAT, [K, d]),
       valueInfo("ao", DT.FLOAT, [1, K]),
       valueInfo("nsqo", DT.DOUBLE, [1, K]),
-      valueInfo("dmino", DT.FLOAT, [B]),
-      valueInfo("bmuo", DT.INT64, [B]),
+      valueInfo("dmino", DT.FLOAT, [UB]),
+      valueInfo("bmuo", DT.INT64, [UB]),
     ],
   };
   const graph: GraphLike = {
@@ -191,27 +276,27 @@ export function epochGraph(
         "dmin",
         "bmu",
       ], { body, num_scan_inputs: 4 }),
-      node("Reshape", ["a", "shK1"], ["acol"]),
+      node("Reshape", ["a", "shK1o"], ["acol"]),
       scaled ? node("Mul", ["V", "acol"], ["W"]) : node("Identity", ["V"], ["W"]),
     ],
     initializer: [
       tensor("D2", [K, K], d2),
       tensor("a0", [1, K], new Float32Array(K).fill(1)),
-      tensor("shK1", [2], [K, 1]),
+      tensor("shK1o", [2], [K, 1]),
       tensor("ax0", [1], [0]),
     ],
     input: [
       valueInfo("W0", DT.FLOAT, [K, d]),
       valueInfo("data", DT.FLOAT, ["N", d]),
-      valueInfo("idx", DT.INT32, ["S", B]),
-      valueInfo("xn", DT.FLOAT, ["S", B, 1]),
-      valueInfo("negInv", DT.FLOAT, ["S"]),
-      valueInfo("c", DT.FLOAT, ["S"]),
+      valueInfo("idx", DT.INT32, ["S", UB]),
+      valueInfo("xn", DT.FLOAT, ["S", UB, 1]),
+      valueInfo("negInv", DT.FLOAT, ["S", U]),
+      valueInfo("c", DT.FLOAT, ["S", U]),
     ],
     output: [
       valueInfo("W", DT.FLOAT, [K, d]),
-      valueInfo("dmin", DT.FLOAT, ["S", B]),
-      valueInfo("bmu", DT.INT64, ["S", B]),
+      valueInfo("dmin", DT.FLOAT, ["S", UB]),
+      valueInfo("bmu", DT.INT64, ["S", UB]),
     ],
   };
   return encodeModel(model(graph, { opset: 17 }));
