@@ -105,3 +105,25 @@ Deno.test("builtin:fashion-mnist opens 10,000 train and 10,000 test images of 1Ã
   );
   assert(id !== (await val.identity()));
 });
+
+Deno.test("idx: identity depends on file contents and preprocessing, not on the location", async () => {
+  const a = await openDataset(`idx:${LOADERS}idx`, { split: "train" });
+  const b = await openDataset(`idx:${LOADERS}idx`, { split: "train", height: 4, width: 4 });
+  assertEquals(await a.identity(), await b.identity());
+  const copy = await Deno.makeTempDir();
+  try {
+    for await (const e of Deno.readDir(`${LOADERS}idx`)) {
+      await Deno.copyFile(`${LOADERS}idx/${e.name}`, `${copy}/${e.name}`);
+    }
+    const c = await openDataset(`idx:${copy}`, { split: "train" });
+    assertEquals(await c.identity(), await a.identity());
+    const bytes = await Deno.readFile(`${copy}/t10k-labels-idx1-ubyte`);
+    bytes[bytes.length - 1] = 1;
+    await Deno.writeFile(`${copy}/t10k-labels-idx1-ubyte`, bytes);
+    const v1 = await openDataset(`idx:${copy}`, { split: "val" });
+    const v0 = await openDataset(`idx:${LOADERS}idx`, { split: "val" });
+    assert((await v1.identity()) !== (await v0.identity()));
+  } finally {
+    await Deno.remove(copy, { recursive: true });
+  }
+});

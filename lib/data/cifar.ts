@@ -160,7 +160,11 @@ export async function openCifarDataset(
   const id = JSON.stringify({
     kind: "cifar",
     variant: files.variant,
-    batches: files.batches.map((u, i) => [showUrl(u), parts[i].length, hashes[i]]),
+    batches: files.batches.map((u, i) => [
+      decodeURIComponent(u.pathname.slice(u.pathname.lastIndexOf("/") + 1)),
+      parts[i].length,
+      hashes[i],
+    ]),
     classes,
     preprocess: { resize: p.resize, crop: p.crop, channels: p.channels },
   });

@@ -145,8 +145,10 @@ export async function openIdxDataset(
   const p = resolvePreprocess(options, { height: h, width: w }, null, 1);
   const id = JSON.stringify({
     kind: "idx",
-    images: [showUrl(files.images), imgBytes.length, await sha256Hex(imgBytes)],
-    labels: [showUrl(files.labels), labBytes.length, await sha256Hex(labBytes)],
+    // File names, sizes and content hashes, not locations: the same files give the same
+    // identity in another checkout or over HTTP.
+    images: [_baseName(files.images), imgBytes.length, await sha256Hex(imgBytes)],
+    labels: [_baseName(files.labels), labBytes.length, await sha256Hex(labBytes)],
     classes,
     preprocess: { resize: p.resize, crop: p.crop, channels: p.channels },
   });
@@ -162,4 +164,8 @@ export async function openIdxDataset(
     load: (indices) => loadRaw(images.data, src, p, indices, name),
     identity: () => Promise.resolve(id),
   };
+}
+
+function _baseName(url: URL): string {
+  return decodeURIComponent(url.pathname.slice(url.pathname.lastIndexOf("/") + 1));
 }

@@ -199,6 +199,10 @@ export function resolvePreprocess(
     }
     return { resize: 0, crop: 0, channels, maxPixels, ...native };
   }
+  if (!r && native !== null && native.height === c && native.width === c) {
+    // Cropping to the native size is no crop: same pixels, same identity.
+    return { resize: 0, crop: 0, channels, maxPixels, ...native };
+  }
   return { resize: r, crop: c, channels, height: c, width: c, maxPixels };
 }
 
