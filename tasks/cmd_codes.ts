@@ -10,32 +10,13 @@ import { type CommandSpec, numberOption, UsageError } from "../lib/cli_util.ts";
 import { loadModel } from "../lib/model/load.ts";
 import { RUNTIME_CHOICES, type RuntimeChoice } from "../lib/model/runtime.ts";
 import type { Normalize } from "../lib/model/surgery.ts";
-import { type DatasetLike, defaultCacheDir, extractCodes } from "../lib/extract/extract.ts";
+import { defaultCacheDir, extractCodes } from "../lib/extract/extract.ts";
 import { writeCodes } from "../lib/extract/tables.ts";
 import { newManifest, writeManifest } from "../lib/manifest.ts";
 import { Rng } from "../lib/rng.ts";
 import type { ComMode } from "../lib/codes/feature_map_reduce.ts";
-
-/** The data-set API of `lib/data` (loaded on demand, through `mod.ts`). */
-interface DataApi {
-  openDataset(spec: string, options: Record<string, unknown>): Promise<DatasetLike>;
-  samplePerClass(
-    labels: Int32Array,
-    n: number,
-    rng: Rng,
-    options: { allowFewer?: boolean },
-  ): { indices: Int32Array | number[]; counts: number[] | Record<string, number> };
-}
-
-async function _dataApi(): Promise<DataApi> {
-  const m = await import("../mod.ts") as unknown as Partial<DataApi>;
-  if (typeof m.openDataset !== "function" || typeof m.samplePerClass !== "function") {
-    throw new Error(
-      "Cannot open data sets: this build has no data loaders (openDataset/samplePerClass)",
-    );
-  }
-  return m as DataApi;
-}
+import { openDataset } from "../lib/data/dataset.ts";
+import { samplePerClass } from "../lib/data/sampling.ts";
 
 /**
  * Parses `--normalize`: `none`, `imagenet`, or `M1,M2,M3/S1,S2,S3`.
@@ -160,10 +141,10 @@ export const command: CommandSpec = {
     });
     manifest.seeds = { root: seed, streams: ["sampling"] };
     const model = await loadModel(positionals[0]);
-    const data = await _dataApi();
-    const dataset = await data.openDataset(String(values.data), {
+    const channels = model.input.channels;
+    const dataset = await openDataset(String(values.data), {
       split,
-      channels: model.input.channels ?? undefined,
+      channels: channels === 1 || channels === 3 ? channels : undefined,
       height: model.input.height ?? undefined,
       width: model.input.width ?? undefined,
     });
@@ -171,7 +152,7 @@ export const command: CommandSpec = {
     let counts: unknown = null;
     if (perClass !== undefined) {
       const rng = new Rng(seed).stream("sampling");
-      const s = data.samplePerClass(dataset.labels, perClass, rng, {
+      const s = samplePerClass(dataset.labels, perClass, rng, {
         allowFewer: !!values["allow-fewer"],
       });
       indices = Int32Array.from(s.indices);
