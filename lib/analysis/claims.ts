@@ -172,9 +172,10 @@ export const VIT_FIGURES: Readonly<Record<string, string>> = Object.freeze({
  * ```ts
  * import { evaluateClaims, type ModelAnalysis } from "../../mod.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const dc = (d: number) =>
+ *   Array.from({ length: 20 }, (_, i) => ({ label: i, count: 5, dClass: d + (i % 3) * 0.1 }));
  * const layer = (name: string, d: number) => ({
- *   layer: name, grid: { m: 10, n: 10 },
- *   dClassTrain: Array.from({ length: 20 }, (_, i) => ({ label: i, count: 5, dClass: d + (i % 3) * 0.1 })),
+ *   layer: name, grid: { m: 10, n: 10 }, dClassTrain: dc(d), dClassVal: dc(d),
  * });
  * const a = { model: "toy", classes: [], featuredClasses: [], layers: [layer("CL1", 5), layer("CL4", 1)] };
  * const claims = evaluateClaims(a as unknown as ModelAnalysis, { resamples: 200 });
@@ -227,8 +228,9 @@ export function evaluateClaims(a: ModelAnalysis, options: ClaimOptions = {}): Cl
       l.ensemble && l.ensemble.finalLossBySeed.filter(Number.isFinite).length >= 2
     );
     const tails = L.map((l) => {
-      const n = l.losses.length, from = Math.max(0, n - Math.max(1, Math.ceil(n * 0.1)));
-      return Array.from(l.losses.subarray(from));
+      const losses = l.losses ?? new Float64Array(0);
+      const n = losses.length, from = Math.max(0, n - Math.max(1, Math.ceil(n * 0.1)));
+      return Array.from(losses.subarray(from));
     });
     const pools = useSeeds
       ? L.map((l) => l.ensemble!.finalLossBySeed.filter(Number.isFinite))
@@ -238,7 +240,7 @@ export function evaluateClaims(a: ModelAnalysis, options: ClaimOptions = {}): Cl
       for (let i = 0; i < p.length; i++) s += p[r.int(p.length)];
       return s / p.length;
     };
-    if (!twoLayers || L.some((l) => l.losses.length === 0)) {
+    if (!twoLayers || tails.some((t) => t.length === 0)) {
       out.push(missing(id, PAPER.loss, stat, twoLayers ? "no loss curve" : noLayers));
     } else {
       const vals = pools.map((p) => _mean(p));
@@ -362,7 +364,9 @@ export function evaluateClaims(a: ModelAnalysis, options: ClaimOptions = {}): Cl
     const stat =
       "smallest, over SOM sizes, of the median class-centre cosine distance in the last layer minus the first layer";
     const sizes = twoLayers
-      ? first.centreCd.map((c) => c.size).filter((s) => last.centreCd.some((c) => c.size === s))
+      ? (first.centreCd ?? []).map((c) => c.size).filter((s) =>
+        (last.centreCd ?? []).some((c) => c.size === s)
+      )
       : [];
     if (sizes.length === 0) {
       out.push(missing(id, PAPER.ccd, stat, twoLayers ? "no class-centre distances" : noLayers));
@@ -550,7 +554,7 @@ export function evaluateClaims(a: ModelAnalysis, options: ClaimOptions = {}): Cl
       "smallest, over layers, of the mean over classes of (label-centre distance when wrong − when right), grid units";
     const usable = L.map((l) =>
       new Map(
-        l.correctness.filter((c) => c.nCorrect > 0 && c.nIncorrect > 0).map((
+        (l.correctness ?? []).filter((c) => c.nCorrect > 0 && c.nIncorrect > 0).map((
           c,
         ) => [c.label, c.incorrect - c.correct]),
       )
