@@ -47,6 +47,7 @@ export {
 export {
   cosineDistanceMatrix,
   cosineDistanceMatrixGpu,
+  cosineDistanceMatrixNative,
   cosineDistanceMatrixReference,
   gridD2Table,
   pairwiseTorusDistances,

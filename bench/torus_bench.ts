@@ -9,6 +9,7 @@
 import {
   cosineDistanceMatrix,
   cosineDistanceMatrixGpu,
+  cosineDistanceMatrixNative,
   cosineDistanceMatrixReference,
   GpuContext,
   pairwiseTorusDistances,
@@ -44,6 +45,13 @@ for (const side of [20, 40]) {
       ...(slow ? { n: 3, warmup: 1 } : {}),
       fn: () => {
         cosineDistanceMatrix(w, K, d);
+      },
+    });
+    Deno.bench({
+      name: `native (onnxruntime-node) ${group}`,
+      group,
+      fn: async () => {
+        await cosineDistanceMatrixNative(w, K, d);
       },
     });
     Deno.bench({

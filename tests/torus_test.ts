@@ -1,6 +1,7 @@
 import {
   cosineDistanceMatrix,
   cosineDistanceMatrixGpu,
+  cosineDistanceMatrixNative,
   cosineDistanceMatrixReference,
   gridD2Table,
   pairwiseTorusDistances,
@@ -180,6 +181,27 @@ Deno.test("cosineDistanceMatrix() matches the reference within 1e-6 and is exact
     }
     if (K >= 4) assertEquals(fast[K + 1], 1);
   }
+});
+
+Deno.test("cosineDistanceMatrixNative() matches the reference within 1e-5 and is exactly symmetric", async () => {
+  const rng = new Rng(11);
+  for (const [K, d] of [[1, 1], [7, 5], [30, 129], [100, 512]]) {
+    const w = K >= 6
+      ? weightsWithCases(rng, K, d)
+      : Float32Array.from({ length: K * d }, () => rng.normal());
+    const ref = cosineDistanceMatrixReference(w, K, d);
+    const native = await cosineDistanceMatrixNative(w, K, d, { threads: 1 });
+    assertArrayClose(native, ref, 1e-5, 0, `K=${K} d=${d}`);
+    for (let i = 0; i < K; i++) {
+      for (let j = 0; j < K; j++) assertEquals(native[i * K + j], native[j * K + i]);
+      if (K >= 6) assertEquals(native[K + i], 1);
+    }
+  }
+  await assertRejects(
+    () => cosineDistanceMatrixNative(new Float32Array(4), 2, 2, { threads: 0 }),
+    RangeError,
+    "threads is 0",
+  );
 });
 
 // ---- WebGPU ----

@@ -478,6 +478,79 @@ export function cosineDistanceMatrix(weights: Float32Array, K: number, d: number
 }
 
 /**
+ * Cosine distances between all pairs of `K` weight vectors at native speed: rows are scaled by
+ * `1/max(‖w‖, 1e-8)` (float64 norms) and `1 − UUᵀ` is one `Gemm` run by onnxruntime-node (MLAS
+ * SGEMM, float32), then the upper triangle is mirrored so the result is exactly symmetric. Same
+ * definition as {@linkcode cosineDistanceMatrixReference} (zero vector: distance 1 to
+ * everything, itself too); agrees with it within 1e-5. onnxruntime-node is loaded on first use.
+ *
+ * @param weights `K×d` weights, row-major.
+ * @param K Number of vectors (units).
+ * @param d Dimension.
+ * @param options `threads`: intra-op threads (default `navigator.hardwareConcurrency`).
+ * @returns `K×K` distances.
+ * @throws {RangeError} If sizes mismatch, a weight is not finite, or `threads` is invalid.
+ *
+ * @example
+ * ```ts
+ * import { cosineDistanceMatrixNative } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const w = new Float32Array([3, 0, 0, 5, -1, 0, 0, 0]);
+ * const D = await cosineDistanceMatrixNative(w, 4, 2);
+ * assertEquals(Array.from(D.subarray(0, 4)), [0, 1, 2, 1]);
+ * assertEquals(D[15], 1); // zero vector
+ * ```
+ */
+export async function cosineDistanceMatrixNative(
+  weights: Float32Array,
+  K: number,
+  d: number,
+  options: { threads?: number } = {},
+): Promise<Float32Array> {
+  const what = "compute cosine distance matrix";
+  _checkWeights(what, weights, K, d);
+  const threads = options.threads ?? Math.max(1, navigator.hardwareConcurrency || 1);
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new RangeError(`Cannot ${what}: threads is ${threads} but expected a positive integer`);
+  }
+  const u = new Float32Array(K * d);
+  for (let k = 0; k < K; k++) {
+    const base = k * d;
+    let s = 0;
+    for (let t = base; t < base + d; t++) s += weights[t] * weights[t];
+    const inv = 1 / Math.max(Math.sqrt(s), 1e-8);
+    for (let t = base; t < base + d; t++) u[t] = weights[t] * inv;
+  }
+  const [ort, proto] = await Promise.all([
+    import("npm:onnxruntime-node@1.30.0"),
+    import("../onnx/proto.ts"),
+  ]);
+  const { DT, encodeModel, F, model, node, tensor, valueInfo } = proto;
+  const bytes = encodeModel(model({
+    name: "cosine_distance_matrix",
+    node: [node("Gemm", ["U", "U", "one"], ["D"], { transB: 1, alpha: new F(-1), beta: new F(1) })],
+    initializer: [tensor("one", [], new Float32Array([1]))],
+    input: [valueInfo("U", DT.FLOAT, ["K", "d"])],
+    output: [valueInfo("D", DT.FLOAT, ["K", "K"])],
+  }, { opset: 17 }));
+  const session = await ort.InferenceSession.create(bytes, {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: "sequential",
+    // Spinning workers lose badly on a shared machine.
+    extra: { session: { intra_op: { allow_spinning: "0" } } },
+  });
+  try {
+    const result = await session.run({ U: new ort.Tensor("float32", u, [K, d]) });
+    const D = new Float32Array(result.D.data as Float32Array);
+    for (let i = 0; i < K; i++) for (let j = i + 1; j < K; j++) D[j * K + i] = D[i * K + j];
+    return D;
+  } finally {
+    await session.release();
+  }
+}
+
+/**
  * Cosine distances between all pairs of `K` weight vectors with the WGSL kernel
  * `shaders/cosine_matrix.wgsl` (4×4 register tiles over the upper triangle, float32; same definition as
  * {@linkcode cosineDistanceMatrixReference}, exactly symmetric). Agrees with the reference
