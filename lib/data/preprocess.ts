@@ -289,8 +289,15 @@ export async function decodeImageFile(
   out: Float32Array,
   offset: number,
 ): Promise<void> {
-  const meta = await imageSize(path, p.maxPixels);
-  let img = sharp(path, { limitInputPixels: p.maxPixels, failOn: "warning" });
+  // One read: the header check and the decode share the bytes.
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    throw new DataFormatError(`Cannot read image ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  const meta = await imageSize(path, p.maxPixels, bytes);
+  let img = sharp(bytes, { limitInputPixels: p.maxPixels, failOn: "warning" });
   img = p.channels === 1 ? img.grayscale() : img.toColourspace("srgb");
   img = _geometry(img.removeAlpha(), meta.width, meta.height, p, path);
   let data: Uint8Array, channels: number;
@@ -317,17 +324,19 @@ export async function decodeImageFile(
  *
  * @param path Image path.
  * @param maxPixels Pixel limit.
+ * @param bytes The file's bytes, if already read.
  * @returns Width and height.
  * @throws {DataFormatError} If the header cannot be read or the image is over the limit.
  */
 export async function imageSize(
   path: string,
   maxPixels: number,
+  bytes?: Uint8Array,
 ): Promise<{ width: number; height: number }> {
   let meta: Metadata;
   try {
     // Header only (no pixels decoded): the limit is checked below with a precise message.
-    meta = await sharp(path, { limitInputPixels: false, failOn: "warning" }).metadata();
+    meta = await sharp(bytes ?? path, { limitInputPixels: false, failOn: "warning" }).metadata();
   } catch (e) {
     throw new DataFormatError(`Cannot decode image ${path}: ${(e as Error).message}`, {
       cause: e,
