@@ -254,6 +254,19 @@ Deno.test("cpu topk matches brute force, including across several chunks", async
   }
 });
 
+Deno.test("cpu topk answers 1M rows (chunked) and agrees with brute force on samples", async () => {
+  const rng = new Rng(8);
+  const K = 6, d = 3, N = 1_000_000;
+  const w = randn(rng, K * d), x = randn(rng, N * d);
+  const t = await cpu.topk(w, d, x, 2);
+  assertEquals(t.index.length, 2 * N);
+  for (const r0 of [0, 123_456, N - 500]) {
+    const slow = slowTopk(w, d, x.subarray(r0 * d, (r0 + 500) * d), 2);
+    assertEquals(Array.from(t.index.subarray(r0 * 2, (r0 + 500) * 2)), slow.index, `rows ${r0}+`);
+    assertArrayClose(t.distance.subarray(r0 * 2, (r0 + 500) * 2), slow.distance, 1e-6);
+  }
+});
+
 Deno.test("cpu backend rejects NaN rows by index and leaves the weights untouched", async () => {
   const rng = new Rng(1);
   const d = 4, w = randn(rng, 9 * d), data = randn(rng, 30 * d);

@@ -68,7 +68,7 @@ export interface EpochGraphOptions {
 /**
  * One epoch of QuickSOM mini-batch training as a `Scan` over its batches.
  *
- * Graph inputs: `W0` (`K×d`), `data` (`N×d`), `idx` (`S×UB` int32 row indices: `U` batches of
+ * Graph inputs: `W0` (`K×d`), `nsq0` (`1×K` float64: `‖w‖²` of `W0`, exact), `data` (`N×d`), `idx` (`S×UB` int32 row indices: `U` batches of
  * `B` rows per scan step), `xn` (`S×UB×1`: `max(‖x‖,1e-8)` of those rows, computed by the caller
  * in float64), `negInv` (`S×U`: `−1/(2σ²+1e-5)` per batch), `c` (`S×U`: `α/b` per batch).
  * Outputs: `W` (weights after the last batch), `dmin` (`S×UB`: each row's BMU distance, i.e. the
@@ -88,7 +88,7 @@ export interface EpochGraphOptions {
  * Why the norms are tracked: a reduction over `W` costs as much as the update itself, and
  * `‖w'‖² = g²‖w‖² + Σ_r H'_r (2g·(x_r·w) + Σ_s (x_r·x_s) H'_s)` needs only the products `XWᵀ`
  * (already computed for the distances) and the Gram matrix `XXᵀ`. It is carried in float64 and
- * recomputed exactly from `W0` at the start of every call, so the drift stays at float32
+ * recomputed exactly (`nsq0`) at the start of every call, so the drift stays at float32
  * rounding level for the run lengths the caller uses.
  *
  * @param K Units.
@@ -266,9 +266,6 @@ export function epochGraph(
   const graph: GraphLike = {
     name: "som_epoch",
     node: [
-      node("Cast", ["W0"], ["W0d"], { to: DT.DOUBLE }),
-      node("ReduceSumSquare", ["W0d"], ["nsq0c"], { axes: [1], keepdims: 0 }),
-      node("Unsqueeze", ["nsq0c", "ax0"], ["nsq0"]),
       node("Scan", ["W0", "a0", "nsq0", "idx", "xn", "negInv", "c"], [
         "V",
         "a",
@@ -283,10 +280,10 @@ export function epochGraph(
       tensor("D2", [K, K], d2),
       tensor("a0", [1, K], new Float32Array(K).fill(1)),
       tensor("shK1o", [2], [K, 1]),
-      tensor("ax0", [1], [0]),
     ],
     input: [
       valueInfo("W0", DT.FLOAT, [K, d]),
+      valueInfo("nsq0", DT.DOUBLE, [1, K]),
       valueInfo("data", DT.FLOAT, ["N", d]),
       valueInfo("idx", DT.INT32, ["S", UB]),
       valueInfo("xn", DT.FLOAT, ["S", UB, 1]),

@@ -162,6 +162,7 @@ class CpuBackend implements SomBackend {
       const S = count / run.U, ub = run.U * b;
       const out = await (await session(b, run.U)).run({
         W0: new ort.Tensor("float32", W, [K, dim]),
+        nsq0: new ort.Tensor("float64", squaredNorms(W, dim), [1, K]),
         data: dataT,
         idx: new ort.Tensor("int32", rows, [S, ub]),
         xn: new ort.Tensor("float32", rowNorms(data, dim, rows), [S, ub, 1]),
@@ -306,6 +307,17 @@ function checkTrain(g: SomGeometry, a: EpochArgs): { K: number; N: number } {
     }
   }
   return { K, N };
+}
+
+/** `‖w‖²` of every row, in float64. */
+function squaredNorms(w: Float32Array, dim: number): Float64Array {
+  const out = new Float64Array(w.length / dim);
+  for (let k = 0; k < out.length; k++) {
+    let s = 0;
+    for (let j = k * dim, e = j + dim; j < e; j++) s += w[j] * w[j];
+    out[k] = s;
+  }
+  return out;
 }
 
 /** `max(‖x‖, 1e-8)` of the given rows, in float64 rounded to float32. */
