@@ -17,7 +17,24 @@ import { writeFileAtomic } from "../fs_atomic.ts";
 
 const CHUNK = /^rows_(\d+)_(\d+)\.npy$/;
 
-/** One entry of the store: `total` rows of `dim` values. */
+/**
+ * One entry of the store: `total` rows of `dim` values.
+ *
+ * @example
+ * ```ts
+ * import { RowStore } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const dir = await Deno.makeTempDir();
+ * const s = await RowStore.open(dir, 3, 2);
+ * await s.put(0, Float32Array.of(1, 2, 3, 4)); // rows 0 and 1
+ * assertEquals([s.has(1), s.has(2), s.complete], [true, false, false]);
+ * await s.put(2, Float32Array.of(5, 6));
+ * const again = await RowStore.open(dir, 3, 2); // e.g. after a restart
+ * assertEquals(again.complete, true);
+ * assertEquals(await again.read(), { rows: Float32Array.of(1, 2, 3, 4, 5, 6) });
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export class RowStore {
   /** Entry folder. */
   readonly dir: string;
@@ -43,6 +60,7 @@ export class RowStore {
    * @param dim Values per row.
    * @param dtype `"f4"` (float32) or `"i4"` (int32).
    * @returns The store.
+   * @throws {Deno.errors.PermissionDenied} If the folder cannot be created.
    */
   static async open(
     dir: string,
@@ -106,6 +124,7 @@ export class RowStore {
    *
    * @param start First position.
    * @param rows `(end − start)×dim` values.
+   * @throws {RangeError} If the values are not whole rows inside the entry.
    */
   async put(start: number, rows: Float32Array | Int32Array): Promise<void> {
     const n = rows.length / this.dim;

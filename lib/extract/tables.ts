@@ -43,6 +43,14 @@ export interface WrittenLayer {
  *
  * @param label The label.
  * @returns Letters, digits, `.`, `_` and `-` only.
+ *
+ * @example
+ * ```ts
+ * import { safeLayerName } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(safeLayerName("/layer1/layer1.1/relu_1/Relu_output_0"), "layer1_layer1.1_relu_1_Relu_output_0");
+ * assertEquals(safeLayerName("CL3"), "CL3");
+ * ```
  */
 export function safeLayerName(label: string): string {
   const s = label.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^[_.]+|_+$/g, "");
@@ -56,9 +64,31 @@ export function safeLayerName(label: string): string {
  * @param result Extraction result.
  * @param layer Index into `result.layers`.
  * @returns Arrow IPC (file format) bytes.
+ * @throws {RangeError} If `layer` is not an index of `result.layers`.
+ *
+ * @example
+ * ```ts
+ * import { codesToArrow, type ExtractResult } from "../../mod.ts";
+ * import { tableFromIPC } from "npm:@uwdata/flechette@2.6.0";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const result = {
+ *   indices: Int32Array.of(7, 3), labels: Int32Array.of(1, 0), predictions: Int32Array.of(1, 1),
+ *   correct: Uint8Array.of(1, 0),
+ *   layers: [{ label: "CL1", tensor: "t", token0: false, shape: [1, 1, 2, 2], dim: 4, key: "k",
+ *     cached: false, codes: Float32Array.of(1, 2, 3, 4, 5, 6, 7, 8) }],
+ * } as unknown as ExtractResult;
+ * const table = tableFromIPC(codesToArrow(result, 0));
+ * assertEquals(table.names, ["id", "label", "predicted", "correct", "code"]);
+ * assertEquals(Array.from(table.getChild("code").at(1) as Float32Array), [5, 6, 7, 8]);
+ * ```
  */
 export function codesToArrow(result: ExtractResult, layer: number): Uint8Array {
   const l = result.layers[layer];
+  if (!l) {
+    throw new RangeError(
+      `Cannot encode codes: layer ${layer} but the result has ${result.layers.length} layers`,
+    );
+  }
   const n = result.indices.length;
   const rows = Array.from({ length: n }, (_, i) => l.codes.subarray(i * l.dim, (i + 1) * l.dim));
   const table = tableFromArrays({
@@ -86,6 +116,23 @@ export function codesToArrow(result: ExtractResult, layer: number): Uint8Array {
  * @param dir Output folder (created if needed).
  * @param result Extraction result.
  * @returns What was written per layer.
+ *
+ * @example
+ * ```ts
+ * import { decodeNpy, type ExtractResult, writeCodes } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const result = {
+ *   indices: Int32Array.of(0), labels: Int32Array.of(2), predictions: Int32Array.of(2),
+ *   correct: Uint8Array.of(1),
+ *   layers: [{ label: "cls0", tensor: "t", token0: true, shape: [1, 3], dim: 3, key: "k",
+ *     cached: false, codes: Float32Array.of(0.5, 1, 2) }],
+ * } as unknown as ExtractResult;
+ * const dir = await Deno.makeTempDir();
+ * const [w] = await writeCodes(dir, result);
+ * assertEquals([w.npy, w.arrow], ["cls0.npy", "cls0.arrow"]);
+ * assertEquals(decodeNpy(await Deno.readFile(`${dir}/cls0.npy`)).shape, [1, 3]);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export async function writeCodes(dir: string, result: ExtractResult): Promise<WrittenLayer[]> {
   await Deno.mkdir(dir, { recursive: true });
