@@ -247,3 +247,23 @@ Deno.test("Som on webgpu reproduces the test vector through the public API", asy
     som.dispose();
   });
 });
+
+Deno.test("Som on webgpu: same seed gives bit-identical shuffled multi-epoch maps and BMUs match the reference", async () => {
+  await withGpu(async (ctx) => {
+    const d = 21, N = 64;
+    const data = randn(N * d, 13);
+    const run = async (seed: number) => {
+      const som = new Som({ m: 5, n: 6, dim: d, epochs: 3, seed, backend: "webgpu", ctx });
+      const losses = await som.train(data);
+      return { som, losses };
+    };
+    const a = await run(4), b = await run(4);
+    assertEquals(a.som.weights, b.som.weights);
+    assertEquals(a.losses, b.losses);
+    assertEquals(a.losses.length, 3 * 7);
+    const ref = new Som({ m: 5, n: 6, dim: d, init: a.som.weights, backend: "reference" });
+    assertEquals(await a.som.bmus(data), await ref.bmus(data));
+    a.som.dispose();
+    b.som.dispose();
+  });
+});
