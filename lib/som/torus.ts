@@ -141,7 +141,8 @@ export function torusDistance(
 
 /** `min(|x| mod L, L − |x| mod L)`: the shortest signed-free offset on a circle of length L. */
 function _wrap(x: number, L: number): number {
-  let d = Math.abs(x) % L;
+  let d = Math.abs(x);
+  if (d >= L) d %= L; // float modulo is slow; positions inside the grid never need it
   if (d > L - d) d = L - d;
   return d;
 }
