@@ -178,21 +178,35 @@ export function alignMaps(
       C[i * K + j] = 1 - s;
     }
   }
-  const cost = (g: TorusSymmetry) => {
+  // Unit images under each point symmetry (no translation), then translations by integer
+  // arithmetic: |G|·K lookups without allocating per unit.
+  const { m, n } = grid;
+  const group = torusSymmetries(grid);
+  const baseRow = new Int32Array(K), baseCol = new Int32Array(K);
+  let best = group[0], bestCost = Infinity, identityCost = NaN;
+  let lastKey = "";
+  for (const g of group) {
+    const key = `${g.transpose}${g.flipRows}${g.flipCols}`;
+    if (key !== lastKey) {
+      const g0 = { ...g, dr: 0, dc: 0 };
+      for (let u = 0; u < K; u++) {
+        const [r, c] = applySymmetry(g0, Math.floor(u / n), u % n, grid);
+        baseRow[u] = r;
+        baseCol[u] = c;
+      }
+      lastKey = key;
+    }
     let s = 0;
     for (let u = 0; u < K; u++) {
-      const [r, c] = applySymmetry(g, Math.floor(u / grid.n), u % grid.n, grid);
-      s += C[u * K + r * grid.n + c];
+      let r = baseRow[u] + g.dr, c = baseCol[u] + g.dc;
+      if (r >= m) r -= m;
+      if (c >= n) c -= n;
+      s += C[u * K + r * n + c];
     }
-    return s / K;
-  };
-  const group = torusSymmetries(grid);
-  let best = group[0], bestCost = cost(group[0]);
-  const identityCost = bestCost;
-  for (let i = 1; i < group.length; i++) {
-    const v = cost(group[i]);
+    const v = s / K;
+    if (Number.isNaN(identityCost)) identityCost = v;
     if (v < bestCost - 1e-9) {
-      best = group[i];
+      best = g;
       bestCost = v;
     }
   }

@@ -345,7 +345,7 @@ function _bmusByClassFig(
       spec: {
         width: 110,
         height: 110,
-        mark: { type: "circle", opacity: 0.75 },
+        mark: { type: "circle", fillOpacity: 0.7, opacity: 1 },
         encoding: {
           x: {
             field: "col",
