@@ -267,3 +267,32 @@ Deno.test("Som on webgpu: same seed gives bit-identical shuffled multi-epoch map
     b.som.dispose();
   });
 });
+
+Deno.test("webgpu epochs with a progress callback report every 256 batches and give the same bits", async () => {
+  await withGpu(async (ctx) => {
+    const m = 2, n = 3, d = 5, N = 2575, B = 10; // 258 batches, the last one short
+    const x = randn(N * d, 14), w0 = randn(m * n * d, 15);
+    const base = {
+      dim: d,
+      data: x,
+      order: Int32Array.from({ length: N }, (_, i) => i),
+      batchSize: B,
+      step: 0,
+      totalSteps: N,
+      alpha0: 0.1,
+      sigma0: 2,
+    };
+    const be = webgpuBackend(ctx);
+    const calls: [number, number][] = [];
+    const wa = w0.slice(), wb = w0.slice();
+    const a = await be.trainEpoch({ m, n, periodic: true }, { ...base, weights: wa });
+    const b = await be.trainEpoch({ m, n, periodic: true }, {
+      ...base,
+      weights: wb,
+      onProgress: (done, total) => calls.push([done, total]),
+    });
+    assertEquals(calls, [[256, 258], [258, 258]]);
+    assertEquals(wb, wa);
+    assertEquals(b.losses, a.losses);
+  });
+});

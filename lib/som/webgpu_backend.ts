@@ -188,7 +188,12 @@ export function webgpuBackend(ctx: GpuContext, options: WebgpuBackendOptions = {
       );
     }
     // Rows per upload: whole batches, within the binding limit and a 64 MB staging budget.
-    const chunkBatches = Math.max(1, Math.floor(Math.min(limit, chunkBytes) / (B * dp * 4)));
+    // With a progress callback, also submit at most 256 batches at a time so that progress is
+    // reported (and the queue drained) at least that often.
+    const chunkBatches = Math.min(
+      a.onProgress ? 256 : Infinity,
+      Math.max(1, Math.floor(Math.min(limit, chunkBytes) / (B * dp * 4))),
+    );
     const chunkRows = Math.min(L, chunkBatches * B);
     const entries = [];
     let t = a.step;
