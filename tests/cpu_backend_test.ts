@@ -165,7 +165,15 @@ Deno.test("cpu trainEpoch over many batches in one call equals batch-by-batch ca
   const order = rng.permutation(N);
   const common = { dim: d, data, batchSize: B, totalSteps: 2 * N, alpha0: 0.1, sigma0: 3 };
   const wAll = w0.slice();
-  const all = await cpu.trainEpoch(geo, { ...common, weights: wAll, order, step: 0 });
+  const progress: [number, number][] = [];
+  const all = await cpu.trainEpoch(geo, {
+    ...common,
+    weights: wAll,
+    order,
+    step: 0,
+    onProgress: (done, total) => progress.push([done, total]),
+  });
+  assertEquals(progress.at(-1), [8, 8]);
   const wOne = w0.slice();
   let step = 0;
   const losses: number[] = [];
@@ -290,6 +298,24 @@ Deno.test("cpu backend rejects NaN rows by index and leaves the weights untouche
   );
   assertEquals(Array.from(w), Array.from(before));
   await assertRejects(() => cpu.topk(w, d, data, 3), RangeError, "data row 17 has NaN");
+  const wNaN = w.slice();
+  wNaN[4 * d] = NaN;
+  await assertRejects(
+    () =>
+      cpu.trainEpoch({ m: 3, n: 3, periodic: true }, {
+        weights: wNaN,
+        dim: d,
+        data,
+        order: Int32Array.of(0),
+        batchSize: 4,
+        step: 0,
+        totalSteps: 30,
+        alpha0: 0.1,
+        sigma0: 1,
+      }),
+    RangeError,
+    "weights unit 4 has NaN in column 0",
+  );
   const wBad = w.slice();
   wBad[5] = Infinity;
   await assertRejects(() => cpu.topk(wBad, d, data, 3), RangeError, "weights unit 1 has Infinity");

@@ -110,7 +110,17 @@ class CpuBackend implements SomBackend {
     const losses = new Float32Array(nb);
     const bmus = args.returnBmus ? new Int32Array(L) : undefined;
     if (nb === 0) return { losses, step: args.step, ...(bmus ? { bmus } : {}) };
-    checkFinite("train SOM", "weights", "unit", weights, dim);
+    // Exact squared unit norms for the first run; a non-finite one names the bad unit.
+    let nsq0 = squaredNorms(weights, dim);
+    for (let k = 0; k < K; k++) {
+      if (!Number.isFinite(nsq0[k])) {
+        checkFinite("train SOM", "weights", "unit", weights, dim);
+        throw new RangeError(
+          `Cannot train SOM: weights unit ${k} has a squared norm of ${nsq0[k]} but expected a ` +
+            "finite float64",
+        );
+      }
+    }
 
     const { m, n, periodic } = geometry;
     const d2 = () => gridD2(m, n, periodic);
@@ -162,7 +172,7 @@ class CpuBackend implements SomBackend {
       const S = count / run.U, ub = run.U * b;
       const out = await (await session(b, run.U)).run({
         W0: new ort.Tensor("float32", W, [K, dim]),
-        nsq0: new ort.Tensor("float64", squaredNorms(W, dim), [1, K]),
+        nsq0: new ort.Tensor("float64", nsq0, [1, K]),
         data: dataT,
         idx: new ort.Tensor("int32", rows, [S, ub]),
         xn: new ort.Tensor("float32", rowNorms(data, dim, rows), [S, ub, 1]),
@@ -190,6 +200,8 @@ class CpuBackend implements SomBackend {
         for (let i = 0; i < bm.length; i++) bmus[run.first * B + i] = Number(bm[i]);
       }
       W = out.W.data as Float32Array;
+      if (run !== runs[runs.length - 1]) nsq0 = squaredNorms(W, dim);
+      args.onProgress?.(run.first + count, nb);
     }
     weights.set(W);
     return { losses, step, ...(bmus ? { bmus } : {}) };
