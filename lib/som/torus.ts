@@ -9,8 +9,12 @@
  * `min(Δr, m − Δr)`, the column difference likewise with `n`; non-square grids are handled
  * (QuickSOM's own table is wrong for them, ours is not).
  *
- * The pairwise kernels have three implementations each: a plain float64 TypeScript reference
- * (`…Reference`), a fast CPU path, and a WGSL kernel (`…Gpu`).
+ * The pairwise kernels come as a CPU path and a WGSL kernel (`…Gpu`). The cosine matrix also
+ * has a plain float64 reference (`…Reference`) and a native path (`…Native`: one
+ * onnxruntime-node Gemm, 10× the JavaScript one); for torus distances the CPU path is the
+ * float64 definition itself. The cosine convention everywhere: the SOM's formula with
+ * `max(‖·‖, 1e-8)` norms for every pair, the diagonal included, so a zero vector has distance
+ * 1 to everything, itself too (SPEC §3), and a nonzero vector 0 to itself up to rounding.
  *
  * @module
  */
