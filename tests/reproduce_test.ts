@@ -218,3 +218,44 @@ Deno.test("reproduce rejects bad input with clear errors and writes nothing", as
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test({
+  name: "the default `reproduce --quick` on both built-in models writes every artefact",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const tmp = await Deno.makeTempDir({ prefix: "somscope_quick_" });
+    try {
+      const r = await cli(["reproduce", "--quick", "--out", `${tmp}/run`, "--quiet"], {
+        SOMSCOPE_CACHE: `${tmp}/cache`,
+      });
+      assertEquals(r.code, 0, r.stderr);
+      await checkRunFolder(`${tmp}/run`, ["fmnist_resnet", "fmnist_vit"]);
+      const figs = JSON.parse(await Deno.readTextFile(`${tmp}/run/manifest.json`)).outputs
+        .figures as string[];
+      for (
+        const id of [
+          "fig05_bmus_by_class",
+          "fig06cd_weight_cd",
+          "fig07_centre_cd",
+          "fig08_datasets",
+          "fig09_vit_weight_cd",
+          "fig10_vit_centre_cd",
+          "fig11_bmu_shifts",
+          "fig12_vit_bmu_shifts",
+          "supp01_bmu_density",
+          "supp02_bmus_by_class",
+        ]
+      ) {
+        assert(figs.includes(`figures/${id}.svg`), id);
+      }
+      const layers = JSON.parse(await Deno.readTextFile(`${tmp}/run/claims.json`)).claims
+        .find((c: { id: string; model: string }) =>
+          c.id === "dclass-shrinks-train" && c.model === "fmnist_resnet"
+        ).perLayer.map((l: { layer: string }) => l.layer);
+      assertEquals(layers, ["CL1", "CL2", "CL3", "CL4"]);
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});

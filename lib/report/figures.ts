@@ -59,7 +59,7 @@ function _boxRows(base: Row, b: BoxStats): Row[] {
   return [
     {
       ...base,
-      kind: "box",
+      part: "box",
       q1: _f(b.q1),
       median: _f(b.median),
       q3: _f(b.q3),
@@ -68,7 +68,7 @@ function _boxRows(base: Row, b: BoxStats): Row[] {
       n: b.n,
       value: null,
     },
-    ...b.outliers.map((v) => ({ ...base, kind: "outlier", value: _f(v) })),
+    ...b.outliers.map((v) => ({ ...base, part: "outlier", value: _f(v) })),
   ];
 }
 
@@ -80,7 +80,7 @@ function _boxLayers(
   yTitle: string,
 ): Record<string, unknown>[] {
   const off = offset ? { xOffset: { field: offset, type: "nominal" } } : {};
-  const box = { filter: "datum.kind === 'box'" };
+  const box = { filter: "datum.part === 'box'" };
   const tooltip = [
     { field: "q1", type: "quantitative", format: ".3f" },
     { field: "median", type: "quantitative", format: ".3f" },
@@ -116,7 +116,7 @@ function _boxLayers(
       encoding: { x, ...off, y: { field: "median", type: "quantitative" } },
     },
     {
-      transform: [{ filter: "datum.kind === 'outlier'" }],
+      transform: [{ filter: "datum.part === 'outlier'" }],
       mark: { type: "point", filled: false, size: 14 },
       encoding: { x, ...off, y: { field: "value", type: "quantitative" }, color },
     },
