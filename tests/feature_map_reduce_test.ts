@@ -230,6 +230,25 @@ Deno.test("the WebGPU kernel matches the reference on random inputs, both entry 
   });
 });
 
+Deno.test("std is two-pass: maps with a large offset keep their small spread on CPU and GPU", async () => {
+  // Values 1000 + 0.1·N(0,1): E[a²] − E[a]² in float32 would lose every digit of σ² = 0.01
+  // (float32 spacing at 1e6 is 0.06); two passes about the mean keep it to ~1e-4 relative.
+  const rng = new Rng(21);
+  const shape = [2, 3, 17, 19];
+  const data = Float32Array.from({ length: 2 * 3 * 17 * 19 }, () => 1000 + 0.1 * rng.normal());
+  const ref = reduceFeatureMapsReference(data, shape);
+  const std = (codes: Float32Array) =>
+    Array.from({ length: 6 }, (_, k) => codes[Math.floor(k / 3) * 12 + 6 + (k % 3)]);
+  for (const s of std(ref)) assert(s > 0.08 && s < 0.12, `reference std ${s}`);
+  assertArrayClose(std(reduceFeatureMapsCpu(data, shape)), std(ref), 0, 1e-6);
+  await withGpu(async (ctx) => {
+    for (const small of [0, 1 << 30]) {
+      const gpu = await reduceFeatureMapsGpu(ctx, data, shape, { smallMapThreshold: small });
+      assertArrayClose(std(gpu), std(ref), 0, 1e-3, `smallMapThreshold ${small}`);
+    }
+  });
+});
+
 Deno.test("the WebGPU kernel gives zero/constant maps std 0 and com 0.5, ties the exact max", async () => {
   await withGpu(async (ctx) => {
     const data = new Float32Array([
