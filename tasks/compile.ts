@@ -22,16 +22,57 @@ const ROOT = new URL("../", import.meta.url);
 const ENTRY = "tasks/somscope.ts";
 /** Paths embedded with `--include` (relative to the repository root). */
 export const INCLUDES: readonly string[] = ["shaders", "fixtures/models", "fixtures/data"];
-/** Files that must appear in the embedded file report (substring match on the report). */
+/**
+ * Entries that must appear in `deno compile`'s "Embedded Files" report. The report folds a
+ * folder whose files are all embedded into `name/*`, so these are folder-level markers; the
+ * individual files behind them are checked on disk by {@linkcode requiredFiles}.
+ */
 export const REQUIRED_EMBEDDED: readonly string[] = [
-  "shaders",
-  "fmnist_resnet.onnx",
-  "fmnist_vit.onnx",
-  "t10k-images-idx3-ubyte.gz",
-  "train-images-idx3-ubyte.gz",
-  "onnxruntime-web",
-  ".wasm",
+  "shaders/*",
+  "fixtures",
+  "onnxruntime-web/1.30.0",
+  "onnxruntime-node/1.30.0",
+  "sharp",
+  "arquero/8.0.3",
 ];
+
+/** Files (repository-relative, or inside onnxruntime-web's package) the binary needs. */
+export const REQUIRED_FILES: readonly string[] = [
+  "fixtures/models/fmnist_resnet.onnx",
+  "fixtures/models/fmnist_vit.onnx",
+  "fixtures/data/fashion-mnist/train-images-idx3-ubyte.gz",
+  "fixtures/data/fashion-mnist/train-labels-idx1-ubyte.gz",
+  "fixtures/data/fashion-mnist/t10k-images-idx3-ubyte.gz",
+  "fixtures/data/fashion-mnist/t10k-labels-idx1-ubyte.gz",
+  "npm:onnxruntime-web/dist/ort-wasm-simd-threaded.wasm",
+  "npm:onnxruntime-web/dist/ort-wasm-simd-threaded.jsep.wasm",
+];
+
+/**
+ * Which of {@linkcode REQUIRED_FILES} are missing: repository files relative to the root,
+ * `npm:onnxruntime-web/…` inside Deno's npm cache (the package `deno compile` embeds whole).
+ *
+ * @returns Missing paths (empty when all exist).
+ */
+export async function requiredFiles(): Promise<string[]> {
+  const info = await _deno(["info", "--json"]);
+  let npmCache = "";
+  try {
+    npmCache = JSON.parse(info.out.slice(info.out.indexOf("{"))).npmCache ?? "";
+  } catch { /* reported as missing below */ }
+  const missing: string[] = [];
+  for (const f of REQUIRED_FILES) {
+    const path = f.startsWith("npm:onnxruntime-web/")
+      ? `${npmCache}/registry.npmjs.org/onnxruntime-web/1.30.0/${f.slice(20)}`
+      : new URL(f, ROOT);
+    try {
+      if (!Deno.statSync(path).isFile) missing.push(f);
+    } catch {
+      missing.push(f);
+    }
+  }
+  return missing;
+}
 
 const HELP = `deno task compile [--output dist/somscope] [--target TRIPLE] [--check]
 
@@ -118,6 +159,11 @@ async function check(): Promise<number> {
     console.error(`compile --check: missing files to embed: ${missing.join(", ")}`);
     return 1;
   }
+  const absentFiles = await requiredFiles();
+  if (absentFiles.length) {
+    console.error(`compile --check: files the binary needs are missing: ${absentFiles.join(", ")}`);
+    return 1;
+  }
   console.error(`compile --check: type-checking the module graph of ${ENTRY}`);
   const c = await _deno(["check", ENTRY]);
   if (c.code !== 0) {
@@ -126,7 +172,10 @@ async function check(): Promise<number> {
   }
   const tmp = await Deno.makeTempDir({ prefix: "somscope-compile-check-" });
   try {
-    const r = await _deno(_compileArgs(`${tmp}/probe`), { DENORT_BIN: Deno.execPath() });
+    console.error("compile --check: listing the embedded files (throw-away image, no denort)");
+    const r = await _deno(["compile", "--no-check", ..._compileArgs(`${tmp}/probe`).slice(1)], {
+      DENORT_BIN: Deno.execPath(),
+    });
     if (r.code !== 0) {
       console.error(r.out);
       return 1;
@@ -138,8 +187,9 @@ async function check(): Promise<number> {
       return 1;
     }
     console.log(
-      `compile --check: ok — the module graph type-checks and ${REQUIRED_EMBEDDED.length} ` +
-        "required files/packages are embedded. No binary was written (building one needs denort).",
+      `compile --check: ok — the module graph type-checks, ${REQUIRED_FILES.length} required ` +
+        `files exist and ${REQUIRED_EMBEDDED.length} required folders/packages are embedded. ` +
+        "No binary was written (building one needs denort).",
     );
     return 0;
   } finally {
