@@ -16,6 +16,8 @@ export interface GradientConformance {
   model: string;
   /** `max|g − g_torch| / max|g_torch|`. */
   relError: number;
+  /** The same against torch's float64 gradient (`input_grad64.npy`), when the folder has it. */
+  relError64?: number;
   /** The same for the logits. */
   logitsRelError: number;
   /** `max|g_torch|` (guards against a vacuous all-zero reference). */
@@ -86,7 +88,9 @@ export async function checkGradientConformance(
     const t3 = performance.now();
     const g = _rel(out.input_grad, gRef.data as Float32Array);
     const l = _rel(out.logits, lRef.data as Float32Array);
+    const g64 = await readNpy(`${refDir}/input_grad64.npy`).catch(() => undefined);
     return {
+      ...(g64 ? { relError64: _rel(out.input_grad, g64.data as Float32Array).rel } : {}),
       model: modelPath,
       relError: g.rel,
       logitsRelError: l.rel,
