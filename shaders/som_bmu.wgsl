@@ -91,13 +91,26 @@ fn dist(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
   if (q >= K4 || r0 >= bt.rows) {
     return;
   }
-  // Rows past the batch end are clamped to its last row and their results dropped.
+  // Rows past the batch end are clamped to its last row and their results dropped. The 8 rows
+  // are written out by hand: private arrays indexed in a loop end up in memory on some
+  // compilers (llvmpipe among them), named registers do not.
   let last = bt.rows - 1u;
-  var xo: array<u32, 8>;
-  for (var r = 0u; r < ROWS; r++) {
-    xo[r] = (bt.row0 + min(r0 + r, last)) * n4;
-  }
-  var acc: array<vec4<f32>, 8>;
+  let x0 = (bt.row0 + min(r0, last)) * n4;
+  let x1 = (bt.row0 + min(r0 + 1u, last)) * n4;
+  let x2 = (bt.row0 + min(r0 + 2u, last)) * n4;
+  let x3 = (bt.row0 + min(r0 + 3u, last)) * n4;
+  let x4 = (bt.row0 + min(r0 + 4u, last)) * n4;
+  let x5 = (bt.row0 + min(r0 + 5u, last)) * n4;
+  let x6 = (bt.row0 + min(r0 + 6u, last)) * n4;
+  let x7 = (bt.row0 + min(r0 + 7u, last)) * n4;
+  var a0 = vec4<f32>(0.0);
+  var a1 = vec4<f32>(0.0);
+  var a2 = vec4<f32>(0.0);
+  var a3 = vec4<f32>(0.0);
+  var a4 = vec4<f32>(0.0);
+  var a5 = vec4<f32>(0.0);
+  var a6 = vec4<f32>(0.0);
+  var a7 = vec4<f32>(0.0);
   var wn = vec4<f32>(0.0);
   for (var j = 0u; j < n4; j++) {
     // Units 4q..4q+3 at coordinates 4j..4j+3.
@@ -107,14 +120,19 @@ fn dist(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
     let w2 = wt[base + 2u * K4];
     let w3 = wt[base + 3u * K4];
     wn = fma(w0, w0, fma(w1, w1, fma(w2, w2, fma(w3, w3, wn))));
-    for (var r = 0u; r < ROWS; r++) {
-      let v = x[xo[r] + j];
-      acc[r] = fma(vec4(v.x), w0, fma(vec4(v.y), w1, fma(vec4(v.z), w2, fma(vec4(v.w), w3, acc[r]))));
-    }
+    a0 = dot4(x[x0 + j], w0, w1, w2, w3, a0);
+    a1 = dot4(x[x1 + j], w0, w1, w2, w3, a1);
+    a2 = dot4(x[x2 + j], w0, w1, w2, w3, a2);
+    a3 = dot4(x[x3 + j], w0, w1, w2, w3, a3);
+    a4 = dot4(x[x4 + j], w0, w1, w2, w3, a4);
+    a5 = dot4(x[x5 + j], w0, w1, w2, w3, a5);
+    a6 = dot4(x[x6 + j], w0, w1, w2, w3, a6);
+    a7 = dot4(x[x7 + j], w0, w1, w2, w3, a7);
   }
   let wnorm = max(sqrt(wn), vec4(1e-8));
   let n = min(ROWS, bt.rows - r0);
   let nk = min(4u, K - 4u * q);
+  var acc = array<vec4<f32>, 8>(a0, a1, a2, a3, a4, a5, a6, a7);
   for (var r = 0u; r < n; r++) {
     let row = r0 + r;
     let dv = vec4(1.0) - acc[r] / (xnorm[bt.row0 + row] * wnorm);
@@ -124,7 +142,11 @@ fn dist(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
   }
 }
 
-// The 64 local lists of a workgroup (64 × MAXK candidates).
+// acc + (x·(w0, w1, w2, w3)) for 4 units: x holds 4 coordinates, wc is coordinate c of the units.
+fn dot4(v: vec4<f32>, w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>, acc: vec4<f32>) -> vec4<f32> {
+  return fma(vec4(v.x), w0, fma(vec4(v.y), w1, fma(vec4(v.z), w2, fma(vec4(v.w), w3, acc))));
+}
+
 var<workgroup> cand_key: array<f32, 1024>;
 var<workgroup> cand_idx: array<u32, 1024>;
 

@@ -82,27 +82,51 @@ fn update(@builtin(global_invocation_id) gid: vec3u) {
   let v0 = j0 / 4u;
   let v1 = min(v0 + 1u, n4 - 1u);
   let nc = min(COLS, dp - j0);
-  var w: array<vec4<f32>, 8>;
-  var acc: array<vec4<f32>, 8>;
-  for (var c = 0u; c < COLS; c++) {
-    w[c] = wt[min(j0 + c, dp - 1u) * K4 + q];
-  }
+  // Written out by hand (not private arrays in loops) so that compilers keep them in registers.
+  let K4q = K4;
+  let w0 = wt[min(j0, dp - 1u) * K4q + q];
+  let w1 = wt[min(j0 + 1u, dp - 1u) * K4q + q];
+  let w2 = wt[min(j0 + 2u, dp - 1u) * K4q + q];
+  let w3 = wt[min(j0 + 3u, dp - 1u) * K4q + q];
+  let w4 = wt[min(j0 + 4u, dp - 1u) * K4q + q];
+  let w5 = wt[min(j0 + 5u, dp - 1u) * K4q + q];
+  let w6 = wt[min(j0 + 6u, dp - 1u) * K4q + q];
+  let w7 = wt[min(j0 + 7u, dp - 1u) * K4q + q];
+  var a0 = vec4<f32>(0.0);
+  var a1 = vec4<f32>(0.0);
+  var a2 = vec4<f32>(0.0);
+  var a3 = vec4<f32>(0.0);
+  var a4 = vec4<f32>(0.0);
+  var a5 = vec4<f32>(0.0);
+  var a6 = vec4<f32>(0.0);
+  var a7 = vec4<f32>(0.0);
   for (var r = 0u; r < bt.rows; r++) {
     let h = h_in[r * K4 + q];
     let xo = (bt.row0 + r) * n4;
     let xa = x[xo + v0];
     let xb = x[xo + v1];
-    acc[0] = fma(h, vec4(xa.x) - w[0], acc[0]);
-    acc[1] = fma(h, vec4(xa.y) - w[1], acc[1]);
-    acc[2] = fma(h, vec4(xa.z) - w[2], acc[2]);
-    acc[3] = fma(h, vec4(xa.w) - w[3], acc[3]);
-    acc[4] = fma(h, vec4(xb.x) - w[4], acc[4]);
-    acc[5] = fma(h, vec4(xb.y) - w[5], acc[5]);
-    acc[6] = fma(h, vec4(xb.z) - w[6], acc[6]);
-    acc[7] = fma(h, vec4(xb.w) - w[7], acc[7]);
+    a0 = fma(h, vec4(xa.x) - w0, a0);
+    a1 = fma(h, vec4(xa.y) - w1, a1);
+    a2 = fma(h, vec4(xa.z) - w2, a2);
+    a3 = fma(h, vec4(xa.w) - w3, a3);
+    a4 = fma(h, vec4(xb.x) - w4, a4);
+    a5 = fma(h, vec4(xb.y) - w5, a5);
+    a6 = fma(h, vec4(xb.z) - w6, a6);
+    a7 = fma(h, vec4(xb.w) - w7, a7);
   }
+  let s = vec4(bt.scale);
+  var out = array<vec4<f32>, 8>(
+    fma(s, a0, w0),
+    fma(s, a1, w1),
+    fma(s, a2, w2),
+    fma(s, a3, w3),
+    fma(s, a4, w4),
+    fma(s, a5, w5),
+    fma(s, a6, w6),
+    fma(s, a7, w7),
+  );
   for (var c = 0u; c < nc; c++) {
-    wt[(j0 + c) * K4 + q] = fma(vec4(bt.scale), acc[c], w[c]);
+    wt[(j0 + c) * K4 + q] = out[c];
   }
 }
 
