@@ -455,3 +455,21 @@ Deno.test("auto backend never picks webgpu on a software adapter", async () => {
   assert(som.backendName !== "reference" || som.backendNote?.includes("cpu backend unavailable"));
   som.dispose();
 });
+
+Deno.test("onProgress reports every epoch's end on every backend kind", async () => {
+  const data = randn(25 * 3, 21);
+  for (const backend of ["reference", "cpu"] as const) {
+    const seen: string[] = [];
+    const som = new Som({
+      m: 2,
+      n: 2,
+      dim: 3,
+      epochs: 2,
+      backend,
+      onProgress: (p) => seen.push(`${p.epoch}/${p.epochs}:${p.batch}/${p.batches}`),
+    });
+    await som.train(data);
+    assert(seen.includes("0/2:3/3") && seen.at(-1) === "1/2:3/3", `${backend}: ${seen}`);
+    som.dispose();
+  }
+});

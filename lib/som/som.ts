@@ -90,7 +90,10 @@ export interface SomOptions {
   ctx?: GpuContext;
   /** Name of the layer the codes come from (kept in the saved file). */
   layer?: string;
-  /** Called as training advances. */
+  /**
+   * Called as training advances: at least at the end of every epoch, and as often as the backend
+   * reports (webgpu: every ≤ 256 batches; reference: every batch). Calls may repeat a position.
+   */
   onProgress?: (progress: SomProgress) => void;
 }
 
@@ -508,6 +511,8 @@ export class Som {
       });
       step = res.step;
       out.push(res.losses);
+      // Backends may report progress less often (or not at all): always report epoch ends.
+      this.#onProgress?.({ epoch: e, epochs: this.epochs, batch: perEpoch, batches: perEpoch });
     }
     const all = new Float32Array(out.reduce((s, l) => s + l.length, 0));
     let o = 0;
