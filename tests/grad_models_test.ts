@@ -106,3 +106,31 @@ for (const arch of ["resnet", "vit"]) {
     },
   });
 }
+
+Deno.test("the gradient graph gives the same result on onnxruntime-web wasm as on node (both MaxPool forms)", async () => {
+  const { openGraphSession } = await import("../lib/attack/session.ts");
+  const bytes = await Deno.readFile("tests/data/models/toy_cnn.onnx");
+  const rng = new Rng(2);
+  const x = Float32Array.from({ length: 2 * 28 * 28 }, () => rng.float());
+  const feeds = {
+    input: { data: x, dims: [2, 1, 28, 28] },
+    labels: { data: BigInt64Array.of(1n, 4n), dims: [2] },
+  };
+  const out: Float32Array[] = [];
+  for (const target of ["cpu", "webgpu"] as const) {
+    const g = deriveGradientGraph(bytes, { batch: 2, target });
+    for (const runtime of ["node", "wasm"] as const) {
+      const s = await openGraphSession(g, runtime, 1);
+      out.push((await s.run(feeds)).input_grad);
+      await s.release();
+    }
+  }
+  let m = 0;
+  for (const v of out[0]) m = Math.max(m, Math.abs(v));
+  assert(m > 0, "non-zero gradient");
+  for (const o of out.slice(1)) {
+    let d = 0;
+    for (let i = 0; i < o.length; i++) d = Math.max(d, Math.abs(o[i] - out[0][i]));
+    assert(d <= 1e-5 * m, `max difference ${d} (|g|max ${m})`);
+  }
+});
