@@ -256,6 +256,13 @@ Deno.test("cosineDistanceMatrixGpu() matches the reference within 1e-5, exactly 
         if (K >= 6) assertEquals(gpu[K + i], 1);
       }
     }
+    // Nearly parallel rows (like neighbouring SOM units) at d = 8192: small distances matter.
+    const d = 8192, K = 9;
+    const base = Float32Array.from({ length: d }, () => rng.normal());
+    const w = Float32Array.from({ length: K * d }, (_, i) => base[i % d] + 0.1 * rng.normal());
+    const ref = cosineDistanceMatrixReference(w, K, d);
+    assert(ref[1] < 0.02, "rows are nearly parallel");
+    assertArrayClose(await cosineDistanceMatrixGpu(ctx, w, K, d), ref, 1e-5, 0, "d=8192");
     await assertRejects(
       () => cosineDistanceMatrixGpu(ctx, new Float32Array(4), 2, 2, { workgroupSize: 0 }),
       RangeError,
