@@ -7,6 +7,7 @@
 
 import * as vega from "npm:vega@6.4.0";
 import * as vl from "npm:vega-lite@6.5.0";
+// @ts-types="./sharp.d.ts"
 import sharp from "npm:sharp@0.35.5";
 
 /**
