@@ -14,7 +14,8 @@ import nodeAssert from "node:assert";
  * @param msg Message on failure.
  */
 export function assert(cond: unknown, msg?: string): asserts cond {
-  nodeAssert.ok(cond, msg);
+  if (msg === undefined) nodeAssert.ok(cond);
+  else nodeAssert.ok(cond, msg);
 }
 
 /**
@@ -25,7 +26,8 @@ export function assert(cond: unknown, msg?: string): asserts cond {
  * @param msg Message on failure.
  */
 export function assertEquals<T>(actual: T, expected: T, msg?: string): void {
-  nodeAssert.deepStrictEqual(actual, expected, msg);
+  if (msg === undefined) nodeAssert.deepStrictEqual(actual, expected);
+  else nodeAssert.deepStrictEqual(actual, expected, msg);
 }
 
 /**
@@ -36,7 +38,8 @@ export function assertEquals<T>(actual: T, expected: T, msg?: string): void {
  * @param msg Message on failure.
  */
 export function assertNotEquals<T>(actual: T, expected: T, msg?: string): void {
-  nodeAssert.notDeepStrictEqual(actual, expected, msg);
+  if (msg === undefined) nodeAssert.notDeepStrictEqual(actual, expected);
+  else nodeAssert.notDeepStrictEqual(actual, expected, msg);
 }
 
 /**
