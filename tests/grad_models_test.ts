@@ -134,3 +134,43 @@ Deno.test("the gradient graph gives the same result on onnxruntime-web wasm as o
     assert(d <= 1e-5 * m, `max difference ${d} (|g|max ${m})`);
   }
 });
+
+Deno.test("somscope grad writes a loadable gradient graph and fails cleanly on bad input", async () => {
+  const { runCommand } = await import("../lib/cli_util.ts");
+  const { command } = await import("../tasks/cmd_grad.ts");
+  const { GraphBuilder } = await import("./grad_helpers.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    const m = "tests/data/models/toy_cnn.onnx";
+    assertEquals(
+      await runCommand(command, [
+        m,
+        "-o",
+        `${dir}/g.onnx`,
+        "--batch",
+        "3",
+        "--normalize",
+        "0.5/0.25",
+      ]),
+      0,
+    );
+    const g = decodeModel(await Deno.readFile(`${dir}/g.onnx`));
+    assertEquals(g.graph!.input!.map((v) => v.name), ["input", "labels"]);
+    assertEquals(g.graph!.output!.map((v) => v.name), ["logits", "loss", "input_grad"]);
+    assertEquals(Number(g.graph!.input![0].type!.tensorType!.shape!.dim![0].dimValue), 3);
+    assertEquals(await runCommand(command, [m, "-o", `${dir}/p.onnx`, "--pgd"]), 0);
+    const p = decodeModel(await Deno.readFile(`${dir}/p.onnx`));
+    assertEquals(p.graph!.input!.map((v) => v.name), ["x_adv", "labels", "x0", "eps", "step"]);
+    assertEquals(await runCommand(command, [m, "-o", `${dir}/b.onnx`, "--normalize", "x"]), 2);
+    assertEquals(await runCommand(command, [m, "-o", `${dir}/b.onnx`, "--batch", "0"]), 2);
+    assertEquals(await runCommand(command, [m]), 2);
+    const gb = new GraphBuilder(1);
+    await Deno.writeFile(`${dir}/u.onnx`, gb.build(gb.head(gb.o("Hardmax", ["x"]), 4), [1, 2, 2]));
+    assertEquals(await runCommand(command, [`${dir}/u.onnx`, "-o", `${dir}/u.grad.onnx`]), 1);
+    let written = true;
+    await Deno.stat(`${dir}/u.grad.onnx`).catch(() => (written = false));
+    assert(!written, "nothing written for an unsupported op");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
