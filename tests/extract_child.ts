@@ -1,7 +1,9 @@
 /**
  * Child process for the resume test in `extract_codes_test.ts`: extracts codes of the toy CNN
- * over a synthetic data set, one image per batch, and after `--stop-after` batches writes a
+ * over a synthetic data set, one image per batch and chunk, and after `--stop-after` batches writes a
  * marker file and waits to be killed (SIGKILL) by the parent.
+ *
+ * With STOP_AFTER 0 it never stops by itself: the parent kills it at an arbitrary moment.
  *
  * Usage: deno run -A tests/extract_child.ts CACHE_DIR MARKER N STOP_AFTER
  *
@@ -17,10 +19,11 @@ await extractCodes(model, data, Array.from({ length: Number(n) }, (_, i) => i), 
   runtime: "node",
   threads: 1,
   batchSize: 1,
+  chunkImages: 1, // every batch is its own chunk, so the kill lands between whole chunks
   cacheDir,
   progress: false,
   async onBatch(done) {
-    if (done === Number(stopAfter)) {
+    if (Number(stopAfter) > 0 && done === Number(stopAfter)) {
       await Deno.writeTextFile(marker, String(done));
       await new Promise(() => setInterval(() => {}, 1000)); // wait for SIGKILL
     }

@@ -173,6 +173,59 @@ Deno.test("extractCodes() resumes after the run was killed with SIGKILL", async 
   }
 });
 
+Deno.test("extractCodes() leaves only whole chunks when killed at arbitrary moments", async () => {
+  const cacheDir = await _tmp();
+  const fresh = await _tmp();
+  try {
+    const n = 120;
+    const ix = Array.from({ length: n }, (_, i) => i);
+    const model = await loadModel(CNN);
+    // Kill the child at a few moments while it writes chunks: each run starts from what the
+    // previous ones left, and the kill lands 0–45 ms after the first new chunk appeared.
+    const chunks = () => {
+      let k = 0;
+      const walk = (d: string) => {
+        for (const e of Deno.readDirSync(d)) {
+          if (e.isDirectory) walk(`${d}/${e.name}`);
+          else if (/^rows_\d+_\d+\.npy$/.test(e.name)) k++;
+        }
+      };
+      walk(cacheDir);
+      return k;
+    };
+    for (const delay of [0, 15, 30, 45]) {
+      const before = chunks();
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "tests/extract_child.ts", cacheDir, `${cacheDir}/m`, String(n), "0"],
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      const t0 = Date.now();
+      while (chunks() === before && Date.now() - t0 < 60_000) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already finished */ }
+      await child.status;
+    }
+    const resumed = await extractCodes(model, syntheticDataset(n), ix, { ...QUIET, cacheDir });
+    assert(resumed.computed < n, `resumed run recomputed ${resumed.computed} of ${n}`);
+    const clean = await extractCodes(model, syntheticDataset(n), ix, {
+      ...QUIET,
+      cacheDir: fresh,
+    });
+    for (let i = 0; i < clean.layers.length; i++) {
+      assertEquals(resumed.layers[i].codes, clean.layers[i].codes);
+    }
+    assertEquals(resumed.predictions, clean.predictions);
+  } finally {
+    await Deno.remove(cacheDir, { recursive: true });
+    await Deno.remove(fresh, { recursive: true });
+  }
+});
+
 Deno.test("extractCodes() recomputes rows of an unreadable chunk and ignores stray temp files", async () => {
   const cacheDir = await _tmp();
   try {
@@ -183,6 +236,7 @@ Deno.test("extractCodes() recomputes rows of an unreadable chunk and ignores str
       ...QUIET,
       cacheDir,
       batchSize: 2,
+      chunkImages: 2,
       onBatch: (done) => {
         if (done === 4 && !stop) {
           stop = true;

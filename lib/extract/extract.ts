@@ -76,6 +76,14 @@ export interface ExtractOptions {
   normalize?: Normalize;
   /** Progress display (`false` for none). Default: a bar on stderr. */
   progress?: boolean | ProgressOptions;
+  /**
+   * Examples per cache chunk: rows are written (temp file, fsync, rename) once this many are
+   * done, or after `chunkSeconds`, whichever is first. A killed run loses at most that much work.
+   * Default 1024.
+   */
+  chunkImages?: number;
+  /** Seconds after which pending rows are written anyway. Default 5. */
+  chunkSeconds?: number;
   /** Called after every batch with positions done and total (tests use it to interrupt). */
   onBatch?: (done: number, total: number) => void | Promise<void>;
 }
@@ -309,6 +317,18 @@ export async function extractCodes(
   };
 }
 
+function _concat(parts: (Float32Array | Int32Array)[]): Float32Array | Int32Array {
+  if (parts.length === 1) return parts[0];
+  const n = parts.reduce((a, p) => a + p.length, 0);
+  const out = parts[0] instanceof Int32Array ? new Int32Array(n) : new Float32Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
 /**
  * The default cache folder: `$SOMSCOPE_CACHE/codes`, else `.cache/somscope/codes`.
  *
@@ -386,42 +406,70 @@ async function _runBatches(
   );
   const { channels: C, height: H, width: W } = dataset;
   const load = (g: number[]) => dataset.load(g.map((p) => idx[p]));
+  // Rows wait in memory until a chunk is full (chunkImages) or old (chunkSeconds): each chunk
+  // costs one fsync per store, which dominates on a busy disk when batches are small.
+  const chunkImages = options.chunkImages ?? 1024;
+  const chunkMs = (options.chunkSeconds ?? 5) * 1000;
+  const stores = [...layers.map((l) => l.store), preds];
+  let pending: { start: number; count: number; rows: (Float32Array | Int32Array)[][] } | null =
+    null;
+  let lastFlush = performance.now();
+  const flush = async () => {
+    if (!pending) return;
+    const p = pending;
+    pending = null;
+    for (let s = 0; s < stores.length; s++) await stores[s].put(p.start, _concat(p.rows[s]));
+    lastFlush = performance.now();
+  };
   let next = groups.length ? load(groups[0]) : null;
   let images = 0;
-  for (let b = 0; b < groups.length; b++) {
-    const g = groups[b];
-    const pixels = await next!;
-    // Read the next batch while this one runs.
-    next = b + 1 < groups.length ? load(groups[b + 1]) : null;
-    if (pixels.length !== g.length * C * H * W) {
-      throw new DataFormatError(
-        `Cannot extract codes: the data set returned ${pixels.length} values for ${g.length} ` +
-          `images but expected ${g.length}×${C}×${H}×${W}`,
-      );
-    }
-    const r = await runtime.run(pixels, [g.length, C, H, W]);
-    try {
-      const K = r.logitsDims[1] ?? 1;
-      const pred = new Int32Array(g.length);
-      for (let i = 0; i < g.length; i++) {
-        let best = 0;
-        for (let k = 1; k < K; k++) if (r.logits[i * K + k] > r.logits[i * K + best]) best = k;
-        pred[i] = best;
+  try {
+    for (let b = 0; b < groups.length; b++) {
+      const g = groups[b];
+      const pixels = await next!;
+      // Read the next batch while this one runs.
+      next = b + 1 < groups.length ? load(groups[b + 1]) : null;
+      if (pixels.length !== g.length * C * H * W) {
+        throw new DataFormatError(
+          `Cannot extract codes: the data set returned ${pixels.length} values for ` +
+            `${g.length} images but expected ${g.length}×${C}×${H}×${W}`,
+        );
       }
-      for (const l of layers) {
-        const tap = r.taps[l.output];
-        const codes = tap.gpuBuffer
-          ? await reduceFeatureMapsGpu(runtime.ctx!, tap.gpuBuffer, tap.dims, { com: l.com })
-          : await reduceFeatureMaps(tap.data!, tap.dims, { backend: "cpu", com: l.com });
-        await l.store.put(g[0], codes);
+      const r = await runtime.run(pixels, [g.length, C, H, W]);
+      const rows: (Float32Array | Int32Array)[] = [];
+      try {
+        for (const l of layers) {
+          const tap = r.taps[l.output];
+          rows.push(
+            tap.gpuBuffer
+              ? await reduceFeatureMapsGpu(runtime.ctx!, tap.gpuBuffer, tap.dims, { com: l.com })
+              : await reduceFeatureMaps(tap.data!, tap.dims, { backend: "cpu", com: l.com }),
+          );
+        }
+        const K = r.logitsDims[1] ?? 1;
+        const pred = new Int32Array(g.length);
+        for (let i = 0; i < g.length; i++) {
+          let best = 0;
+          for (let k = 1; k < K; k++) if (r.logits[i * K + k] > r.logits[i * K + best]) best = k;
+          pred[i] = best;
+        }
+        rows.push(pred);
+      } finally {
+        r.dispose();
       }
-      await preds.put(g[0], pred);
-    } finally {
-      r.dispose();
+      if (pending && pending.start + pending.count !== g[0]) await flush();
+      if (!pending) pending = { start: g[0], count: 0, rows: stores.map(() => []) };
+      pending.count += g.length;
+      rows.forEach((x, s) => pending!.rows[s].push(x));
+      if (pending.count >= chunkImages || performance.now() - lastFlush >= chunkMs) await flush();
+      images += g.length;
+      progress.tick(g.length);
+      await options.onBatch?.(images, todo.length);
     }
-    images += g.length;
-    progress.tick(g.length);
-    await options.onBatch?.(images, todo.length);
+  } finally {
+    // Whatever was computed is valid: keep it, also when a later batch failed.
+    await flush();
+    await next?.catch(() => {});
   }
   progress.done();
   return { images, batches: groups.length };
