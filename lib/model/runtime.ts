@@ -288,6 +288,9 @@ async function _nodeRuntime(
     executionMode: "sequential",
     graphOptimizationLevel: "all",
     logSeverityLevel: 3,
+    // ORT's intra-op threads spin after a run by default; on a machine with few cores they then
+    // steal the CPU from the code reduction that follows every batch.
+    extra: { session: { intra_op: { allow_spinning: "0" } } },
   }, "onnxruntime-node");
   return _cpuRuntime("node", ort, session, threads, options, reason);
 }
