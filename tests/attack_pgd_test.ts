@@ -261,3 +261,39 @@ Deno.test("somscope attack writes everything on success and nothing on bad input
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("PgdAttack equals an advertorch-style loop (δ form: rand init, sign step, clamp δ, clamp x) on the gradient graph", async () => {
+  const m = toyModel(3);
+  const d = toyData(3, 9);
+  const eps = 10 / 255, alpha = eps / 5, steps = 6;
+  const labels = Array.from(d.labels);
+  const pgd = await PgdAttack.create(m, { batch: 3 });
+  const ours = await pgd.attack(d.x, labels, { eps, steps, stepSize: alpha, rng: new Rng(4) });
+  await pgd.dispose();
+  // advertorch LinfPGDAttack.perturb → perturb_iterative, in float32 arithmetic.
+  const gs = await openGraphSession(deriveGradientGraph(m, { batch: 3 }));
+  const rng = new Rng(4);
+  const f = Math.fround, e = f(eps), a = f(alpha);
+  const delta = Float32Array.from(
+    d.x,
+    (x) => f(Math.min(Math.max(f(x + f((rng.float() * 2 - 1) * eps)), 0), 1) - x),
+  );
+  for (let it = 0; it < steps; it++) {
+    const xa = Float32Array.from(d.x, (x, i) => f(x + delta[i]));
+    const g = (await gs.run({
+      input: { data: xa, dims: [3, 1, 8, 8] },
+      labels: { data: BigInt64Array.from(labels.map(BigInt)), dims: [3] },
+    })).input_grad;
+    for (let i = 0; i < delta.length; i++) {
+      const dl = Math.min(Math.max(f(delta[i] + a * Math.sign(g[i])), -e), e);
+      delta[i] = f(Math.min(Math.max(f(d.x[i] + dl), 0), 1) - d.x[i]);
+    }
+  }
+  await gs.release();
+  let worst = 0;
+  for (let i = 0; i < ours.length; i++) {
+    worst = Math.max(worst, Math.abs(ours[i] - Math.min(Math.max(f(d.x[i] + delta[i]), 0), 1)));
+  }
+  // The x form and δ form differ only by float32 rounding of x0 ± ε (a few ulps of 1).
+  assert(worst <= 1e-6, `max |ours − advertorch| = ${worst}`);
+});

@@ -66,7 +66,7 @@ export const GRADIENT_GRAPH_IO: Readonly<
 > = Object.freeze({
   inputs: ["input", "labels"],
   outputs: ["logits", "loss", "input_grad"],
-  pgdInputs: ["x_adv", "x0", "labels", "eps", "step"],
+  pgdInputs: ["x_adv", "labels", "x0", "eps", "step"],
   pgdOutputs: ["x_next", "logits", "loss"],
 });
 
