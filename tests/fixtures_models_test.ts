@@ -45,6 +45,15 @@ Deno.test("the ONNX exports reproduce torch's logits on the 4 reference images",
     const grad = await readNpy(`${root}fixtures/reference/${name}_input_grad.npy`);
     assertEquals(grad.shape, [4, 1, 28, 28]);
     assert((grad.data as Float32Array).some((v) => v !== 0), `${name} gradient is all zero`);
+    // The high-loss set: unsaturated softmax, large gradients.
+    const hx = await readNpy(`${root}fixtures/reference/${name}_hard_input.npy`);
+    const hard = await session.run({
+      input: new ort.Tensor("float32", hx.data as Float32Array, [4, 1, 28, 28]),
+    });
+    const href = await readNpy(`${root}fixtures/reference/${name}_hard_logits.npy`);
+    assertClose(hard.logits.data as Float32Array, href.data as Float32Array, 1e-4);
+    const idx = await readNpy(`${root}fixtures/reference/${name}_hard_indices.npy`);
+    assertClose(await val.load(idx.data as Int32Array), hx.data as Float32Array, 1e-7);
     await session.release();
   }
 });
