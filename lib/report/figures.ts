@@ -402,7 +402,7 @@ function fig06ab(as: readonly ModelAnalysis[]): FigureSpec {
       config: CONFIG,
       data: { values: rows },
       facet: { column: { field: "model", type: "nominal", title: "model" } },
-      resolve: { scale: { x: "independent" } },
+      resolve: { scale: { x: "independent", xOffset: "independent" } },
       spec: {
         width: 300,
         height: 200,
@@ -489,7 +489,7 @@ function _centreCdFig(
         row: { field: "model", type: "nominal", title: "model" },
         column: { field: "size", type: "nominal", sort: sizes, title: "SOM size" },
       },
-      resolve: { scale: { x: "independent" } },
+      resolve: { scale: { x: "independent", xOffset: "independent" } },
       spec: { width: 170, height: 150, layer: _boxLayers(x, null, color, "cosine distance") },
     }
     : {
@@ -498,7 +498,7 @@ function _centreCdFig(
       config: CONFIG,
       data: { values: rows },
       facet: { row: { field: "model", type: "nominal", title: "model" } },
-      resolve: { scale: { x: "independent" } },
+      resolve: { scale: { x: "independent", xOffset: "independent" } },
       spec: { width: 520, height: 200, layer: _boxLayers(x, "size", color, "cosine distance") },
     };
   return {
@@ -598,7 +598,7 @@ function _shiftFig(as: readonly ModelAnalysis[], id: string, paper: string): Fig
       config: CONFIG,
       data: { values: rows },
       facet: { column: { field: "model", type: "nominal", title: "model" } },
-      resolve: { scale: { x: "independent" } },
+      resolve: { scale: { x: "independent", xOffset: "independent" } },
       spec: {
         width: 320,
         height: 200,
@@ -667,7 +667,7 @@ function supp03(as: readonly ModelAnalysis[]): FigureSpec {
       config: CONFIG,
       data: { values: rows },
       facet: { column: { field: "model", type: "nominal", title: "model" } },
-      resolve: { scale: { x: "independent" } },
+      resolve: { scale: { x: "independent", xOffset: "independent" } },
       spec: {
         width: 300,
         height: 200,
