@@ -605,7 +605,9 @@ export class Som {
           for (let j = 0; j < d; j++) nv[j] += (data[o + j] - mean[j]) * p;
         }
         for (const p of comps) _deflate(nv, p);
-        const norm = Math.hypot(...nv);
+        let sq = 0;
+        for (let j = 0; j < d; j++) sq += nv[j] * nv[j];
+        const norm = Math.sqrt(sq);
         if (norm === 0) break;
         lambda = norm / Math.max(1, S - 1);
         for (let j = 0; j < d; j++) nv[j] /= norm;
