@@ -1,8 +1,4 @@
-import {
-  check as assert,
-  checkEquals as assertEquals,
-  checkThrows as assertThrows,
-} from "./grad_helpers.ts";
+import { assert, assertEquals, assertThrows } from "./asserts.ts";
 import { bmuShifts, bmuShiftTable, quantileSorted, shiftStats } from "../lib/attack/bmu_shift.ts";
 import { torusDistance, unitPosition } from "../lib/som/torus.ts";
 import { Rng } from "../lib/rng.ts";

@@ -1,11 +1,11 @@
 import {
-  check as assert,
-  checkClose as assertAlmostEquals,
-  checkEquals as assertEquals,
-  checkRejects as assertRejects,
-  checkThrows as assertThrows,
-  GraphBuilder,
-} from "./grad_helpers.ts";
+  assert,
+  assertAlmostEquals,
+  assertEquals,
+  assertRejects,
+  assertThrows,
+} from "./asserts.ts";
+import { GraphBuilder } from "./grad_helpers.ts";
 import { argmaxRows, defaultStepSize, PgdAttack, resolvePgdSettings } from "../lib/attack/pgd.ts";
 import { type AttackDataset, runAttack, writeAttackOutputs } from "../lib/attack/attack.ts";
 import { deriveGradientGraph, derivePgdStepGraph } from "../lib/grad/derive.ts";

@@ -5,7 +5,7 @@
  * torch autograd references.
  */
 import * as ort from "npm:onnxruntime-node@1.30.0";
-import { check as assert, checkEquals as assertEquals } from "./grad_helpers.ts";
+import { assert, assertEquals } from "./asserts.ts";
 import { deriveGradientGraph } from "../lib/grad/derive.ts";
 import { readNpy } from "../lib/npy.ts";
 import { decodeModel } from "../lib/onnx/proto.ts";
