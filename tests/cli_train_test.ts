@@ -71,6 +71,7 @@ Deno.test("train with the same seed writes identical weights; bmus writes N×k i
   try {
     const codes = await codesFile(dir, 57, 9);
     const args = ["--codes", codes, "--grid", "4x5", "--epochs", "2", "--seed", "3", "-q"];
+    args.push("--layer", "block3", "--flat", "--init", "pca");
     const a = await cli("train", ...args, "--out", `${dir}/a`);
     const b = await cli("train", ...args, "--out", `${dir}/b`);
     assertEquals([a.code, b.code], [0, 0], a.stderr + b.stderr);
@@ -78,6 +79,10 @@ Deno.test("train with the same seed writes identical weights; bmus writes N×k i
       await Deno.readFile(`${dir}/a/weights.npy`),
       await Deno.readFile(`${dir}/b/weights.npy`),
     );
+    const head = JSON.parse(await Deno.readTextFile(`${dir}/a/som.json`));
+    assertEquals([head.layer, head.periodic, head.init, head.epochs], ["block3", false, "pca", 2]);
+    const csv = await Deno.readTextFile(`${dir}/a/losses.csv`);
+    assertEquals(csv.trim().split("\n").length, 1 + 2 * 6);
     const q = await codesFile(dir, 23, 9, 2);
     const r = await cli(
       "bmus",
