@@ -10,7 +10,16 @@
 /** Names of the built-in models. */
 export type BuiltinModelName = "fmnist-resnet" | "fmnist-vit";
 
-/** The built-in models, by name. */
+/**
+ * The built-in models, by name → file name in `fixtures/models/`.
+ *
+ * @example
+ * ```ts
+ * import { BUILTIN_MODELS } from "../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(Object.keys(BUILTIN_MODELS), ["fmnist-resnet", "fmnist-vit"]);
+ * ```
+ */
 export const BUILTIN_MODELS: Readonly<Record<BuiltinModelName, string>> = Object.freeze({
   "fmnist-resnet": "fmnist_resnet.onnx",
   "fmnist-vit": "fmnist_vit.onnx",

@@ -9,7 +9,17 @@
  * @module
  */
 
-/** No usable WebGPU adapter or device could be obtained. */
+/**
+ * No usable WebGPU adapter or device could be obtained.
+ *
+ * @example
+ * ```ts
+ * import { GpuUnavailableError } from "../mod.ts";
+ * import { ok } from "node:assert";
+ * const e = new GpuUnavailableError("Cannot create a GPU context: no adapter");
+ * ok(e instanceof Error && e.name === "GpuUnavailableError");
+ * ```
+ */
 export class GpuUnavailableError extends Error {
   /**
    * Creates the error.
@@ -23,7 +33,17 @@ export class GpuUnavailableError extends Error {
   }
 }
 
-/** A GPU validation or out-of-memory error surfaced from a WebGPU error scope. */
+/**
+ * A GPU validation or out-of-memory error surfaced from a WebGPU error scope.
+ *
+ * @example
+ * ```ts
+ * import { GpuValidationError } from "../mod.ts";
+ * import { ok } from "node:assert";
+ * const e = new GpuValidationError("Cannot dispatch x: WebGPU reported \"bad\"");
+ * ok(e instanceof Error && e.name === "GpuValidationError");
+ * ```
+ */
 export class GpuValidationError extends Error {
   /**
    * Creates the error.
@@ -37,7 +57,17 @@ export class GpuValidationError extends Error {
   }
 }
 
-/** An ONNX model could not be parsed or does not have the expected structure. */
+/**
+ * An ONNX model could not be parsed or does not have the expected structure.
+ *
+ * @example
+ * ```ts
+ * import { ModelFormatError } from "../mod.ts";
+ * import { ok } from "node:assert";
+ * const e = new ModelFormatError("Cannot load ONNX model m.onnx: truncated");
+ * ok(e instanceof Error && e.name === "ModelFormatError");
+ * ```
+ */
 export class ModelFormatError extends Error {
   /**
    * Creates the error.
@@ -51,7 +81,17 @@ export class ModelFormatError extends Error {
   }
 }
 
-/** A data file (image, IDX, CIFAR batch, `.npy`, SOM file) is corrupt or has the wrong layout. */
+/**
+ * A data file (image, IDX, CIFAR batch, `.npy`, SOM file) is corrupt or has the wrong layout.
+ *
+ * @example
+ * ```ts
+ * import { DataFormatError } from "../mod.ts";
+ * import { ok } from "node:assert";
+ * const e = new DataFormatError("Cannot read a.npy: bad magic");
+ * ok(e instanceof Error && e.name === "DataFormatError");
+ * ```
+ */
 export class DataFormatError extends Error {
   /**
    * Creates the error.

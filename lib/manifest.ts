@@ -8,7 +8,16 @@
 import type { AdapterFacts } from "./gpu/context.ts";
 import { writeJsonAtomic } from "./fs_atomic.ts";
 
-/** Pinned versions of the npm packages somscope imports. */
+/**
+ * Pinned versions of the npm packages somscope imports.
+ *
+ * @example
+ * ```ts
+ * import { PACKAGE_VERSIONS } from "../mod.ts";
+ * import { strictEqual } from "node:assert";
+ * strictEqual(PACKAGE_VERSIONS["onnxruntime-node"], "1.30.0");
+ * ```
+ */
 export const PACKAGE_VERSIONS: Readonly<Record<string, string>> = Object.freeze({
   "onnxruntime-web": "1.30.0",
   "onnxruntime-node": "1.30.0",
@@ -18,7 +27,16 @@ export const PACKAGE_VERSIONS: Readonly<Record<string, string>> = Object.freeze(
   "onnx-proto": "8.0.1",
 });
 
-/** The somscope version (also the vector-code/cache format version). */
+/**
+ * The somscope version, recorded in every manifest.
+ *
+ * @example
+ * ```ts
+ * import { SOMSCOPE_VERSION } from "../mod.ts";
+ * import { match } from "node:assert";
+ * match(SOMSCOPE_VERSION, /^\d+\.\d+\.\d+$/);
+ * ```
+ */
 export const SOMSCOPE_VERSION = "0.1.0";
 
 /** A run manifest under construction. */
@@ -53,6 +71,14 @@ export interface Manifest {
  * @param command What runs.
  * @param parameters The run's parameters.
  * @returns A manifest to fill and then {@linkcode writeManifest}.
+ * @example
+ * ```ts
+ * import { newManifest } from "../mod.ts";
+ * import { strictEqual } from "node:assert";
+ * const m = newManifest("train", { grid: "20x20" });
+ * strictEqual(m.versions.deno, Deno.version.deno);
+ * strictEqual(m.parameters.grid, "20x20");
+ * ```
  */
 export function newManifest(command: string, parameters: Record<string, unknown>): Manifest {
   let hostname: string | undefined;
@@ -88,6 +114,14 @@ export function newManifest(command: string, parameters: Record<string, unknown>
  * @param name Stage name.
  * @param fn The stage.
  * @returns What `fn` returned.
+ * @example
+ * ```ts
+ * import { newManifest, timed } from "../mod.ts";
+ * import { ok } from "node:assert";
+ * const m = newManifest("demo", {});
+ * const v = await timed(m, "stage", () => Promise.resolve(42));
+ * ok(v === 42 && m.timings.stage >= 0);
+ * ```
  */
 export async function timed<T>(manifest: Manifest, name: string, fn: () => Promise<T>): Promise<T> {
   const t0 = performance.now();
@@ -103,6 +137,15 @@ export async function timed<T>(manifest: Manifest, name: string, fn: () => Promi
  *
  * @param path Destination (usually `DIR/manifest.json`).
  * @param manifest The manifest.
+ * @example
+ * ```ts
+ * import { newManifest, writeManifest } from "../mod.ts";
+ * import { strictEqual } from "node:assert";
+ * const path = await Deno.makeTempFile({ suffix: ".json" });
+ * await writeManifest(path, newManifest("demo", { seed: 1 }));
+ * strictEqual(JSON.parse(await Deno.readTextFile(path)).parameters.seed, 1);
+ * await Deno.remove(path);
+ * ```
  */
 export async function writeManifest(path: string, manifest: Manifest): Promise<void> {
   manifest.finished = new Date().toISOString();

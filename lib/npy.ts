@@ -107,6 +107,13 @@ export function encodeNpy(array: NpyArray): Uint8Array {
  * @returns Data (a fresh, aligned copy) and shape.
  * @throws {DataFormatError} On a bad magic string, an unsupported dtype, Fortran order or a
  * truncated file.
+ * @example
+ * ```ts
+ * import { decodeNpy, encodeNpy } from "../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const { data, shape } = decodeNpy(encodeNpy({ data: new Int32Array([4, 5]), shape: [2] }));
+ * assertEquals([Array.from(data as Int32Array), shape], [[4, 5], [2]]);
+ * ```
  */
 export function decodeNpy(bytes: Uint8Array, name = "<bytes>"): NpyArray {
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
@@ -162,6 +169,15 @@ export function decodeNpy(bytes: Uint8Array, name = "<bytes>"): NpyArray {
  * @param path File path.
  * @returns Data and shape.
  * @throws {DataFormatError} If the file is not a supported `.npy`.
+ * @example
+ * ```ts
+ * import { readNpy, writeNpy } from "../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const path = await Deno.makeTempFile({ suffix: ".npy" });
+ * await writeNpy(path, { data: new Float32Array([1, 2, 3, 4]), shape: [2, 2] });
+ * assertEquals((await readNpy(path)).shape, [2, 2]);
+ * await Deno.remove(path);
+ * ```
  */
 export async function readNpy(path: string): Promise<NpyArray> {
   return decodeNpy(await Deno.readFile(path), path);
@@ -172,6 +188,16 @@ export async function readNpy(path: string): Promise<NpyArray> {
  *
  * @param path File path.
  * @param array Data and shape.
+ * @throws {RangeError} If the shape does not match the data length.
+ * @example
+ * ```ts
+ * import { readNpy, writeNpy } from "../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const path = await Deno.makeTempFile({ suffix: ".npy" });
+ * await writeNpy(path, { data: new Uint8Array([7]), shape: [1, 1] });
+ * assertEquals((await readNpy(path)).data, new Uint8Array([7]));
+ * await Deno.remove(path);
+ * ```
  */
 export async function writeNpy(path: string, array: NpyArray): Promise<void> {
   await writeFileAtomic(path, encodeNpy(array));

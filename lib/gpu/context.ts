@@ -43,7 +43,16 @@ export interface GpuContextOptions {
   requireHardware?: boolean;
 }
 
-/** A buffer usage that every storage buffer of ours has. */
+/**
+ * The usage flags of every pooled storage buffer: STORAGE | COPY_DST | COPY_SRC.
+ *
+ * @example
+ * ```ts
+ * import { STORAGE_USAGE } from "../../mod.ts";
+ * import { strictEqual } from "node:assert";
+ * strictEqual(STORAGE_USAGE, 0x80 | 0x08 | 0x04);
+ * ```
+ */
 export const STORAGE_USAGE: number = 0x80 | 0x08 | 0x04; // STORAGE | COPY_DST | COPY_SRC
 
 /**
@@ -51,7 +60,7 @@ export const STORAGE_USAGE: number = 0x80 | 0x08 | 0x04; // STORAGE | COPY_DST |
  *
  * @example Acquire a device (GPU-only)
  * ```ts ignore
- * import { GpuContext } from "../mod.ts";
+ * import { GpuContext } from "../../mod.ts";
  * const ctx = await GpuContext.create();
  * console.log(ctx.adapter.description, ctx.adapter.isFallbackAdapter);
  * ctx.dispose();
@@ -425,6 +434,12 @@ function _facts(adapter: GPUAdapter | undefined, device: GPUDevice): AdapterFact
  * (`CI` unset). On CI a missing adapter must fail loudly.
  *
  * @returns True if skipping GPU work for lack of an adapter is allowed.
+ * @example
+ * ```ts
+ * import { gpuSkipAllowed } from "../../mod.ts";
+ * import { strictEqual } from "node:assert";
+ * if (Deno.env.get("CI")) strictEqual(gpuSkipAllowed(), false);
+ * ```
  */
 export function gpuSkipAllowed(): boolean {
   let ci: string | undefined, allow: string | undefined;
