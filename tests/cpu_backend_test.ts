@@ -135,6 +135,9 @@ Deno.test("cpu trainEpoch matches a float64 transcription of SOM.md on odd sizes
     [{ m: 3, n: 9, periodic: false }, 13, 10, 40, 40, 0.1],
     [{ m: 1, n: 4, periodic: true }, 5, 3, 7, 9, 0.3],
     [{ m: 6, n: 6, periodic: true }, 64, 1, 5, 8, 0.3],
+    // A single unit; fewer rows than one batch.
+    [{ m: 1, n: 1, periodic: true }, 4, 5, 3, 3, 0.1],
+    [{ m: 2, n: 3, periodic: false }, 7, 10, 3, 5, 0.2],
     // α₀ ≥ 0.5 takes the unscaled graph.
     [{ m: 4, n: 3, periodic: true }, 9, 4, 30, 30, 0.9],
     // α₀ = 0.45 over 150 batches: several runs (the weight scale's budget), one session call each.
