@@ -135,14 +135,15 @@ class CpuBackend implements SomBackend {
     const nFull = Math.floor(L / B);
     // Runs of full batches, then the short last batch with its own b (in α/b and the loss
     // mean). A run ends after MAX_RUN batches or, in the scaled form, once the weight scale
-    // a = Πg could have shrunk below e^-40 (g ≥ 1 − α per batch).
+    // a = Πg could have shrunk below e^-30 (g ≥ 1 − α per batch), so that V = W/a stays
+    // within 1e13·|W| and V·Xᵀ far from float32 overflow for any sane code scale.
     const runs: { first: number; count: number; b: number; U: number }[] = [];
     const U = scaled ? UNROLL : 1;
     for (let first = 0, t = args.step; first < nFull;) {
       let count = 0, budget = 0;
       while (first + count < nFull && count < MAX_RUN) {
         const cost = -Math.log1p(-args.alpha0 * Math.exp(-5 * t / args.totalSteps));
-        if (scaled && count > 0 && budget + cost > 40) break;
+        if (scaled && count > 0 && budget + cost > 30) break;
         budget += cost;
         t += B;
         count++;
