@@ -35,8 +35,8 @@ const TOPK_TILE = 1 << 19;
  * Batches per onnxruntime call. Each call recomputes the unit norms exactly (the graph tracks
  * them in closed form between batches); over 2,000 batches the tracked squared norms drifted by
  * 3e-6 relative (BMUs and weights still bit-identical to exact norms on 20,000 rows), so calls
- * are capped to keep the drift near float32 rounding. The exact recomputation costs about two
- * passes over the weights per call.
+ * are capped to keep the drift near float32 rounding. The exact recomputation is one float64
+ * pass over the weights in TypeScript per call.
  */
 const MAX_RUN = 512;
 /**
