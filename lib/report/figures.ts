@@ -200,7 +200,6 @@ function fig03(as: readonly ModelAnalysis[]): FigureSpec {
       }
     }
   }
-  const order = _layerOrder(as);
   return {
     id: "fig03_loss",
     paper: "Fig. 3",
@@ -212,29 +211,32 @@ function fig03(as: readonly ModelAnalysis[]): FigureSpec {
       title: "Fig. 3 — SOM training loss per layer",
       config: CONFIG,
       data: { values: rows },
-      facet: { column: { field: "model", type: "nominal", title: "model" } },
-      resolve: { scale: { y: "independent" } },
-      spec: {
-        width: 260,
-        height: 180,
-        mark: { type: "line", strokeWidth: 1.5 },
-        encoding: {
-          x: { field: "epoch", type: "quantitative", title: "training progress (epochs)" },
-          y: {
-            field: "loss",
-            type: "quantitative",
-            title: "loss (mean cosine distance to BMU)",
-            scale: { zero: false },
+      hconcat: as.map((a) => {
+        const order = a.layers.map((l) => l.layer);
+        return {
+          title: { text: a.model, fontSize: 12 },
+          width: 260,
+          height: 180,
+          transform: [{ filter: { field: "model", equal: a.model } }],
+          mark: { type: "line", strokeWidth: 1.5 },
+          encoding: {
+            x: { field: "epoch", type: "quantitative", title: "training progress (epochs)" },
+            y: {
+              field: "loss",
+              type: "quantitative",
+              title: "loss (mean cosine distance to BMU)",
+            },
+            color: {
+              field: "layer",
+              type: "nominal",
+              title: `layer (${a.model})`,
+              sort: order,
+              scale: { domain: order, scheme: _layerScheme(order.length) },
+            },
           },
-          color: {
-            field: "layer",
-            type: "nominal",
-            title: "layer",
-            sort: order,
-            scale: { scheme: _layerScheme(order.length) },
-          },
-        },
-      },
+        };
+      }),
+      resolve: { scale: { color: "independent", y: "independent" } },
     },
   };
 }
