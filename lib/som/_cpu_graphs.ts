@@ -69,8 +69,8 @@ export interface EpochGraphOptions {
  * One epoch of QuickSOM mini-batch training as a `Scan` over its batches.
  *
  * Graph inputs: `W0` (`K×d`), `nsq0` (`1×K` float64: `‖w‖²` of `W0`, exact), `data` (`N×d`), `idx` (`S×UB` int32 row indices: `U` batches of
- * `B` rows per scan step), `xn` (`S×UB×1`: `max(‖x‖,1e-8)` of those rows, computed by the caller
- * in float64), `negInv` (`S×U`: `−1/(2σ²+1e-5)` per batch), `c` (`S×U`: `α/b` per batch).
+ * `B` rows per scan step), `negInv` (`S×U`: `−1/(2σ²+1e-5)` per batch), `c` (`S×U`: `α/b` per
+ * batch). Row norms `max(‖x‖,1e-8)` come from the diagonal of the step's Gram matrix `XXᵀ`.
  * Outputs: `W` (weights after the last batch), `dmin` (`S×UB`: each row's BMU distance, i.e. the
  * loss terms) and `bmu` (`S×UB` int64). `N` and `S` are symbolic; leftover batches and a short
  * last batch get graphs with `U = 1` (and `B = b`).
@@ -116,6 +116,8 @@ export function epochGraph(
     tensor("ones1B", [1, B], new Float32Array(B).fill(1)),
     tensor("ones1Bd", [1, B], new Float64Array(B).fill(1)),
     ...(U > 1 ? [tensor("ax0", [1], [0]), tensor("ax01", [2], [0, 1])] : []),
+    tensor("flat", [1], [-1]),
+    tensor("diagIdx", [UB, 1], Array.from({ length: UB }, (_, i) => i * (UB + 1))),
   ];
   // Rows [from, to) of a tensor (and optionally columns [c0, c1)).
   const slice = (src: string, out: string, from: number, to: number, cols?: [number, number]) => {
@@ -131,6 +133,11 @@ export function epochGraph(
     node("Gemm", ["Vi", "Xall"], ["PT"], { transB: 1 }),
     node("Transpose", ["PT"], ["P"], { perm: [1, 0] }),
     node("Gemm", ["Xall", "Xall"], ["Gall"], { transB: 1 }),
+    // ‖x‖ from the Gram diagonal (a Gather, so a NaN row cannot leak into the others' norms).
+    node("Reshape", ["Gall", "flat"], ["Gflat"]),
+    node("Gather", ["Gflat", "diagIdx"], ["xss"], { axis: 0 }),
+    node("Sqrt", ["xss"], ["xnr"]),
+    node("Max", ["xnr", "eps"], ["XN"]),
   );
   let a = "ai", nsq = "nsqi";
   const hvs: string[] = [], dmins: string[] = [], bmus: string[] = [];
@@ -251,7 +258,6 @@ export function epochGraph(
       valueInfo("ai", DT.FLOAT, [1, K]),
       valueInfo("nsqi", DT.DOUBLE, [1, K]),
       valueInfo("IX", DT.INT32, [UB]),
-      valueInfo("XN", DT.FLOAT, [UB, 1]),
       valueInfo("NI", DT.FLOAT, [U]),
       valueInfo("CI", DT.FLOAT, [U]),
     ],
@@ -266,13 +272,13 @@ export function epochGraph(
   const graph: GraphLike = {
     name: "som_epoch",
     node: [
-      node("Scan", ["W0", "a0", "nsq0", "idx", "xn", "negInv", "c"], [
+      node("Scan", ["W0", "a0", "nsq0", "idx", "negInv", "c"], [
         "V",
         "a",
         "nsq",
         "dmin",
         "bmu",
-      ], { body, num_scan_inputs: 4 }),
+      ], { body, num_scan_inputs: 3 }),
       node("Reshape", ["a", "shK1o"], ["acol"]),
       scaled ? node("Mul", ["V", "acol"], ["W"]) : node("Identity", ["V"], ["W"]),
     ],
@@ -286,7 +292,6 @@ export function epochGraph(
       valueInfo("nsq0", DT.DOUBLE, [1, K]),
       valueInfo("data", DT.FLOAT, ["N", d]),
       valueInfo("idx", DT.INT32, ["S", UB]),
-      valueInfo("xn", DT.FLOAT, ["S", UB, 1]),
       valueInfo("negInv", DT.FLOAT, ["S", U]),
       valueInfo("c", DT.FLOAT, ["S", U]),
     ],

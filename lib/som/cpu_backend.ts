@@ -176,7 +176,6 @@ class CpuBackend implements SomBackend {
         nsq0: new ort.Tensor("float64", nsq0, [1, K]),
         data: dataT,
         idx: new ort.Tensor("int32", rows, [S, ub]),
-        xn: new ort.Tensor("float32", rowNorms(data, dim, rows), [S, ub, 1]),
         negInv: new ort.Tensor("float32", negInv, [S, run.U]),
         c: new ort.Tensor("float32", c, [S, run.U]),
       });
@@ -329,17 +328,6 @@ function squaredNorms(w: Float32Array, dim: number): Float64Array {
     let s = 0;
     for (let j = k * dim, e = j + dim; j < e; j++) s += w[j] * w[j];
     out[k] = s;
-  }
-  return out;
-}
-
-/** `max(‖x‖, 1e-8)` of the given rows, in float64 rounded to float32. */
-function rowNorms(data: Float32Array, dim: number, rows: Int32Array): Float32Array {
-  const out = new Float32Array(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    let s = 0;
-    for (let j = rows[i] * dim, e = j + dim; j < e; j++) s += data[j] * data[j];
-    out[i] = Math.max(Math.sqrt(s), 1e-8);
   }
   return out;
 }
