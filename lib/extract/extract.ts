@@ -22,6 +22,7 @@ import { type Normalize, prepareModel, resolveNormalize } from "../model/surgery
 import {
   createRuntime,
   type ModelRuntime,
+  type RunResult,
   type RuntimeChoice,
   type RuntimeKind,
 } from "../model/runtime.ts";
@@ -421,13 +422,48 @@ async function _runBatches(
     for (let s = 0; s < stores.length; s++) await stores[s].put(p.start, _concat(p.rows[s]));
     lastFlush = performance.now();
   };
-  let next = groups.length ? load(groups[0]) : null;
   let images = 0;
+  // Reduces one finished forward pass and queues its rows.
+  const finish = async (g: number[], r: RunResult) => {
+    const rows: (Float32Array | Int32Array)[] = [];
+    try {
+      for (const l of layers) {
+        const tap = r.taps[l.output];
+        rows.push(
+          tap.gpuBuffer
+            ? await reduceFeatureMapsGpu(runtime.ctx!, tap.gpuBuffer, tap.dims, { com: l.com })
+            : await reduceFeatureMaps(tap.data!, tap.dims, { backend: "cpu", com: l.com }),
+        );
+      }
+      const K = r.logitsDims[1] ?? 1;
+      const pred = new Int32Array(g.length);
+      for (let i = 0; i < g.length; i++) {
+        let best = 0;
+        for (let k = 1; k < K; k++) if (r.logits[i * K + k] > r.logits[i * K + best]) best = k;
+        pred[i] = best;
+      }
+      rows.push(pred);
+    } finally {
+      r.dispose();
+    }
+    if (pending && pending.start + pending.count !== g[0]) await flush();
+    if (!pending) pending = { start: g[0], count: 0, rows: stores.map(() => []) };
+    pending.count += g.length;
+    rows.forEach((x, s) => pending!.rows[s].push(x));
+    if (pending.count >= chunkImages || performance.now() - lastFlush >= chunkMs) await flush();
+    images += g.length;
+    progress.tick(g.length);
+    await options.onBatch?.(images, todo.length);
+  };
+  // Three stages overlap: batch b+1 is read while batch b runs, and batch b−1 is reduced while
+  // batch b runs (onnxruntime runs off the JS thread; one run is in flight at a time).
+  let next = groups.length ? load(groups[0]) : null;
+  let done: { g: number[]; r: RunResult } | null = null;
+  let running: Promise<RunResult> | null = null;
   try {
     for (let b = 0; b < groups.length; b++) {
       const g = groups[b];
       const pixels = await next!;
-      // Read the next batch while this one runs.
       next = b + 1 < groups.length ? load(groups[b + 1]) : null;
       if (pixels.length !== g.length * C * H * W) {
         throw new DataFormatError(
@@ -435,39 +471,24 @@ async function _runBatches(
             `${g.length} images but expected ${g.length}×${C}×${H}×${W}`,
         );
       }
-      const r = await runtime.run(pixels, [g.length, C, H, W]);
-      const rows: (Float32Array | Int32Array)[] = [];
-      try {
-        for (const l of layers) {
-          const tap = r.taps[l.output];
-          rows.push(
-            tap.gpuBuffer
-              ? await reduceFeatureMapsGpu(runtime.ctx!, tap.gpuBuffer, tap.dims, { com: l.com })
-              : await reduceFeatureMaps(tap.data!, tap.dims, { backend: "cpu", com: l.com }),
-          );
-        }
-        const K = r.logitsDims[1] ?? 1;
-        const pred = new Int32Array(g.length);
-        for (let i = 0; i < g.length; i++) {
-          let best = 0;
-          for (let k = 1; k < K; k++) if (r.logits[i * K + k] > r.logits[i * K + best]) best = k;
-          pred[i] = best;
-        }
-        rows.push(pred);
-      } finally {
-        r.dispose();
+      running = runtime.run(pixels, [g.length, C, H, W]);
+      if (done) {
+        const d = done;
+        done = null;
+        await finish(d.g, d.r);
       }
-      if (pending && pending.start + pending.count !== g[0]) await flush();
-      if (!pending) pending = { start: g[0], count: 0, rows: stores.map(() => []) };
-      pending.count += g.length;
-      rows.forEach((x, s) => pending!.rows[s].push(x));
-      if (pending.count >= chunkImages || performance.now() - lastFlush >= chunkMs) await flush();
-      images += g.length;
-      progress.tick(g.length);
-      await options.onBatch?.(images, todo.length);
+      done = { g, r: await running };
+      running = null;
+    }
+    if (done) {
+      const d = done;
+      done = null;
+      await finish(d.g, d.r);
     }
   } finally {
-    // Whatever was computed is valid: keep it, also when a later batch failed.
+    // On failure: free what ran but was not reduced, and keep every row already computed.
+    (done as { r: RunResult } | null)?.r.dispose();
+    await (running as Promise<RunResult> | null)?.then((r) => r.dispose(), () => {});
     await flush();
     await next?.catch(() => {});
   }
