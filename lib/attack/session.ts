@@ -33,6 +33,8 @@ let _wasm: Promise<Ort> | undefined;
  * @param bytes The model.
  * @param runtime `node` (default) or `wasm`.
  * @param threads Intra-op threads (node; wasm runs single-threaded in Deno).
+ * @param optimization onnxruntime graph optimisation level (default `"all"`; `"basic"` keeps the
+ *   graph's own float32 arithmetic, without layout-changing fusions).
  * @returns The session.
  * @throws {RangeError} For an unknown runtime.
  * @example
@@ -50,19 +52,24 @@ export async function openGraphSession(
   bytes: Uint8Array,
   runtime: GraphRuntime = "node",
   threads = Math.max(1, navigator.hardwareConcurrency ?? 1),
+  optimization: "disabled" | "basic" | "extended" | "all" = "all",
 ): Promise<GraphSession> {
   let ort: Ort;
   let opts: Record<string, unknown>;
   if (runtime === "node") {
     ort = await (_node ??= import("npm:onnxruntime-node@1.30.0"));
-    opts = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all" };
+    opts = {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: optimization,
+    };
   } else if (runtime === "wasm") {
     ort = await (_wasm ??= import("npm:onnxruntime-web@1.30.0").then((m) => {
       // Multi-threaded wasm needs a blob: URL shim in Deno (MODELS.md); one thread needs none.
       m.env.wasm.numThreads = 1;
       return m;
     }));
-    opts = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
+    opts = { executionProviders: ["wasm"], graphOptimizationLevel: optimization };
   } else {
     throw new RangeError(
       `Cannot open graph session: runtime is "${runtime}" but expected node or wasm`,
