@@ -170,7 +170,12 @@ export {
   parseNormalization,
 } from "./lib/grad/derive.ts";
 export { SUPPORTED_OPS } from "./lib/grad/ops.ts";
-export { checkGradientConformance, type GradientConformance } from "./lib/grad/conformance.ts";
+export {
+  checkGradientConformance,
+  GRADIENT_CONFORMANCE_ARCHS,
+  type GradientConformance,
+  runGradientConformance,
+} from "./lib/grad/conformance.ts";
 export {
   type Feeds,
   type GraphRuntime,

@@ -117,3 +117,65 @@ export async function checkGradientConformance(
     await s.release();
   }
 }
+
+/** The torchvision architectures the gradient conformance covers (issue 4 §4). */
+export const GRADIENT_CONFORMANCE_ARCHS: readonly string[] = Object.freeze([
+  "resnet18",
+  "resnet50",
+  "densenet121",
+  "vit_b_16",
+]);
+
+/**
+ * Exports each architecture with torch (random weights) and dumps references with
+ * `tools/grad/torch_grads.py` where `OUT/ARCH/refs.json` is missing, then runs
+ * {@linkcode checkGradientConformance} on each. Needs Python with torch and torchvision.
+ *
+ * @param options Architectures (default {@linkcode GRADIENT_CONFORMANCE_ARCHS}), output folder
+ *   (default `.cache/grad`), Python (default `/usr/bin/python3`), a log function.
+ * @returns One result per architecture.
+ * @throws {Error} If the Python script fails.
+ * @example
+ * ```ts ignore
+ * import { runGradientConformance } from "../../mod.ts";
+ * const results = await runGradientConformance({ archs: ["resnet18"] });
+ * if (!results.every((r) => r.pass)) Deno.exit(1);
+ * ```
+ */
+export async function runGradientConformance(options: {
+  archs?: readonly string[];
+  out?: string;
+  python?: string;
+  log?: (line: string) => void;
+} = {}): Promise<GradientConformance[]> {
+  const out = options.out ?? ".cache/grad";
+  const log = options.log ?? ((s: string) => console.log(s));
+  const results: GradientConformance[] = [];
+  for (const arch of options.archs ?? GRADIENT_CONFORMANCE_ARCHS) {
+    const dir = `${out}/${arch}`;
+    const have = await Deno.stat(`${dir}/refs.json`).then(() => true, () => false);
+    if (!have) {
+      log(`grad conformance: exporting ${arch} and dumping torch gradients into ${dir} …`);
+      const p = await new Deno.Command(options.python ?? "/usr/bin/python3", {
+        args: ["tools/grad/torch_grads.py", "--arch", arch, "--out", dir],
+        stdout: "inherit",
+        stderr: "inherit",
+      }).output();
+      if (!p.success) {
+        throw new Error(
+          `Cannot dump torch gradients for ${arch}: tools/grad/torch_grads.py failed`,
+        );
+      }
+    }
+    const r = await checkGradientConformance(`${dir}/model.onnx`, dir);
+    log(
+      `grad conformance ${arch}: relative error ${r.relError.toExponential(2)} (float64 ref ` +
+        `${r.relError64?.toExponential(2) ?? "–"}), logits ${
+          r.logitsRelError.toExponential(2)
+        } → ` +
+        (r.pass ? "ok" : `FAIL (> ${r.tolerance})`),
+    );
+    results.push(r);
+  }
+  return results;
+}
