@@ -5,10 +5,12 @@
  * @module
  */
 
-import { checkTopk, type GridShape, unitDist } from "./grid.ts";
+import { bmuShifts } from "../attack/bmu_shift.ts";
+import { checkTopk, type GridShape } from "./grid.ts";
 
 /**
- * Rank-wise torus distances between clean and perturbed top-k BMUs.
+ * Rank-wise torus distances between clean and perturbed top-k BMUs (an adapter over the attack
+ * module's `bmuShifts` that validates unit indices against the grid).
  *
  * @param clean `N×k` clean top-k units.
  * @param perturbed `N×k` perturbed top-k units.
@@ -40,7 +42,8 @@ export function bmuShiftDistances(
       } perturbed rows; expected the same images`,
     );
   }
-  const out = new Float32Array(clean.length);
-  for (let i = 0; i < clean.length; i++) out[i] = unitDist(clean[i], perturbed[i], grid);
-  return out;
+  // The distances themselves come from the attack module's bmuShifts (one definition of a BMU
+  // shift in the toolkit); this adapter adds the validation and message shape of the analyses.
+  return bmuShifts(clean, perturbed, { m: grid.m, n: grid.n, k, ranks: k, periodic: true })
+    .distances;
 }
