@@ -58,7 +58,11 @@ export interface ReproduceResult {
 
 /** The run folder holds another run, or files that are not a somscope run. */
 export class RunFolderError extends Error {
-  /** @param message What is in the way and how to proceed. */
+  /**
+   * Creates the error.
+   *
+   * @param message What is in the way and how to proceed.
+   */
   constructor(message: string) {
     super(message);
     this.name = "RunFolderError";

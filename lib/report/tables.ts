@@ -10,8 +10,8 @@ import { writeFileAtomic } from "../fs_atomic.ts";
 import type { ModelAnalysis } from "../analysis/analyze.ts";
 import type { ClaimResult } from "../analysis/claims.ts";
 
-/** An arquero table. */
-export type Table = ReturnType<typeof aq.table>;
+/** An arquero table (`ColumnTable`). */
+export type Table = aq.ColumnTable;
 
 type Row = Record<string, string | number | null>;
 
