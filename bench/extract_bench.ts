@@ -184,10 +184,10 @@ if (import.meta.main) {
     );
     await plain.dispose();
     await withTaps.dispose();
-    const ex = await resnetExtract(96);
+    const ex = await resnetExtract(200);
     console.log(
       `resnet18@224 extractCodes (node, batch ${BATCH}, 4 taps → codes, cache writes, reduction ` +
-        `overlapped with the next forward pass): ${ex.rate.toFixed(1)} img/s over 96 images`,
+        `overlapped with the next forward pass): ${ex.rate.toFixed(1)} img/s over 200 images`,
     );
   }
   for (const f of fixtures) {
