@@ -174,3 +174,45 @@ Deno.test("somscope grad writes a loadable gradient graph and fails cleanly on b
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the webgpu-target gradient graph runs on onnxruntime-web's WebGPU EP and matches node", async () => {
+  const { gpuContextOrSkip } = await import("./gpu_helper.ts");
+  const { openGraphSession } = await import("../lib/attack/session.ts");
+  const ctx = await gpuContextOrSkip();
+  if (!ctx) return;
+  try {
+    // deno-lint-ignore no-explicit-any
+    const ort: any = await import("npm:onnxruntime-web@1.30.0/webgpu").then((m) => m.default ?? m);
+    ort.env.wasm.numThreads = 1;
+    const bytes = await Deno.readFile("tests/data/models/toy_cnn.onnx");
+    const x = Float32Array.from({ length: 2 * 784 }, (_, i) => (i * 0.618) % 1);
+    const labels = BigInt64Array.of(1n, 4n);
+    const ref = await openGraphSession(deriveGradientGraph(bytes, { batch: 2 }), "node", 1);
+    const want = (await ref.run({
+      input: { data: x, dims: [2, 1, 28, 28] },
+      labels: { data: labels, dims: [2] },
+    })).input_grad;
+    await ref.release();
+    const s = await ort.InferenceSession.create(
+      deriveGradientGraph(bytes, { batch: 2, target: "webgpu" }),
+      {
+        executionProviders: [{ name: "webgpu", device: ctx.device }],
+        logSeverityLevel: 3,
+      },
+    );
+    const o = await s.run({
+      input: new ort.Tensor("float32", x, [2, 1, 28, 28]),
+      labels: new ort.Tensor("int64", labels, [2]),
+    });
+    const g = o.input_grad.data as Float32Array;
+    await s.release();
+    let d = 0, m = 0;
+    for (let i = 0; i < g.length; i++) {
+      d = Math.max(d, Math.abs(g[i] - want[i]));
+      m = Math.max(m, Math.abs(want[i]));
+    }
+    assert(m > 0 && d <= 1e-5 * m, `WebGPU vs node: max difference ${d} (|g|max ${m})`);
+  } finally {
+    ctx.dispose();
+  }
+});
