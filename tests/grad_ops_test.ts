@@ -274,3 +274,28 @@ Deno.test("stride-1 Conv gradients as flipped-kernel Conv equal the ConvTranspos
   assertArrayClose(grads[0], grads[1], 1e-6);
   await expectFd(bytes, [2, 2, 6, 6]);
 });
+
+Deno.test("taps are extra outputs of the gradient, PGD and forward graphs, aliases included", async () => {
+  const g = new GraphBuilder(15);
+  const c = g.o("Relu", [g.o("Conv", ["x", g.w([2, 1, 3, 3])], { pads: [1, 1, 1, 1] })]);
+  const alias = g.o("Identity", [c]);
+  const bytes = g.build(g.head(alias, 2 * 4 * 4), [1, 4, 4]);
+  const x = Float32Array.from({ length: 2 * 16 }, (_, i) => Math.sin(i));
+  const grad = await ort.InferenceSession.create(
+    deriveGradientGraph(bytes, { batch: 2, taps: [c, alias] }),
+  );
+  const o = await grad.run({
+    input: new ort.Tensor("float32", x, [2, 1, 4, 4]),
+    labels: new ort.Tensor("int64", BigInt64Array.of(0n, 2n), [2]),
+  });
+  await grad.release();
+  assertEquals(o[c].dims, [2, 2, 4, 4]);
+  assertArrayClose(o[alias].data as Float32Array, o[c].data as Float32Array, 0);
+  const { deriveForwardGraph } = await import("../lib/grad/derive.ts");
+  const fwd = await ort.InferenceSession.create(deriveForwardGraph(bytes, { batch: 2, taps: [c] }));
+  const f = await fwd.run({ input: new ort.Tensor("float32", x, [2, 1, 4, 4]) });
+  await fwd.release();
+  assertArrayClose(f[c].data as Float32Array, o[c].data as Float32Array, 0);
+  assertArrayClose(f.logits.data as Float32Array, o.logits.data as Float32Array, 1e-6);
+  assert((o[c].data as Float32Array).some((v) => v > 0));
+});
