@@ -231,6 +231,20 @@ Deno.test("somscope attack writes everything on success and nothing on bad input
       "4",
     ];
     assertEquals(await runCommand(attackCommand, [...base, "--out", `${dir}/ok`]), 0);
+    // The same attack on onnxruntime-web's wasm EP gives the same adversarial images (to float32
+    // rounding of the two builds' kernels).
+    assertEquals(
+      await runCommand(attackCommand, [...base, "--runtime", "wasm", "--out", `${dir}/wasm`]),
+      0,
+    );
+    const a = decodeNpy(await Deno.readFile(`${dir}/ok/adversarial.npy`)).data as Float32Array;
+    const w = decodeNpy(await Deno.readFile(`${dir}/wasm/adversarial.npy`)).data as Float32Array;
+    let differ = 0;
+    for (let i = 0; i < a.length; i++) if (Math.abs(a[i] - w[i]) > 1e-6) differ++;
+    assert(
+      differ <= a.length / 100,
+      `${differ} of ${a.length} pixels differ between node and wasm`,
+    );
     for (
       const f of [
         "attack.json",
