@@ -180,3 +180,25 @@ Deno.test("prepareModel() drops nodes that no requested output needs", async () 
   }
   assert(err instanceof RangeError && err.message.includes('"nope"'), String(err));
 });
+
+Deno.test("auto runtime falls back to wasm when onnxruntime-node cannot load", async () => {
+  // Without --allow-ffi the native addon cannot be loaded: the same as a missing binary.
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-env",
+      "--allow-net",
+      "--allow-sys",
+      "--allow-write",
+      "tests/model_runtime_child.ts",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  const r = JSON.parse(text.trim().split("\n").pop()!);
+  assertEquals([r.kind, r.logits], ["wasm", [1, 10]]);
+  assert(r.reason.includes("onnxruntime-node cannot load"), r.reason);
+});
