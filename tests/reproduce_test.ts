@@ -172,6 +172,14 @@ Deno.test("reproduce rejects bad input with clear errors and writes nothing", as
       env,
     );
     assertEquals(badNorm.code, 2);
+    await Deno.writeTextFile(`${tmp}/bad.json`, "{ not json");
+    const badConfig = await cli(["reproduce", "--config", `${tmp}/bad.json`], env);
+    assertEquals(badConfig.code, 2);
+    assert(badConfig.stderr.includes("bad.json"), badConfig.stderr);
+    await Deno.writeTextFile(`${tmp}/grid.json`, JSON.stringify({ grid: 0, out: `${tmp}/g` }));
+    const badGrid = await cli(["reproduce", "--config", `${tmp}/grid.json`], env);
+    assertEquals(badGrid.code, 1);
+    assert(badGrid.stderr.includes("grid is 0"), badGrid.stderr);
     const noRun = await cli(["report", `${tmp}/nothing`], env);
     assertEquals(noRun.code, 1);
     assert(noRun.stderr.includes("manifest.json"));
@@ -211,7 +219,7 @@ Deno.test("reproduce rejects bad input with clear errors and writes nothing", as
     );
     assertEquals(extra.code, 1, extra.stderr);
     assert(/val(idation)?.*not in (the )?train/i.test(extra.stderr), extra.stderr);
-    for (const d of ["a", "b"]) {
+    for (const d of ["a", "b", "g"]) {
       assert(!(await Deno.stat(`${tmp}/${d}`).then(() => true, () => false)), `${d} written`);
     }
   } finally {
