@@ -256,6 +256,8 @@ Deno.test("extractCodes() recomputes rows of an unreadable chunk and ignores str
     );
     await Deno.writeTextFile(`${path}/rows_2_4.npy`, "garbage");
     await Deno.writeTextFile(`${path}/rows_4_6.npy.123.abcd.tmp`, "half");
+    await Deno.utime(`${path}/rows_4_6.npy.123.abcd.tmp`, 0, new Date(Date.now() - 3600_000));
+    await Deno.writeTextFile(`${path}/rows_4_6.npy.456.ef01.tmp`, "in flight elsewhere");
     const r = await extractCodes(model, syntheticDataset(6), ix, { ...QUIET, cacheDir });
     assertEquals(r.computed, 2 + 2); // positions 4,5 never ran; 2,3 re-run for the bad chunk
     const clean = await extractCodes(model, syntheticDataset(6), ix, {
@@ -265,10 +267,11 @@ Deno.test("extractCodes() recomputes rows of an unreadable chunk and ignores str
     for (let i = 0; i < r.layers.length; i++) {
       assertEquals(r.layers[i].codes, clean.layers[i].codes);
     }
-    assertEquals(
-      [...Deno.readDirSync(path)].map((e) => e.name),
-      ["rows.npy"],
-    );
+    // The stale temp file is gone; a fresh one (another run's write in flight) is left alone.
+    assertEquals([...Deno.readDirSync(path)].map((e) => e.name).sort(), [
+      "rows.npy",
+      "rows_4_6.npy.456.ef01.tmp",
+    ]);
   } finally {
     await Deno.remove(cacheDir, { recursive: true });
   }

@@ -5,7 +5,8 @@
  * While a run fills it, every batch lands as its own chunk file `rows_<start>_<end>.npy`
  * (positions `[start, end)` of the run's index list), written atomically: temp file, fsync,
  * rename. A run killed at any point leaves only whole chunks (and perhaps a stray `*.tmp`, which
- * is ignored and removed), so a resumed run computes just the missing positions. When every
+ * is ignored, and removed once it is a minute old), so a resumed run computes just the missing
+ * positions. Two runs may share an entry: chunks of the same rows are identical. When every
  * position is covered the chunks are merged into `rows.npy` (atomically) and deleted; an entry
  * with `rows.npy` is complete and is read without any model work.
  *
@@ -86,8 +87,13 @@ export class RowStore {
     for await (const e of Deno.readDir(this.dir)) {
       if (!e.isFile) continue;
       if (e.name.endsWith(".tmp")) {
-        // Left by a killed writer: never renamed, so never part of the entry.
-        await Deno.remove(`${this.dir}/${e.name}`).catch(() => {});
+        // Never renamed, so never part of the entry. One older than a minute was left by a killed
+        // writer; a younger one may belong to a run sharing this entry, and stays.
+        const path = `${this.dir}/${e.name}`;
+        const st = await Deno.stat(path).catch(() => null);
+        if (st?.mtime && Date.now() - st.mtime.getTime() > 60_000) {
+          await Deno.remove(path).catch(() => {});
+        }
         continue;
       }
       const m = CHUNK.exec(e.name);
