@@ -18,6 +18,7 @@ import {
   applySymmetry,
   invertSymmetry,
   placementStability,
+  stabilityInterval,
   torusSymmetries,
 } from "../lib/analysis/alignment.ts";
 import { bmuShiftDistances } from "../lib/analysis/shifts.ts";
@@ -254,6 +255,7 @@ Deno.test("placementStability() is 1 for a transformed copy and lower for scramb
   );
   assertAlmostEquals(st.meanDisplacement, 0, 1e-9);
   assertAlmostEquals(st.stability, 1, 1e-9);
+  assertEquals(stabilityInterval(st, new Rng(1), 100), [1, 1]);
   const scrambled = classCentres(topkB, 1, [1, 2, 3, 4, 5, 0], g);
   const st2 = placementStability(
     [{ seed: 0, weights: a, centres: ca }, { seed: 1, weights: b, centres: scrambled }],
@@ -261,5 +263,7 @@ Deno.test("placementStability() is 1 for a transformed copy and lower for scramb
     g,
   );
   assert(st2.stability < 0.5, `stability ${st2.stability}`);
+  const [lo, hi] = stabilityInterval(st2, new Rng(2), 200);
+  assert(lo <= hi && hi < 1, `${lo} ${hi}`);
   assertThrows(() => placementStability([st2 as never], d, g), RangeError, "at least 2");
 });

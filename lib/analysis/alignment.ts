@@ -237,6 +237,11 @@ export interface SeedPairComparison {
   meanDisplacement: number;
   /** Mean distance between a class's centre on a and other classes' aligned centres on b. */
   nullDisplacement: number;
+  /**
+   * `C×C` distances (row-major, classes in `displacement` order) between class i's centre on a
+   * and class j's aligned centre on b; the diagonal is the displacement.
+   */
+  cross: Float64Array;
 }
 
 /** Placement stability over a seed ensemble. */
@@ -299,6 +304,12 @@ export function placementStability(
         }
         return [ca, invertSymmetry(alignment.symmetry, cb.row, cb.col, grid)] as const;
       });
+      const C = moved.length, cross = new Float64Array(C * C);
+      moved.forEach(([ca], i) =>
+        moved.forEach(([, [r, c]], j) => {
+          cross[i * C + j] = torusDist(ca.row, ca.col, r, c, grid);
+        })
+      );
       const displacement: [number, number][] = moved.map((
         [ca, [r, c]],
       ) => [ca.label, torusDist(ca.row, ca.col, r, c, grid)]);
@@ -318,6 +329,7 @@ export function placementStability(
         displacement,
         meanDisplacement: md,
         nullDisplacement: nc ? ns / nc : NaN,
+        cross,
       });
     }
   }
@@ -329,4 +341,49 @@ export function placementStability(
     nullDisplacement,
     stability: 1 - meanDisplacement / nullDisplacement,
   };
+}
+
+/**
+ * A percentile-bootstrap interval of the placement stability, resampling classes and seed pairs.
+ *
+ * @param ps The ensemble result of {@linkcode placementStability}.
+ * @param rng Seeded generator.
+ * @param resamples Replicates. Default 1000.
+ * @returns `[low, high]` of `1 − mean displacement / mean between-class distance`.
+ */
+export function stabilityInterval(
+  ps: PlacementStability,
+  rng: { int(n: number): number },
+  resamples = 1000,
+): [number, number] {
+  const vals: number[] = [];
+  const P = ps.pairs.length;
+  for (let b = 0; b < resamples; b++) {
+    let disp = 0, nul = 0;
+    for (let p = 0; p < P; p++) {
+      const pair = ps.pairs[rng.int(P)];
+      const C = pair.displacement.length;
+      const idx = Array.from({ length: C }, () => rng.int(C));
+      let d = 0, n = 0, nc = 0;
+      for (const i of idx) {
+        d += pair.cross[i * C + i];
+        for (const j of idx) {
+          if (i === j) continue;
+          n += pair.cross[i * C + j];
+          nc++;
+        }
+      }
+      disp += d / C;
+      nul += nc ? n / nc : NaN;
+    }
+    const v = 1 - disp / nul;
+    if (Number.isFinite(v)) vals.push(v);
+  }
+  vals.sort((a, b) => a - b);
+  const q = (p: number) => {
+    if (!vals.length) return NaN;
+    const h = (vals.length - 1) * p, lo = Math.floor(h);
+    return vals[lo] + (h - lo) * (vals[Math.min(lo + 1, vals.length - 1)] - vals[lo]);
+  };
+  return [q(0.025), q(0.975)];
 }

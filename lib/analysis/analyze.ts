@@ -27,7 +27,7 @@ import {
 import { type BmuDensity, bmuDensity, type DensityOptions } from "./density.ts";
 import { checkTopk, type GridShape } from "./grid.ts";
 import { quantizationError, topographicError, uMatrix } from "./map_quality.ts";
-import { type PlacementStability, placementStability } from "./alignment.ts";
+import { type PlacementStability, placementStability, stabilityInterval } from "./alignment.ts";
 import { bmuShiftDistances } from "./shifts.ts";
 import {
   centreCosineDistances,
@@ -198,6 +198,8 @@ export interface LayerAnalysis {
     dClassTrainBySeed: ClassDistance[][];
     dClassValBySeed: ClassDistance[][];
     finalLossBySeed: number[];
+    /** 95 % bootstrap interval of the stability (classes and seed pairs resampled). */
+    stabilityInterval: [number, number];
   };
 }
 
@@ -419,6 +421,10 @@ export function analyzeModel(
             : []
         ),
         finalLossBySeed: seeds.map((s) => s.finalLoss ?? NaN),
+        stabilityInterval: stabilityInterval(
+          ps,
+          new Rng(options.seed ?? 0).stream(`stability/${model}/${L.layer}`),
+        ),
       };
     }
     out.push(la);

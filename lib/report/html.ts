@@ -389,9 +389,11 @@ ${rel.length ? `<h3>Our verdict</h3>${rel.map(claimBlock).join("")}` : ""}
     a.layers.filter((l) => l.ensemble).map((l) =>
       `<tr><td>${esc(a.model)}</td><td>${esc(l.layer)}</td><td>${
         l.ensemble!.dClassTrainBySeed.length
-      }</td><td>${num(l.ensemble!.stability)}</td><td>${
-        num(l.ensemble!.meanDisplacement)
-      }</td><td>${num(l.ensemble!.nullDisplacement)}</td><td>${
+      }</td><td>${num(l.ensemble!.stability)} [${num(l.ensemble!.stabilityInterval?.[0])}, ${
+        num(l.ensemble!.stabilityInterval?.[1])
+      }]</td><td>${num(l.ensemble!.meanDisplacement)}</td><td>${
+        num(l.ensemble!.nullDisplacement)
+      }</td><td>${
         l.ensemble!.pairs.map((p) =>
           `${p.seedA}↔${p.seedB}: ${p.alignment.symmetry.transpose ? "T" : ""}${
             p.alignment.symmetry.flipRows ? "Fr" : ""
@@ -468,7 +470,7 @@ ${extraFigs.map(sectionFor).join("\n")}
 <section id="stability"><h3>SOM-seed ensemble: placement stability</h3>
 ${
     stab
-      ? `<table class="small"><tr><th>model</th><th>layer</th><th>seeds</th><th>stability</th><th>mean centre displacement (grid units)</th><th>between-class distance</th><th>aligning symmetry per pair</th></tr>${stab}</table>`
+      ? `<table class="small"><tr><th>model</th><th>layer</th><th>seeds</th><th>stability [95 % interval]</th><th>mean centre displacement (grid units)</th><th>between-class distance</th><th>aligning symmetry per pair</th></tr>${stab}</table>`
       : "<p>No seed ensemble in this run.</p>"
   }</section>
 <section id="explorer-section"><h2>Unit explorer</h2>

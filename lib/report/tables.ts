@@ -179,6 +179,8 @@ export function analysisTables(
         topographic_error: _num(l.quality.topographicError),
         umatrix_mean: l.quality.uMatrix.reduce((s, v) => s + v, 0) / (m * n),
         placement_stability: l.ensemble ? _num(l.ensemble.stability) : null,
+        stability_low: l.ensemble ? _num(l.ensemble.stabilityInterval?.[0] ?? NaN) : null,
+        stability_high: l.ensemble ? _num(l.ensemble.stabilityInterval?.[1] ?? NaN) : null,
         seeds: l.ensemble ? l.ensemble.dClassTrainBySeed.length : 1,
       });
       for (const p of l.ensemble?.pairs ?? []) {
@@ -308,6 +310,8 @@ export function analysisTables(
       "topographic_error",
       "umatrix_mean",
       "placement_stability",
+      "stability_low",
+      "stability_high",
       "seeds",
     ]),
     umatrix: _t(um, ["model", "layer", "unit", "row", "col", "umatrix"]),
