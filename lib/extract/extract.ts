@@ -190,7 +190,7 @@ export async function extractCodes(
   }
   _checkDataMatchesModel(model, dataset);
   const com = options.com ?? "flat";
-  const norm = resolveNormalize(options.normalize, model.input.channels);
+  const norm = resolveNormalize(options.normalize, model.input.channels ?? dataset.channels);
   const cacheDir = options.cacheDir ?? defaultCacheDir();
 
   // Layer selection (the layer list itself is cached: it costs a model session).

@@ -321,10 +321,10 @@ export async function probeShapes(
   const prepared = prepareModel(model, { taps: tensors.map((t) => ({ tensor: t })) });
   let rt;
   try {
-    rt = await createRuntime(runtime, prepared.bytes, { threads: 1 });
+    rt = await createRuntime(runtime, prepared.bytes);
   } catch (e) {
     if (runtime !== "node") throw e;
-    rt = await createRuntime("wasm", prepared.bytes, { threads: 1 });
+    rt = await createRuntime("wasm", prepared.bytes);
   }
   try {
     const [C, H, W] = inputShape;

@@ -79,7 +79,8 @@ export interface RuntimeOptions {
    * Intra-op threads of the CPU runtimes. Default: node — onnxruntime's own choice (one per
    * physical core: on the 2-vCPU reference VM that is 1 thread, which ran ResNet18 at 52 img/s
    * against 37 with 2 threads); wasm — `navigator.hardwareConcurrency` (2 threads gave
-   * 1.65–2.05× there, MODELS.md).
+   * 1.65–2.05× there, MODELS.md). onnxruntime-web fixes its thread count at its first session
+   * in the process; later wasm sessions report that count in `threads`.
    */
   threads?: number;
   /** Name of the logits output. Default: the model's first output. */
