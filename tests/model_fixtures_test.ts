@@ -9,6 +9,7 @@ import {
 } from "./model_helpers.ts";
 import { openDataset, reduceFeatureMapsReference } from "../mod.ts";
 import { assert, assertEquals } from "./asserts.ts";
+import { gpuContextOrSkip } from "./gpu_helper.ts";
 
 const REF = "fixtures/reference";
 const FIXTURES = {
@@ -90,6 +91,41 @@ Deno.test("extractCodes() on the built-in data gives the fixture's reference cod
       }
     }
   } finally {
+    await Deno.remove(cacheDir, { recursive: true });
+  }
+});
+
+Deno.test("fixture codes agree across runtimes: wasm vs node ≤ 1e-5, webgpu vs node ≤ 1e-4", async () => {
+  const ctx = await gpuContextOrSkip();
+  const cacheDir = await Deno.makeTempDir({ prefix: "somscope_fixture_" });
+  try {
+    const data = await openDataset("builtin:fashion-mnist", { split: "val" });
+    const ix = Array.from({ length: 16 }, (_, i) => 100 + 7 * i);
+    for (const [name, f] of Object.entries(FIXTURES)) {
+      const model = await loadModel(f.file);
+      const run = (runtime: "node" | "wasm" | "webgpu") =>
+        extractCodes(model, data, ix, {
+          runtime,
+          ctx,
+          batchSize: 8,
+          progress: false,
+          cacheDir: `${cacheDir}/${name}_${runtime}`,
+        });
+      const node = await run("node");
+      const others: ["wasm" | "webgpu", number][] = [["wasm", 1e-5]];
+      if (ctx) others.push(["webgpu", 1e-4]);
+      for (const [kind, tol] of others) {
+        const r = await run(kind);
+        assertEquals(r.runtime?.kind, kind);
+        assertEquals(r.predictions, node.predictions);
+        for (let i = 0; i < r.layers.length; i++) {
+          const e = relErr(r.layers[i].codes, node.layers[i].codes);
+          assert(e <= tol, `${name} ${kind} ${r.layers[i].label}: relative error ${e}`);
+        }
+      }
+    }
+  } finally {
+    ctx?.dispose();
     await Deno.remove(cacheDir, { recursive: true });
   }
 });
