@@ -13,8 +13,9 @@ import { Progress, type ProgressOptions } from "../progress.ts";
 import {
   codeDimension,
   type ComMode,
+  type GpuCodes,
   reduceFeatureMaps,
-  reduceFeatureMapsGpu,
+  reduceFeatureMapsGpuToBuffer,
 } from "../codes/feature_map_reduce.ts";
 import { type LoadedModel, sha256Hex } from "../model/load.ts";
 import { type LayerList, type LayerSpec, listLayers, resolveLayers } from "../model/layers.ts";
@@ -25,6 +26,7 @@ import {
   type RunResult,
   type RuntimeChoice,
   type RuntimeKind,
+  type TapOutput,
 } from "../model/runtime.ts";
 import { RowStore } from "./cache.ts";
 import { writeJsonAtomic } from "../fs_atomic.ts";
@@ -318,6 +320,52 @@ export async function extractCodes(
   };
 }
 
+/**
+ * Reduces GPU taps to codes on the GPU and reads all of them back with one copy and one map
+ * (instead of one round trip per layer).
+ */
+async function _reduceOnGpu(
+  ctx: GpuContext,
+  taps: TapOutput[],
+  layers: { com: ComMode }[],
+): Promise<Float32Array[]> {
+  const parts: GpuCodes[] = [];
+  try {
+    for (let i = 0; i < taps.length; i++) {
+      parts.push(
+        await reduceFeatureMapsGpuToBuffer(ctx, taps[i].gpuBuffer!, taps[i].dims, {
+          com: layers[i].com,
+        }),
+      );
+    }
+    const sizes = parts.map((p) => p.shape[0] * p.shape[1] * 4);
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const all = ctx.acquire(total, "codes of one batch");
+    try {
+      await ctx.scoped("gather the codes of one batch", () => {
+        const enc = ctx.device.createCommandEncoder({ label: "gather codes" });
+        let off = 0;
+        parts.forEach((p, i) => {
+          enc.copyBufferToBuffer(p.buffer, 0, all, off, sizes[i]);
+          off += sizes[i];
+        });
+        ctx.device.queue.submit([enc.finish()]);
+      });
+      const bytes = await ctx.read(all, total);
+      let off = 0;
+      return sizes.map((n) => {
+        const codes = new Float32Array(bytes, off, n / 4);
+        off += n;
+        return codes;
+      });
+    } finally {
+      ctx.release(all);
+    }
+  } finally {
+    ctx.release(...parts.map((p) => p.buffer));
+  }
+}
+
 function _concat(parts: (Float32Array | Int32Array)[]): Float32Array | Int32Array {
   if (parts.length === 1) return parts[0];
   const n = parts.reduce((a, p) => a + p.length, 0);
@@ -427,13 +475,13 @@ async function _runBatches(
   const finish = async (g: number[], r: RunResult) => {
     const rows: (Float32Array | Int32Array)[] = [];
     try {
-      for (const l of layers) {
-        const tap = r.taps[l.output];
-        rows.push(
-          tap.gpuBuffer
-            ? await reduceFeatureMapsGpu(runtime.ctx!, tap.gpuBuffer, tap.dims, { com: l.com })
-            : await reduceFeatureMaps(tap.data!, tap.dims, { backend: "cpu", com: l.com }),
-        );
+      if (runtime.ctx && layers.length && layers.every((l) => r.taps[l.output].gpuBuffer)) {
+        rows.push(...await _reduceOnGpu(runtime.ctx, layers.map((l) => r.taps[l.output]), layers));
+      } else {
+        for (const l of layers) {
+          const tap = r.taps[l.output];
+          rows.push(await reduceFeatureMaps(tap.data!, tap.dims, { backend: "cpu", com: l.com }));
+        }
       }
       const K = r.logitsDims[1] ?? 1;
       const pred = new Int32Array(g.length);
