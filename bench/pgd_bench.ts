@@ -155,6 +155,8 @@ if (import.meta.main) {
     group: "pgd-resnet18",
     baseline: true,
     ignore: !s,
+    n: 10,
+    warmup: 2,
     async fn(b) {
       b.start();
       await plainIteration(s!);
@@ -165,6 +167,8 @@ if (import.meta.main) {
     name: "resnet18 224 b8: one PGD iteration, fused step graph",
     group: "pgd-resnet18",
     ignore: !s,
+    n: 10,
+    warmup: 2,
     async fn(b) {
       b.start();
       await fusedIteration(s!);
