@@ -198,6 +198,8 @@ export interface LayerAnalysis {
     dClassTrainBySeed: ClassDistance[][];
     dClassValBySeed: ClassDistance[][];
     finalLossBySeed: number[];
+    /** Per seed (main map first): each unit's mean weight cosine distance to the others. */
+    weightCdUnitMeansBySeed: Float64Array[];
     /** 95 % bootstrap interval of the stability (classes and seed pairs resampled). */
     stabilityInterval: [number, number];
   };
@@ -224,6 +226,17 @@ function _finalLoss(losses: ArrayLike<number>): number {
   let s = 0;
   for (let i = from; i < n; i++) s += losses[i];
   return s / (n - from);
+}
+
+/** Per unit, the mean of its row of a `K×K` distance matrix without the diagonal. */
+function _unitMeans(D: Float32Array, K: number): Float64Array {
+  const out = new Float64Array(K);
+  for (let i = 0; i < K; i++) {
+    let s = 0;
+    for (let j = 0; j < K; j++) s += D[i * K + j];
+    out[i] = K > 1 ? s / (K - 1) : 0;
+  }
+  return out;
 }
 
 function _shiftSummary(
@@ -308,12 +321,7 @@ export function analyzeModel(
     const dTr = dClass(L.train.topk, L.k, L.train.labels, centres, L.grid);
     const dVal = dClass(L.val.topk, L.k, L.val.labels, centres, L.grid);
     const D = weightCosineDistances(L.weights, K, L.dim);
-    const unitMeans = new Float64Array(K);
-    for (let i = 0; i < K; i++) {
-      let s = 0;
-      for (let j = 0; j < K; j++) s += D[i * K + j];
-      unitMeans[i] = K > 1 ? s / (K - 1) : 0;
-    }
+    const unitMeans = _unitMeans(D, K);
     const tri = upperTriangle(D, K);
     const sizeKey = (g: GridShape) => `${g.m}x${g.n}`;
     const maps = [
@@ -421,6 +429,9 @@ export function analyzeModel(
             : []
         ),
         finalLossBySeed: seeds.map((s) => s.finalLoss ?? NaN),
+        weightCdUnitMeansBySeed: seeds.map((s, i) =>
+          i === 0 ? unitMeans : _unitMeans(weightCosineDistances(s.weights, K, L.dim), K)
+        ),
         stabilityInterval: stabilityInterval(
           ps,
           new Rng(options.seed ?? 0).stream(`stability/${model}/${L.layer}`),

@@ -334,14 +334,21 @@ export function evaluateClaims(a: ModelAnalysis, options: ClaimOptions = {}): Cl
       out.push(missing(id, PAPER.wcd, stat, noLayers));
     } else {
       const h = Math.floor(L.length / 2);
-      const means = L.map((l) => _mean(l.weightCdUnitMeans));
-      const resample = (r: Rng, u: Float64Array) => {
+      // With a seed ensemble every layer has one unit-mean vector per seed; a replicate draws a
+      // seed per layer, then units.
+      const useSeeds = L.every((l) => (l.ensemble?.weightCdUnitMeansBySeed?.length ?? 0) >= 2);
+      const pools = L.map((l) =>
+        useSeeds ? l.ensemble!.weightCdUnitMeansBySeed : [l.weightCdUnitMeans]
+      );
+      const means = pools.map((p) => _mean(p.map((u) => _mean(u))));
+      const resampleUnits = (r: Rng, u: Float64Array) => {
         let s = 0;
         for (let i = 0; i < u.length; i++) s += u[r.int(u.length)];
         return s / u.length;
       };
+      const resample = (r: Rng, p: Float64Array[]) => resampleUnits(r, p[r.int(p.length)]);
       const diff = (v: number[]) => _mean(v.slice(L.length - h)) - _mean(v.slice(0, h));
-      const interval = iv((r) => diff(L.map((l) => resample(r, l.weightCdUnitMeans))), id);
+      const interval = iv((r) => diff(pools.map((p) => resample(r, p))), id);
       out.push({
         ...base(id, PAPER.wcd),
         statistic: stat,
@@ -350,10 +357,14 @@ export function evaluateClaims(a: ModelAnalysis, options: ClaimOptions = {}): Cl
         interval: [_fin(interval[0]), _fin(interval[1])],
         holds: _verdictAbove(interval),
         perLayer: L.map((l, i) => {
-          const li = iv((r) => resample(r, l.weightCdUnitMeans), `${id}/${l.layer}`);
+          const li = iv((r) => resample(r, pools[i]), `${id}/${l.layer}`);
           return { layer: l.layer, value: _fin(means[i]), interval: [_fin(li[0]), _fin(li[1])] };
         }),
-        resampled: "units of each map (their mean distance to all other units)",
+        resampled: useSeeds
+          ? `SOM seeds (${
+            pools[0].length
+          }) and units of each map (their mean distance to all other units)`
+          : "units of each map (their mean distance to all other units)",
       });
     }
   }
