@@ -610,11 +610,13 @@ const _expand: GradRule = (
 /** Gradient rules by op type. */
 export const GRADIENT_RULES: Readonly<Record<string, GradRule>> = {
   Conv: _conv,
+  // The mask reads the Relu's output (Y > 0 ⇔ X > 0), not its input, so that onnxruntime can
+  // still fuse Conv + Relu in the forward part (a fused pre-activation is never materialised).
   Relu: _unary((n, g, b) =>
     _e(
       b,
       "Where",
-      [_e(b, "Greater", [n.inputs[0], b.f32([0], [])]), g, b.f32([0], [])],
+      [_e(b, "Greater", [n.outputs[0], b.f32([0], [])]), g, b.f32([0], [])],
       {},
       b.shape(n.inputs[0]),
     )
