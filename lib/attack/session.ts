@@ -66,6 +66,7 @@ export async function openGraphSession(
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: optimization,
+      extra: { session: { intra_op: { allow_spinning: spinning ? "1" : "0" } } },
     };
   } else if (runtime === "wasm") {
     ort = await (_wasm ??= import("npm:onnxruntime-web@1.30.0").then((m) => {
