@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "./asserts.ts";
 import { analyzeModel } from "../lib/analysis/analyze.ts";
-import { PAPER_LIKE, planted } from "./analysis_planted_test.ts";
+import { PAPER_LIKE, planted } from "./analysis_planted.ts";
 import { evaluateClaims } from "../lib/analysis/claims.ts";
 
 Deno.test("evaluateClaims() finds every planted paper-like effect", () => {

@@ -4,7 +4,7 @@ import * as aq from "npm:arquero@8.0.3";
 import { analyzeModel, type LayerInput } from "../lib/analysis/analyze.ts";
 import { scopeSvgIds, writeReport } from "../lib/report/write_report.ts";
 import type { RunSummary } from "../lib/report/html.ts";
-import { PAPER_LIKE, planted } from "./analysis_planted_test.ts";
+import { PAPER_LIKE, planted } from "./analysis_planted.ts";
 
 const CHROMIUM_ARGS = [
   "--no-sandbox",

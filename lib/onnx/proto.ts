@@ -248,7 +248,9 @@ export function tensorData(
   }
   const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
   const fromRaw = <A>(C: new (b: ArrayBuffer, o: number, n: number) => A, size: number): A => {
-    const copy = raw!.slice(0, n * size);
+    // `rawData` may be a pooled Node Buffer whose `slice` shares memory and whose `.buffer` is
+    // the whole pool: copy into a fresh, aligned Uint8Array first.
+    const copy = new Uint8Array(raw!.subarray(0, n * size));
     return new C(copy.buffer, 0, n);
   };
   switch (dt) {
@@ -265,7 +267,7 @@ export function tensorData(
     case DT.UINT8:
     case DT.BOOL:
     case DT.INT8:
-      return raw ? raw.slice(0, n) : Uint8Array.from(t.int32Data ?? []);
+      return raw ? new Uint8Array(raw.subarray(0, n)) : Uint8Array.from(t.int32Data ?? []);
     default:
       throw new ModelFormatError(
         `Cannot read tensor ${t.name}: element type ${dt} is not supported (FLOAT, DOUBLE, ` +

@@ -14,7 +14,9 @@
  * @module
  */
 
-import * as ort from "npm:onnxruntime-node@1.30.0";
+// onnxruntime-node is loaded on first use, so that importing mod.ts still works where its
+// native module cannot load (the wasm runtime is then the fallback).
+import type * as OrtNode from "npm:onnxruntime-node@1.30.0";
 import type { EpochArgs, EpochResult, SomBackend, SomGeometry, TopK } from "./backend.ts";
 import { epochGraph, gridD2, topkGraph } from "./_cpu_graphs.ts";
 
@@ -71,24 +73,28 @@ export function cpuBackend(options: CpuBackendOptions = {}): Promise<SomBackend>
       `Cannot create CPU backend: threads is ${threads} but expected a positive integer`,
     );
   }
-  return Promise.resolve(new CpuBackend(threads, options.spin ?? false));
+  return import("npm:onnxruntime-node@1.30.0").then(
+    (m) => new CpuBackend((m.default ?? m) as typeof OrtNode, threads, options.spin ?? false),
+  );
 }
 
 class CpuBackend implements SomBackend {
   readonly name = "cpu" as const;
   #threads: number;
   #spin: boolean;
-  #sessions = new Map<string, Promise<ort.InferenceSession>>();
+  #sessions = new Map<string, Promise<OrtNode.InferenceSession>>();
+  #ort: typeof OrtNode;
 
-  constructor(threads: number, spin: boolean) {
+  constructor(ort: typeof OrtNode, threads: number, spin: boolean) {
+    this.#ort = ort;
     this.#threads = threads;
     this.#spin = spin;
   }
 
-  #session(key: string, build: () => Uint8Array): Promise<ort.InferenceSession> {
+  #session(key: string, build: () => Uint8Array): Promise<OrtNode.InferenceSession> {
     let s = this.#sessions.get(key);
     if (!s) {
-      s = ort.InferenceSession.create(build(), {
+      s = this.#ort.InferenceSession.create(build(), {
         intraOpNumThreads: this.#threads,
         interOpNumThreads: 1,
         executionMode: "sequential",
@@ -131,7 +137,7 @@ class CpuBackend implements SomBackend {
         `epoch:${m}x${n}:${periodic}:${dim}:${b}:${scaled}:${U}`,
         () => epochGraph(K, dim, b, d2(), { scaled, unroll: U }),
       );
-    const dataT = new ort.Tensor("float32", data, [N, dim]);
+    const dataT = new this.#ort.Tensor("float32", data, [N, dim]);
     const nFull = Math.floor(L / B);
     // Runs of full batches, then the short last batch with its own b (in α/b and the loss
     // mean). A run ends after MAX_RUN batches or, in the scaled form, once the weight scale
@@ -172,12 +178,12 @@ class CpuBackend implements SomBackend {
       const rows = order.subarray(run.first * B, run.first * B + count * b);
       const S = count / run.U, ub = run.U * b;
       const out = await (await session(b, run.U)).run({
-        W0: new ort.Tensor("float32", W, [K, dim]),
-        nsq0: new ort.Tensor("float64", nsq0, [1, K]),
+        W0: new this.#ort.Tensor("float32", W, [K, dim]),
+        nsq0: new this.#ort.Tensor("float64", nsq0, [1, K]),
         data: dataT,
-        idx: new ort.Tensor("int32", rows, [S, ub]),
-        negInv: new ort.Tensor("float32", negInv, [S, run.U]),
-        c: new ort.Tensor("float32", c, [S, run.U]),
+        idx: new this.#ort.Tensor("int32", rows, [S, ub]),
+        negInv: new this.#ort.Tensor("float32", negInv, [S, run.U]),
+        c: new this.#ort.Tensor("float32", c, [S, run.U]),
       });
       const dmin = out.dmin.data as Float32Array;
       for (let i = 0; i < count; i++) {
@@ -240,12 +246,12 @@ class CpuBackend implements SomBackend {
       const inv = 1 / Math.max(Math.sqrt(ss), 1e-8);
       for (let j = u * dim; j < (u + 1) * dim; j++) wn[j] = weights[j] * inv;
     }
-    const wT = new ort.Tensor("float32", wn, [K, dim]);
+    const wT = new this.#ort.Tensor("float32", wn, [K, dim]);
     const R = Math.max(1, Math.min(N, Math.floor(TOPK_TILE / K)));
     for (let r0 = 0; r0 < N; r0 += R) {
       const r = Math.min(R, N - r0);
       const out = await session.run({
-        X: new ort.Tensor("float32", data.subarray(r0 * dim, (r0 + r) * dim), [r, dim]),
+        X: new this.#ort.Tensor("float32", data.subarray(r0 * dim, (r0 + r) * dim), [r, dim]),
         Wn: wT,
       });
       const dist = out.dist.data as Float32Array, idx = out.index.data as BigInt64Array;
