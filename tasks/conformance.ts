@@ -18,12 +18,16 @@
  *   the tap difference can cause on a channel with little positive mass — see `codesErr`), and
  *   the logits agree (≤ 1e-5).
  *
- * Usage: deno task conformance [--models a,b] [--runtimes node,wasm] [--out DIR] [--fresh]
+ * Usage: deno task conformance [--models a,b] [--runtimes node,wasm] [--out DIR] [--fresh] [--no-grad]
+ *
+ * Also checks input gradients of resnet18, resnet50, densenet121 and vit_b_16 against torch
+ * autograd (relative error ≤ 1e-4) unless `--no-grad`.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
+import { GRADIENT_CONFORMANCE_ARCHS, runGradientConformance } from "../lib/grad/conformance.ts";
 import { loadModel } from "../lib/model/load.ts";
 import { listLayers } from "../lib/model/layers.ts";
 import { prepareModel } from "../lib/model/surgery.ts";
@@ -114,6 +118,7 @@ async function main(): Promise<number> {
       out: { type: "string", default: ".cache/conformance" },
       python: { type: "string", default: Deno.env.get("SOMSCOPE_PYTHON") ?? "/usr/bin/python3" },
       fresh: { type: "boolean", default: false },
+      "no-grad": { type: "boolean", default: false },
     },
   });
   const models = values.models!.split(",").filter(Boolean);
@@ -232,6 +237,18 @@ async function main(): Promise<number> {
     console.log(`  (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   }
   ctx?.dispose();
+  // Input gradients (issue 4): the derived gradient graph against torch autograd, ≤ 1e-4.
+  if (!values["no-grad"]) {
+    const archs = models.filter((m) => GRADIENT_CONFORMANCE_ARCHS.includes(m));
+    try {
+      const g = await runGradientConformance({ archs, out: `${out}/grad`, python: values.python });
+      for (const r of g) {
+        if (!r.pass) fail(`${r.model}: input_grad relative error ${r.relError.toExponential(2)}`);
+      }
+    } catch (e) {
+      fail(`gradient conformance: ${(e as Error).message}`);
+    }
+  }
   console.log(failures ? `conformance: ${failures} failure(s)` : "conformance: all checks passed");
   return failures ? 1 : 0;
 }

@@ -54,9 +54,9 @@ let _wasm: Promise<Ort> | undefined;
 export async function openGraphSession(
   bytes: Uint8Array,
   runtime: GraphRuntime = "node",
-  threads = Math.max(1, navigator.hardwareConcurrency ?? 1),
+  threads: number = Math.max(1, navigator.hardwareConcurrency ?? 1),
   optimization: "disabled" | "basic" | "extended" | "all" = "all",
-  spinning = false,
+  spinning: boolean = false,
 ): Promise<GraphSession> {
   let ort: Ort;
   let opts: Record<string, unknown>;
