@@ -142,7 +142,16 @@ const FIGURES: Record<string, string> = {
   "incorrect-farther": "Supp. Fig. 3",
 };
 
-/** Paper figures for ViT models (the same claims, other figures). */
+/**
+ * Paper figures for ViT models (the same claims, other figures).
+ *
+ * @example
+ * ```ts
+ * import { VIT_FIGURES } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(VIT_FIGURES["weight-cd-grows"], "Fig. 9");
+ * ```
+ */
 export const VIT_FIGURES: Readonly<Record<string, string>> = Object.freeze({
   "loss-last-layer-highest": "Fig. 3 (ViT: not in the paper)",
   "dclass-shrinks-train": "Fig. 6A,B (ViT: not in the paper)",

@@ -21,7 +21,17 @@ import {
   toUrl,
 } from "./preprocess.ts";
 
-/** CIFAR-10's class names in label order. */
+/**
+ * CIFAR-10's class names in label order.
+ *
+ * @example
+ * ```ts
+ * import { CIFAR10_CLASSES } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(CIFAR10_CLASSES.length, 10);
+ * assertEquals(CIFAR10_CLASSES[0], "airplane");
+ * ```
+ */
 export const CIFAR10_CLASSES = [
   "airplane",
   "automobile",

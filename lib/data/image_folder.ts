@@ -24,7 +24,16 @@ import {
   sha256Hex,
 } from "./preprocess.ts";
 
-/** File extensions read as images (case-insensitive). */
+/**
+ * File extensions read as images (case-insensitive).
+ *
+ * @example
+ * ```ts
+ * import { IMAGE_EXTENSIONS } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(IMAGE_EXTENSIONS, [".jpg", ".jpeg", ".png", ".webp"]);
+ * ```
+ */
 export const IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png", ".webp"];
 
 /** Images decoded at the same time by one `load()` (sharp runs them on libuv's pool). */

@@ -18,7 +18,16 @@ export interface DataSpec {
   path: string;
 }
 
-/** Names accepted after `builtin:`. */
+/**
+ * Names accepted after `builtin:`.
+ *
+ * @example
+ * ```ts
+ * import { BUILTIN_DATASETS } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(BUILTIN_DATASETS, ["fashion-mnist"]);
+ * ```
+ */
 export const BUILTIN_DATASETS = ["fashion-mnist"];
 
 const _IDX_IMAGES = /images-idx3-ubyte(\.gz)?$/;

@@ -34,6 +34,13 @@ import { writeJsonAtomic } from "../fs_atomic.ts";
 /**
  * Version of the code definition and cache layout. Part of every cache key: change it when
  * codes computed by an older build must not be reused.
+ *
+ * @example
+ * ```ts
+ * import { CODE_VERSION } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(CODE_VERSION, "codes-1");
+ * ```
  */
 export const CODE_VERSION = "codes-1";
 
@@ -382,6 +389,12 @@ function _concat(parts: (Float32Array | Int32Array)[]): Float32Array | Int32Arra
  * The default cache folder: `$SOMSCOPE_CACHE/codes`, else `.cache/somscope/codes`.
  *
  * @returns The folder path.
+ * @example
+ * ```ts
+ * import { defaultCacheDir } from "../../mod.ts";
+ * import { ok } from "node:assert";
+ * ok(defaultCacheDir().endsWith("/codes"));
+ * ```
  */
 export function defaultCacheDir(): string {
   let base: string | undefined;

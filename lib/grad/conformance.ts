@@ -118,7 +118,16 @@ export async function checkGradientConformance(
   }
 }
 
-/** The torchvision architectures the gradient conformance covers (issue 4 §4). */
+/**
+ * The torchvision architectures the gradient conformance covers (issue 4 §4).
+ *
+ * @example
+ * ```ts
+ * import { GRADIENT_CONFORMANCE_ARCHS } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(GRADIENT_CONFORMANCE_ARCHS, ["resnet18", "resnet50", "densenet121", "vit_b_16"]);
+ * ```
+ */
 export const GRADIENT_CONFORMANCE_ARCHS: readonly string[] = Object.freeze([
   "resnet18",
   "resnet50",

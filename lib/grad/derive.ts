@@ -30,7 +30,17 @@ import {
 } from "./fold.ts";
 import { flipConvWeight, type GradBuilder, GRADIENT_RULES, SUPPORTED_OPS } from "./ops.ts";
 
-/** ImageNet channel statistics (torchvision). */
+/**
+ * ImageNet channel statistics (torchvision).
+ *
+ * @example
+ * ```ts
+ * import { IMAGENET_NORMALIZATION } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(IMAGENET_NORMALIZATION.mean, [0.485, 0.456, 0.406]);
+ * assertEquals(IMAGENET_NORMALIZATION.std, [0.229, 0.224, 0.225]);
+ * ```
+ */
 export const IMAGENET_NORMALIZATION: { mean: number[]; std: number[] } = Object.freeze({
   mean: [0.485, 0.456, 0.406],
   std: [0.229, 0.224, 0.225],
@@ -60,7 +70,17 @@ export interface GradientGraphOptions {
   convGrad?: "conv" | "convtranspose";
 }
 
-/** Names of the gradient graph's inputs and outputs. */
+/**
+ * Names of the gradient graph's inputs and outputs.
+ *
+ * @example
+ * ```ts
+ * import { GRADIENT_GRAPH_IO } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(GRADIENT_GRAPH_IO.inputs, ["input", "labels"]);
+ * assertEquals(GRADIENT_GRAPH_IO.outputs, ["logits", "loss", "input_grad"]);
+ * ```
+ */
 export const GRADIENT_GRAPH_IO: Readonly<
   Record<"inputs" | "outputs" | "pgdInputs" | "pgdOutputs", string[]>
 > = Object.freeze({

@@ -698,7 +698,16 @@ export const GRADIENT_RULES: Readonly<Record<string, GradRule>> = {
   ReduceSum: _reduce,
 };
 
-/** The forward ops the gradient derivation supports (besides Identity, Dropout and Constant). */
+/**
+ * The forward ops the gradient derivation supports (besides Identity, Dropout and Constant).
+ *
+ * @example
+ * ```ts
+ * import { SUPPORTED_OPS } from "../../mod.ts";
+ * import { ok } from "node:assert";
+ * ok(SUPPORTED_OPS.includes("Conv") && SUPPORTED_OPS.includes("Identity"));
+ * ```
+ */
 export const SUPPORTED_OPS: readonly string[] = Object.freeze(
   [...Object.keys(GRADIENT_RULES), "Identity", "Dropout", "Constant"].sort(),
 );

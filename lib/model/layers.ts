@@ -97,6 +97,15 @@ const FLOAT_TYPES = new Set([1, 10, 11, 16]);
  * @param graph The model graph.
  * @param inputName The image input.
  * @returns Cut tensors in graph order (the input itself excluded).
+ * @example
+ * ```ts
+ * import { findCutTensors, loadModel } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const model = await loadModel("tests/data/models/toy_cnn.onnx");
+ * const cuts = findCutTensors(model.proto.graph!, model.input.name);
+ * assertEquals(cuts[0].name, "/stem/stem.0/Conv_output_0");
+ * assertEquals(cuts.at(-1)?.name, "logits");
+ * ```
  */
 export function findCutTensors(graph: GraphLike, inputName: string): CutTensor[] {
   const nodes = graph.node ?? [];
@@ -242,6 +251,17 @@ export async function listLayers(
  * @returns The layers, in the order given.
  * @throws {RangeError} If a name is neither an alias nor a tensor of the graph (the message
  *   lists the valid names), or `"auto"` finds no automatic layers.
+ * @example
+ * ```ts
+ * import { listLayers, loadModel, resolveLayers } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const model = await loadModel("tests/data/models/toy_cnn.onnx");
+ * const layers = await resolveLayers(model, await listLayers(model), "CL3,CL1");
+ * assertEquals(layers.map((l) => [l.label, l.tensor]), [
+ *   ["CL3", "/stage3/Relu_1_output_0"],
+ *   ["CL1", "/stage1/Relu_1_output_0"],
+ * ]);
+ * ```
  */
 export async function resolveLayers(
   model: LoadedModel,
@@ -311,6 +331,14 @@ export async function resolveLayers(
  * @param inputShape `[C, H, W]`.
  * @param runtime Runtime. Default `"node"`, falling back to `"auto"` if it cannot load.
  * @returns Shape by tensor name.
+ * @example
+ * ```ts
+ * import { loadModel, probeShapes } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const model = await loadModel("tests/data/models/toy_cnn.onnx");
+ * const shapes = await probeShapes(model, ["/stage2/Relu_1_output_0"], [1, 28, 28]);
+ * assertEquals(shapes, { "/stage2/Relu_1_output_0": [1, 16, 14, 14] });
+ * ```
  */
 export async function probeShapes(
   model: LoadedModel,

@@ -125,6 +125,15 @@ export async function loadModel(
  *
  * @param bytes Data.
  * @returns 64 hex digits.
+ * @example
+ * ```ts
+ * import { sha256Hex } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(
+ *   await sha256Hex("abc"),
+ *   "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+ * );
+ * ```
  */
 export async function sha256Hex(bytes: Uint8Array | string): Promise<string> {
   const b = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;

@@ -18,7 +18,16 @@ export type RuntimeKind = "node" | "webgpu" | "wasm";
 /** A runtime request: a concrete runtime or `"auto"`. */
 export type RuntimeChoice = RuntimeKind | "auto";
 
-/** The runtime names accepted by {@linkcode createRuntime}. */
+/**
+ * The runtime names accepted by {@linkcode createRuntime}.
+ *
+ * @example
+ * ```ts
+ * import { RUNTIME_CHOICES } from "../../mod.ts";
+ * import { ok } from "node:assert";
+ * ok(RUNTIME_CHOICES.includes("auto") && RUNTIME_CHOICES.includes("node"));
+ * ```
+ */
 export const RUNTIME_CHOICES: readonly RuntimeChoice[] = ["auto", "node", "webgpu", "wasm"];
 
 /** One non-logits output of a run. */

@@ -21,9 +21,27 @@ import {
 import { DT } from "../onnx/proto.ts";
 import type { LoadedModel } from "./load.ts";
 
-/** ImageNet channel means (SPEC §1). */
+/**
+ * ImageNet channel means (SPEC §1).
+ *
+ * @example
+ * ```ts
+ * import { IMAGENET_MEAN } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(IMAGENET_MEAN, [0.485, 0.456, 0.406]);
+ * ```
+ */
 export const IMAGENET_MEAN: readonly number[] = [0.485, 0.456, 0.406];
-/** ImageNet channel standard deviations (SPEC §1). */
+/**
+ * ImageNet channel standard deviations (SPEC §1).
+ *
+ * @example
+ * ```ts
+ * import { IMAGENET_STD } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(IMAGENET_STD, [0.229, 0.224, 0.225]);
+ * ```
+ */
 export const IMAGENET_STD: readonly number[] = [0.229, 0.224, 0.225];
 
 /** Input normalisation: none, ImageNet's, or explicit per-channel mean and std. */
@@ -77,6 +95,14 @@ export interface PreparedModel {
  * @returns Mean and std, or null for `"none"`.
  * @throws {RangeError} If the setting is unknown, lengths differ from `channels`, or a std is
  *   not positive and finite.
+ * @example
+ * ```ts
+ * import { resolveNormalize } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals, throws } from "node:assert";
+ * assertEquals(resolveNormalize("none", 3), null);
+ * assertEquals(resolveNormalize({ mean: [0.5], std: [0.25] }, 1), { mean: [0.5], std: [0.25] });
+ * throws(() => resolveNormalize("imagenet", 1), RangeError);
+ * ```
  */
 export function resolveNormalize(
   n: Normalize | undefined,

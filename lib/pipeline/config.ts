@@ -88,7 +88,16 @@ export interface ReproduceConfig extends RunSettings, AnalysisSettings {
   quick: boolean;
 }
 
-/** The models of the default run: the committed Fashion-MNIST ResNet and ViT fixtures. */
+/**
+ * The models of the default run: the committed Fashion-MNIST ResNet and ViT fixtures.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_RUN_MODELS } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(DEFAULT_RUN_MODELS.map((m) => m.name), ["fmnist_resnet", "fmnist_vit"]);
+ * ```
+ */
 export const DEFAULT_RUN_MODELS: readonly ModelConfig[] = Object.freeze([
   { name: "fmnist_resnet", path: builtinModelUrl("fmnist-resnet").href, layers: "auto" },
   { name: "fmnist_vit", path: builtinModelUrl("fmnist-vit").href, layers: "auto" },

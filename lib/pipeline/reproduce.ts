@@ -56,7 +56,18 @@ export interface ReproduceResult {
   analyses: ModelAnalysis[];
 }
 
-/** The run folder holds another run, or files that are not a somscope run. */
+/**
+ * The run folder holds another run, or files that are not a somscope run.
+ *
+ * @example
+ * ```ts
+ * import { RunFolderError } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const e = new RunFolderError("Cannot write runs/x: it holds another run");
+ * assertEquals(e.name, "RunFolderError");
+ * assertEquals(e instanceof Error, true);
+ * ```
+ */
 export class RunFolderError extends Error {
   /**
    * Creates the error.

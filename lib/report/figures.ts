@@ -35,7 +35,11 @@ const CONFIG = {
   view: { stroke: "#bbb" },
 };
 
-/** Whether an analysed model is a ViT-style model (CLS-token layers) rather than a CNN. *
+/**
+ * Whether an analysed model is a ViT-style model (CLS-token layers) rather than a CNN.
+ *
+ * @param a The analysed model.
+ * @returns True if its name contains "vit" or every layer label starts with "cls".
  * @example
  * ```ts
  * import { isVit, type ModelAnalysis } from "../../mod.ts";

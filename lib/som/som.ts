@@ -26,7 +26,16 @@ export type SomInit = "normal" | "pca" | "sample" | Float32Array;
 /** Backend names accepted by {@linkcode SomOptions.backend}. */
 export type SomBackendName = "auto" | "webgpu" | "cpu" | "reference";
 
-/** The backend names, for messages and CLI help. */
+/**
+ * The backend names, for messages and CLI help.
+ *
+ * @example
+ * ```ts
+ * import { SOM_BACKENDS } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(SOM_BACKENDS, ["auto", "webgpu", "cpu", "reference"]);
+ * ```
+ */
 export const SOM_BACKENDS: readonly SomBackendName[] = Object.freeze([
   "auto",
   "webgpu",
