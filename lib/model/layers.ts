@@ -329,8 +329,11 @@ export async function resolveLayers(
  * @param model The model.
  * @param tensors Tensor names.
  * @param inputShape `[C, H, W]`.
- * @param runtime Runtime. Default `"node"`, falling back to `"auto"` if it cannot load.
+ * @param runtime Runtime. Default `"node"`, falling back to `"wasm"` if it cannot load.
  * @returns Shape by tensor name.
+ * @throws {RangeError} If a tensor is not in the graph.
+ * @throws {ModelFormatError} If the runtime refuses the model.
+ * @throws {GpuUnavailableError} If `"webgpu"` is requested without WebGPU.
  * @example
  * ```ts
  * import { loadModel, probeShapes } from "../../mod.ts";
