@@ -6,6 +6,7 @@
  */
 
 import type { Rng } from "../rng.ts";
+import { cosineDistanceMatrix } from "../som/torus.ts";
 import { rowNorms } from "./grid.ts";
 
 function _checkWeights(what: string, weights: ArrayLike<number>, K: number, d: number): void {
@@ -21,13 +22,16 @@ function _checkWeights(what: string, weights: ArrayLike<number>, K: number, d: n
 
 /**
  * Cosine distances between all pairs of unit weights, `1 − wᵢ·wⱼ/(‖wᵢ‖‖wⱼ‖)` with norms
- * floored at 1e-8 (SOM.md), as a symmetric `K×K` matrix with a zero diagonal.
+ * floored at 1e-8 (SOM.md), as a symmetric `K×K` matrix with a zero diagonal: the SOM's
+ * {@linkcode cosineDistanceMatrix} with the diagonal (a unit and itself, not a pair; 1 there for
+ * a zero vector in the SOM's convention) set to 0, so row sums over `K − 1` are means over the
+ * other units.
  *
  * @param weights `K×d` unit weights, row-major.
  * @param K Number of units.
  * @param d Weight dimension.
  * @returns `K×K` distances, row-major.
- * @throws {RangeError} If `weights.length !== K·d`.
+ * @throws {RangeError} If `weights.length !== K·d` or a weight is not finite.
  *
  * @example
  * ```ts
@@ -43,17 +47,9 @@ export function weightCosineDistances(
   d: number,
 ): Float32Array {
   _checkWeights("compute weight cosine distances", weights, K, d);
-  const norms = rowNorms(weights, K, d);
-  const out = new Float32Array(K * K);
-  for (let i = 0; i < K; i++) {
-    for (let j = i + 1; j < K; j++) {
-      let dot = 0;
-      for (let t = 0; t < d; t++) dot += weights[i * d + t] * weights[j * d + t];
-      const v = 1 - dot / (norms[i] * norms[j]);
-      out[i * K + j] = v;
-      out[j * K + i] = v;
-    }
-  }
+  const w = weights instanceof Float32Array ? weights : Float32Array.from(weights);
+  const out = cosineDistanceMatrix(w, K, d);
+  for (let i = 0; i < K; i++) out[i * K + i] = 0;
   return out;
 }
 
