@@ -16,10 +16,10 @@ import {
   readBytes,
   readClassNames,
   resolvePreprocess,
-  sha256Hex,
   showUrl,
   toUrl,
 } from "./preprocess.ts";
+import { sha256Hex } from "../hash.ts";
 
 /**
  * CIFAR-10's class names in label order.

@@ -12,10 +12,10 @@ import {
   readBytes,
   readClassNames,
   resolvePreprocess,
-  sha256Hex,
   showUrl,
   toUrl,
 } from "./preprocess.ts";
+import { sha256Hex } from "../hash.ts";
 
 /** A parsed IDX array of unsigned bytes. */
 export interface IdxArray {

@@ -21,8 +21,8 @@ import {
   imageSize,
   readClassNames,
   resolvePreprocess,
-  sha256Hex,
 } from "./preprocess.ts";
+import { sha256Hex } from "../hash.ts";
 
 /**
  * File extensions read as images (case-insensitive).

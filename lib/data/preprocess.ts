@@ -102,18 +102,6 @@ export async function gunzipIfNeeded(bytes: Uint8Array, name: string): Promise<U
   }
 }
 
-/**
- * SHA-256 of bytes as hex.
- *
- * @param bytes Input.
- * @returns 64 hex digits.
- */
-export async function sha256Hex(bytes: Uint8Array | string): Promise<string> {
-  const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
-  const digest = await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /** A URL shown in messages: a plain path for `file:` URLs. */
 function _show(url: URL): string {
   return url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href;
