@@ -406,6 +406,22 @@ export function cosineDistanceMatrixReference(
 }
 
 /**
+ * Rows scaled to unit length with the SOM's floor, `w / max(‖w‖, 1e-8)` (float64 norms, float32
+ * storage), into `rows×d` (rows past `K` stay zero: padding).
+ */
+function _unitRows(weights: Float32Array, K: number, d: number, rows: number): Float32Array {
+  const u = new Float32Array(rows * d);
+  for (let k = 0; k < K; k++) {
+    const base = k * d;
+    let s = 0;
+    for (let t = base; t < base + d; t++) s += weights[t] * weights[t];
+    const inv = 1 / Math.max(Math.sqrt(s), 1e-8);
+    for (let t = base; t < base + d; t++) u[t] = weights[t] * inv;
+  }
+  return u;
+}
+
+/**
  * Cosine distances between all pairs of `K` weight vectors, the fast CPU path: rows are scaled
  * by `1/max(‖w‖, 1e-8)` once (float64 norms), then a cache-blocked dot product computes each
  * 4×4 tile of the upper triangle with 16 float64 register accumulators and mirrors it. Same definition as
@@ -431,14 +447,7 @@ export function cosineDistanceMatrix(weights: Float32Array, K: number, d: number
   const K4 = Math.ceil(K / 4) * 4;
   // Normalised rows (float64 norms, float32 storage: half the memory traffic), padded with zero
   // rows to a multiple of 4 (their results are dropped).
-  const u = new Float32Array(K4 * d);
-  for (let k = 0; k < K; k++) {
-    const base = k * d;
-    let s = 0;
-    for (let t = base; t < base + d; t++) s += weights[t] * weights[t];
-    const inv = 1 / Math.max(Math.sqrt(s), 1e-8);
-    for (let t = base; t < base + d; t++) u[t] = weights[t] * inv;
-  }
+  const u = _unitRows(weights, K, d, K4);
   // Dot products of the upper triangle, accumulated in float64 over slices of the dimension so
   // that a panel of PANEL rows × SLICE coordinates (128 KiB) stays in L2 while every 4-row block
   // of the triangle above it streams past.
@@ -518,14 +527,7 @@ export async function cosineDistanceMatrixNative(
   if (!Number.isInteger(threads) || threads < 1) {
     throw new RangeError(`Cannot ${what}: threads is ${threads} but expected a positive integer`);
   }
-  const u = new Float32Array(K * d);
-  for (let k = 0; k < K; k++) {
-    const base = k * d;
-    let s = 0;
-    for (let t = base; t < base + d; t++) s += weights[t] * weights[t];
-    const inv = 1 / Math.max(Math.sqrt(s), 1e-8);
-    for (let t = base; t < base + d; t++) u[t] = weights[t] * inv;
-  }
+  const u = _unitRows(weights, K, d, K);
   const [ort, proto] = await Promise.all([
     import("npm:onnxruntime-node@1.30.0"),
     import("../onnx/proto.ts"),
