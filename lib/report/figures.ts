@@ -7,7 +7,7 @@
  */
 
 import type { LayerAnalysis, ModelAnalysis } from "../analysis/analyze.ts";
-import type { BoxStats } from "../analysis/box_stats.ts";
+import { type BoxStats, boxStats } from "../analysis/box_stats.ts";
 
 /** A figure: its file stem, the paper figure it mirrors, a caption and the Vega-Lite spec. */
 export interface FigureSpec {
@@ -616,39 +616,18 @@ function _shiftFig(as: readonly ModelAnalysis[], id: string, paper: string): Fig
 
 function supp03(as: readonly ModelAnalysis[]): FigureSpec {
   const rows: Row[] = [];
-  const stats = (xs: number[]) => {
-    const s = xs.filter(Number.isFinite).sort((p, q) => p - q);
-    const q = (p: number) => {
-      const h = (s.length - 1) * p, lo = Math.floor(h);
-      return s.length ? s[lo] + (h - lo) * ((s[Math.min(lo + 1, s.length - 1)]) - s[lo]) : NaN;
-    };
-    const q1 = q(0.25), q3 = q(0.75), lo = q1 - 1.5 * (q3 - q1), hi = q3 + 1.5 * (q3 - q1);
-    const inside = s.filter((v) => v >= lo && v <= hi);
-    return {
-      n: s.length,
-      mean: NaN,
-      min: s[0],
-      max: s[s.length - 1],
-      q1,
-      median: q(0.5),
-      q3,
-      whiskerLow: inside.length ? inside[0] : q1,
-      whiskerHigh: inside.length ? inside[inside.length - 1] : q3,
-      outliers: s.filter((v) => v < lo || v > hi),
-    };
-  };
   for (const a of as) {
     for (const l of a.layers) {
       rows.push(
         ..._boxRows(
           { model: a.model, layer: l.layer, group: "Corr" },
-          stats(l.correctness.map((c) => c.correct)),
+          boxStats(l.correctness.map((c) => c.correct)),
         ),
       );
       rows.push(
         ..._boxRows(
           { model: a.model, layer: l.layer, group: "InCorr" },
-          stats(l.correctness.map((c) => c.incorrect)),
+          boxStats(l.correctness.map((c) => c.incorrect)),
         ),
       );
     }
