@@ -9,7 +9,7 @@
 import { type CommandSpec, numberOption, UsageError } from "../lib/cli_util.ts";
 import { loadModel } from "../lib/model/load.ts";
 import { RUNTIME_CHOICES, type RuntimeChoice } from "../lib/model/runtime.ts";
-import type { Normalize } from "../lib/model/surgery.ts";
+import { type Normalize, parseNormalize as parseNormalizeOption } from "../lib/model/surgery.ts";
 import { defaultCacheDir, extractCodes } from "../lib/extract/extract.ts";
 import { writeCodes } from "../lib/extract/tables.ts";
 import { newManifest, writeManifest } from "../lib/manifest.ts";
@@ -19,22 +19,18 @@ import { openDataset } from "../lib/data/dataset.ts";
 import { samplePerClass } from "../lib/data/sampling.ts";
 
 /**
- * Parses `--normalize`: `none`, `imagenet`, or `M1,M2,M3/S1,S2,S3`.
+ * Parses `--normalize`: `none`, `imagenet`, `M1,M2,M3/S1,S2,S3` or `MEAN,STD` (lib's parser).
  *
  * @param s The option value.
  * @returns The normalisation setting.
  * @throws {UsageError} If the value has another form.
  */
 export function parseNormalize(s: string): Normalize {
-  if (s === "none" || s === "imagenet") return s;
-  const m = /^([^/]+)\/([^/]+)$/.exec(s);
-  if (m) {
-    const mean = m[1].split(",").map(Number), std = m[2].split(",").map(Number);
-    if ([...mean, ...std].every(Number.isFinite)) return { mean, std };
+  try {
+    return parseNormalizeOption(s);
+  } catch (e) {
+    throw new UsageError(`--normalize: ${(e as Error).message}`);
   }
-  throw new UsageError(
-    `--normalize is "${s}" but expected none, imagenet, or MEAN,.../STD,... (e.g. 0.5/0.25)`,
-  );
 }
 
 /** The `codes` command. */

@@ -29,6 +29,7 @@ import {
   prepareGraph,
 } from "./fold.ts";
 import { flipConvWeight, type GradBuilder, GRADIENT_RULES, SUPPORTED_OPS } from "./ops.ts";
+import { parseNormalize } from "../model/surgery.ts";
 
 /**
  * ImageNet channel statistics (torchvision).
@@ -91,7 +92,8 @@ export const GRADIENT_GRAPH_IO: Readonly<
 });
 
 /**
- * Parses a normalisation option: `none`, `imagenet`, or `m1,m2,m3/s1,s2,s3`.
+ * Parses a normalisation option: `none`, `imagenet`, or `m1,m2,m3/s1,s2,s3` (also `mean,std` for
+ * one channel); the same parser as {@linkcode parseNormalize}.
  *
  * @param text The option text.
  * @returns The normalisation.
@@ -104,22 +106,7 @@ export const GRADIENT_GRAPH_IO: Readonly<
  * ```
  */
 export function parseNormalization(text: string): Normalization {
-  if (text === "none" || text === "imagenet") return text;
-  const m = /^([^/]+)\/([^/]+)$/.exec(text);
-  const nums = (s: string) => s.split(",").map((x) => Number(x.trim()));
-  if (m) {
-    const mean = nums(m[1]), std = nums(m[2]);
-    if (
-      mean.length === std.length && [...mean, ...std].every(Number.isFinite) &&
-      std.every((s) => s > 0)
-    ) {
-      return { mean, std };
-    }
-  }
-  throw new RangeError(
-    `Cannot parse normalization "${text}": expected none, imagenet, or m1,m2,m3/s1,s2,s3 with ` +
-      "positive std values",
-  );
+  return parseNormalize(text);
 }
 
 /**

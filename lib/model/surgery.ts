@@ -88,6 +88,46 @@ export interface PreparedModel {
 }
 
 /**
+ * Parses a normalisation option (`--normalize`): `imagenet`, `none`, or `m1,m2,m3/s1,s2,s3`
+ * (also `mean,std` for one channel).
+ *
+ * @param v The option value.
+ * @returns The normalisation.
+ * @throws {RangeError} If it does not parse.
+ *
+ * @example
+ * ```ts
+ * import { parseNormalize } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(parseNormalize("0.5,0.25"), { mean: [0.5], std: [0.25] });
+ * assertEquals(parseNormalize("imagenet"), "imagenet");
+ * ```
+ */
+export function parseNormalize(v: string): Normalize {
+  if (v === "imagenet" || v === "none") return v;
+  const parts = v.split("/");
+  let mean: number[], std: number[];
+  if (parts.length === 2) {
+    mean = parts[0].split(",").map(Number);
+    std = parts[1].split(",").map(Number);
+  } else {
+    const xs = v.split(",").map(Number);
+    if (xs.length !== 2) mean = std = [NaN];
+    else [mean, std] = [[xs[0]], [xs[1]]];
+  }
+  if (
+    mean.length !== std.length || mean.some((x) => !Number.isFinite(x)) ||
+    std.some((x) => !Number.isFinite(x) || x <= 0)
+  ) {
+    throw new RangeError(
+      `Cannot parse normalization "${v}": expected imagenet, none, mean,std or m1,m2,m3/s1,s2,s3 ` +
+        "with positive std",
+    );
+  }
+  return { mean, std };
+}
+
+/**
  * Resolves a normalisation setting to per-channel mean and std.
  *
  * @param n The setting.
