@@ -29,7 +29,13 @@ import {
   prepareGraph,
 } from "./fold.ts";
 import { flipConvWeight, type GradBuilder, GRADIENT_RULES, SUPPORTED_OPS } from "./ops.ts";
-import { parseNormalize } from "../model/surgery.ts";
+import {
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  type Normalize,
+  parseNormalize,
+  resolveNormalize,
+} from "../model/surgery.ts";
 
 /**
  * ImageNet channel statistics (torchvision).
@@ -43,12 +49,12 @@ import { parseNormalize } from "../model/surgery.ts";
  * ```
  */
 export const IMAGENET_NORMALIZATION: { mean: number[]; std: number[] } = Object.freeze({
-  mean: [0.485, 0.456, 0.406],
-  std: [0.229, 0.224, 0.225],
+  mean: [...IMAGENET_MEAN],
+  std: [...IMAGENET_STD],
 }) as { mean: number[]; std: number[] };
 
 /** Input normalisation: none, ImageNet's, or explicit per-channel mean and std. */
-export type Normalization = "none" | "imagenet" | { mean: number[]; std: number[] };
+export type Normalization = Normalize;
 
 /** Options for {@linkcode deriveGradientGraph} and {@linkcode derivePgdStepGraph}. */
 export interface GradientGraphOptions {
@@ -248,19 +254,12 @@ function _build(
     }
   }
   // Normalisation prelude: pixels in [0,1] → (x − mean)/std → the model's own input.
-  const norm = options.normalize === undefined || options.normalize === "none"
-    ? undefined
-    : options.normalize === "imagenet"
-    ? IMAGENET_NORMALIZATION
-    : options.normalize;
+  const norm = resolveNormalize(options.normalize, null);
   const prelude: NodeLike[] = [];
   const extra: TensorLike[] = [];
   const pixels = "__somscope/normalized";
   if (norm) {
     const c = norm.mean.length;
-    if (c !== norm.std.length || norm.std.some((s) => !(s > 0))) {
-      throw new RangeError("Cannot normalize: mean and std need the same length and std > 0");
-    }
     extra.push(tensor("__somscope/mean", [1, c, 1, 1], Float32Array.from(norm.mean)));
     extra.push(tensor("__somscope/std", [1, c, 1, 1], Float32Array.from(norm.std)));
     prelude.push(node("Sub", [inName, "__somscope/mean"], ["__somscope/centered"]));
