@@ -535,22 +535,11 @@ export async function reproduce(
               const ttr = await som.topk(tr.codes, kk);
               const tva = await som.topk(va.codes, kk);
               await Deno.mkdir(mdir, { recursive: true });
-              await writeNpy(`${mdir}/topk_train.npy`, {
-                data: ttr.index,
-                shape: [ttr.index.length / kk, kk],
-              });
-              await writeNpy(`${mdir}/dist_train.npy`, {
-                data: ttr.distance,
-                shape: [ttr.index.length / kk, kk],
-              });
-              await writeNpy(`${mdir}/topk_val.npy`, {
-                data: tva.index,
-                shape: [tva.index.length / kk, kk],
-              });
-              await writeNpy(`${mdir}/dist_val.npy`, {
-                data: tva.distance,
-                shape: [tva.index.length / kk, kk],
-              });
+              for (const [split, r] of [["train", ttr], ["val", tva]] as const) {
+                const shape = [r.index.length / kk, kk];
+                await writeNpy(`${mdir}/topk_${split}.npy`, { data: r.index, shape });
+                await writeNpy(`${mdir}/dist_${split}.npy`, { data: r.distance, shape });
+              }
               // som.json last: its presence with the key marks the entry complete.
               await som.save(mdir, { cacheKey: key });
             } finally {
