@@ -9,6 +9,7 @@
 
 import { type GridShape, rowNorms, torusDist, wrap } from "./grid.ts";
 import type { ClassCentre } from "./class_centres.ts";
+import { quantileSorted } from "./box_stats.ts";
 
 /**
  * A symmetry of the torus grid: `p ↦ translate(flip(transpose(p)))`.
@@ -380,10 +381,5 @@ export function stabilityInterval(
     if (Number.isFinite(v)) vals.push(v);
   }
   vals.sort((a, b) => a - b);
-  const q = (p: number) => {
-    if (!vals.length) return NaN;
-    const h = (vals.length - 1) * p, lo = Math.floor(h);
-    return vals[lo] + (h - lo) * (vals[Math.min(lo + 1, vals.length - 1)] - vals[lo]);
-  };
-  return [q(0.025), q(0.975)];
+  return [quantileSorted(vals, 0.025), quantileSorted(vals, 0.975)];
 }
