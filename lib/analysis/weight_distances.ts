@@ -7,7 +7,7 @@
 
 import type { Rng } from "../rng.ts";
 import { cosineDistanceMatrix } from "../som/torus.ts";
-import { rowNorms } from "./grid.ts";
+import { cosineDist } from "./grid.ts";
 
 function _checkWeights(what: string, weights: ArrayLike<number>, K: number, d: number): void {
   if (!Number.isInteger(K) || K < 1 || !Number.isInteger(d) || d < 1) {
@@ -149,14 +149,11 @@ export function centreCosineDistances(
       );
     }
   }
-  const norms = rowNorms(weights, K, d);
   const pairs: [number, number, number][] = [];
   for (let a = 0; a < chosen.length; a++) {
     for (let b = a + 1; b < chosen.length; b++) {
       const i = chosen[a].centreUnit, j = chosen[b].centreUnit;
-      let dot = 0;
-      for (let t = 0; t < d; t++) dot += weights[i * d + t] * weights[j * d + t];
-      pairs.push([chosen[a].label, chosen[b].label, 1 - dot / (norms[i] * norms[j])]);
+      pairs.push([chosen[a].label, chosen[b].label, cosineDist(weights, i * d, weights, j * d, d)]);
     }
   }
   return {
