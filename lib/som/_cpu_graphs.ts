@@ -21,31 +21,6 @@ import {
   valueInfo,
 } from "../onnx/proto.ts";
 
-/**
- * Squared grid distances between all pairs of units, `K×K` (SOM.md "Units and grid").
- *
- * @param m Grid rows.
- * @param n Grid columns.
- * @param periodic Torus wrap-around.
- * @returns Row-major `K×K` table.
- */
-export function gridD2(m: number, n: number, periodic: boolean): Float32Array {
-  const K = m * n;
-  const out = new Float32Array(K * K);
-  for (let a = 0; a < K; a++) {
-    const ia = Math.floor(a / n), ja = a % n;
-    for (let b = 0; b < K; b++) {
-      let di = Math.abs(ia - Math.floor(b / n)), dj = Math.abs(ja - (b % n));
-      if (periodic) {
-        di = Math.min(di, m - di);
-        dj = Math.min(dj, n - dj);
-      }
-      out[a * K + b] = di * di + dj * dj;
-    }
-  }
-  return out;
-}
-
 /** Floor of the cosine-distance norms (SOM.md "Metric"). */
 const EPS = 1e-8;
 

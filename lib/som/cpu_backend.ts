@@ -18,7 +18,8 @@
 // native module cannot load (the wasm runtime is then the fallback).
 import type * as OrtNode from "npm:onnxruntime-node@1.30.0";
 import type { EpochArgs, EpochResult, SomBackend, SomGeometry, TopK } from "./backend.ts";
-import { epochGraph, gridD2, topkGraph } from "./_cpu_graphs.ts";
+import { epochGraph, topkGraph } from "./_cpu_graphs.ts";
+import { gridD2Table } from "./torus.ts";
 
 /** Options of {@linkcode cpuBackend}. */
 export interface CpuBackendOptions {
@@ -129,7 +130,7 @@ class CpuBackend implements SomBackend {
     }
 
     const { m, n, periodic } = geometry;
-    const d2 = () => gridD2(m, n, periodic);
+    const d2 = () => gridD2Table(m, n, periodic);
     // The scaled form needs g = 1 − (α/b)·ΣH > 0; it holds for α < 1, with room to spare here.
     const scaled = args.alpha0 < 0.5;
     const session = (b: number, U: number) =>
