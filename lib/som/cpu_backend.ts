@@ -19,7 +19,7 @@
 import type * as OrtNode from "npm:onnxruntime-node@1.30.0";
 import type { EpochArgs, EpochResult, SomBackend, SomGeometry, TopK } from "./backend.ts";
 import { epochGraph, topkGraph } from "./_cpu_graphs.ts";
-import { gridD2Table } from "./torus.ts";
+import { gridD2Table, unitRows } from "./torus.ts";
 
 /** Options of {@linkcode cpuBackend}. */
 export interface CpuBackendOptions {
@@ -240,13 +240,7 @@ class CpuBackend implements SomBackend {
     const index = new Int32Array(N * k), distance = new Float32Array(N * k);
     if (N === 0) return { index, distance };
     const session = await this.#session(`topk:${K}:${dim}:${k}`, () => topkGraph(K, dim, k));
-    const wn = new Float32Array(K * dim);
-    for (let u = 0; u < K; u++) {
-      let ss = 0;
-      for (let j = u * dim; j < (u + 1) * dim; j++) ss += weights[j] * weights[j];
-      const inv = 1 / Math.max(Math.sqrt(ss), 1e-8);
-      for (let j = u * dim; j < (u + 1) * dim; j++) wn[j] = weights[j] * inv;
-    }
+    const wn = unitRows(weights, K, dim);
     const wT = new this.#ort.Tensor("float32", wn, [K, dim]);
     const R = Math.max(1, Math.min(N, Math.floor(TOPK_TILE / K)));
     for (let r0 = 0; r0 < N; r0 += R) {

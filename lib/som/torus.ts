@@ -407,9 +407,16 @@ export function cosineDistanceMatrixReference(
 
 /**
  * Rows scaled to unit length with the SOM's floor, `w / max(‖w‖, 1e-8)` (float64 norms, float32
- * storage), into `rows×d` (rows past `K` stay zero: padding).
+ * storage), into `rows×d` (rows past `K` stay zero: padding). Shared by the cosine matrices and
+ * the CPU backend's BMU search; not part of `mod.ts`.
+ *
+ * @param weights `K×d` rows, row-major (not validated).
+ * @param K Number of rows.
+ * @param d Dimension.
+ * @param rows Rows of the result (at least `K`). Default `K`.
+ * @returns `rows×d` unit rows.
  */
-function _unitRows(weights: Float32Array, K: number, d: number, rows: number): Float32Array {
+export function unitRows(weights: Float32Array, K: number, d: number, rows = K): Float32Array {
   const u = new Float32Array(rows * d);
   for (let k = 0; k < K; k++) {
     const base = k * d;
@@ -447,7 +454,7 @@ export function cosineDistanceMatrix(weights: Float32Array, K: number, d: number
   const K4 = Math.ceil(K / 4) * 4;
   // Normalised rows (float64 norms, float32 storage: half the memory traffic), padded with zero
   // rows to a multiple of 4 (their results are dropped).
-  const u = _unitRows(weights, K, d, K4);
+  const u = unitRows(weights, K, d, K4);
   // Dot products of the upper triangle, accumulated in float64 over slices of the dimension so
   // that a panel of PANEL rows × SLICE coordinates (128 KiB) stays in L2 while every 4-row block
   // of the triangle above it streams past.
@@ -527,7 +534,7 @@ export async function cosineDistanceMatrixNative(
   if (!Number.isInteger(threads) || threads < 1) {
     throw new RangeError(`Cannot ${what}: threads is ${threads} but expected a positive integer`);
   }
-  const u = _unitRows(weights, K, d, K);
+  const u = unitRows(weights, K, d);
   const [ort, proto] = await Promise.all([
     import("npm:onnxruntime-node@1.30.0"),
     import("../onnx/proto.ts"),
