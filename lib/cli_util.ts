@@ -145,3 +145,27 @@ export function numberOption(name: string, v: unknown): number {
   }
   return x;
 }
+
+/**
+ * Parses an integer option with a lower bound, with a usage error naming the option on failure.
+ *
+ * @param name Option name.
+ * @param v The raw value.
+ * @param min Smallest allowed value.
+ * @returns The integer.
+ * @throws {UsageError} If `v` is not a number, not an integer, or below `min`.
+ * @example
+ * ```ts
+ * import { integerOption, UsageError } from "./cli_util.ts";
+ * import { deepStrictEqual as assertEquals, throws } from "node:assert";
+ * assertEquals(integerOption("seed", "7", 0), 7);
+ * throws(() => integerOption("batch", "0", 1), UsageError);
+ * ```
+ */
+export function integerOption(name: string, v: unknown, min: number): number {
+  const x = numberOption(name, v);
+  if (!Number.isInteger(x) || x < min) {
+    throw new UsageError(`--${name} is ${v} but must be an integer ≥ ${min}`);
+  }
+  return x;
+}

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type CommandSpec, numberOption, UsageError } from "../lib/cli_util.ts";
+import { type CommandSpec, integerOption, numberOption, UsageError } from "../lib/cli_util.ts";
 import { parseNormalization } from "../lib/grad/derive.ts";
 import { type AttackDataset, runAttack, writeAttackOutputs } from "../lib/attack/attack.ts";
 import { newManifest, timed, writeManifest } from "../lib/manifest.ts";
@@ -108,13 +108,7 @@ export const command: CommandSpec = {
     if (positionals.length !== 1) throw new UsageError("expected exactly one MODEL.onnx argument");
     if (!values.data) throw new UsageError("--data SPEC is required");
     if (!values.out) throw new UsageError("--out DIR is required");
-    const int = (k: string, min: number) => {
-      const v = numberOption(k, values[k]);
-      if (!Number.isInteger(v) || v < min) {
-        throw new UsageError(`--${k} is ${values[k]} but must be an integer ≥ ${min}`);
-      }
-      return v;
-    };
+    const int = (k: string, min: number) => integerOption(k, values[k], min);
     const n = int("n", 1), seed = int("seed", 0), steps = int("steps", 1), batch = int("batch", 1);
     const eps = numberOption("eps", values.eps);
     if (eps < 0) throw new UsageError(`--eps is ${values.eps} but must be ≥ 0`);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type CommandSpec, numberOption, UsageError } from "../lib/cli_util.ts";
+import { type CommandSpec, integerOption, UsageError } from "../lib/cli_util.ts";
 import { loadModel } from "../lib/model/load.ts";
 import { RUNTIME_CHOICES, type RuntimeChoice } from "../lib/model/runtime.ts";
 import { type Normalize, parseNormalize as parseNormalizeOption } from "../lib/model/surgery.ts";
@@ -107,13 +107,7 @@ export const command: CommandSpec = {
     if (com !== "flat" && com !== "xy") {
       throw new UsageError(`--com is "${com}" but expected flat or xy`);
     }
-    const intOpt = (name: string, min: number) => {
-      const x = numberOption(name, values[name]);
-      if (!Number.isInteger(x) || x < min) {
-        throw new UsageError(`--${name} is ${values[name]} but must be an integer ≥ ${min}`);
-      }
-      return x;
-    };
+    const intOpt = (name: string, min: number) => integerOption(name, values[name], min);
     const seed = intOpt("seed", 0);
     const batchSize = intOpt("batch", 1);
     const perClass = values["per-class"] !== undefined ? intOpt("per-class", 1) : undefined;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type CommandSpec, numberOption, UsageError } from "../lib/cli_util.ts";
+import { type CommandSpec, integerOption, UsageError } from "../lib/cli_util.ts";
 import { deriveGradientGraph, derivePgdStepGraph, parseNormalization } from "../lib/grad/derive.ts";
 import { writeFileAtomic } from "../lib/fs_atomic.ts";
 
@@ -36,10 +36,7 @@ export const command: CommandSpec = {
     if (positionals.length !== 1) throw new UsageError("expected exactly one MODEL.onnx argument");
     const out = values.out as string | undefined;
     if (!out) throw new UsageError("-o/--out FILE is required");
-    const batch = numberOption("batch", values.batch);
-    if (!Number.isInteger(batch) || batch < 1) {
-      throw new UsageError(`--batch is ${values.batch} but must be an integer ≥ 1`);
-    }
+    const batch = integerOption("batch", values.batch, 1);
     let normalize;
     try {
       normalize = parseNormalization(String(values.normalize));

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { type CommandSpec, numberOption, UsageError } from "../lib/cli_util.ts";
+import { type CommandSpec, integerOption, numberOption, UsageError } from "../lib/cli_util.ts";
 import { GpuContext } from "../lib/gpu/context.ts";
 import { newManifest, timed } from "../lib/manifest.ts";
 import { type NpyArray, readNpy, writeNpy } from "../lib/npy.ts";
@@ -36,14 +36,6 @@ export function parseGrid(v: string): [number, number] {
     );
   }
   return [m, n];
-}
-
-function _int(name: string, v: unknown, min: number): number {
-  const x = numberOption(name, v);
-  if (!Number.isInteger(x) || x < min) {
-    throw new UsageError(`--${name} is ${v} but must be an integer ≥ ${min}`);
-  }
-  return x;
 }
 
 /**
@@ -136,9 +128,9 @@ export const command: CommandSpec = {
     if (typeof v.codes !== "string") throw new UsageError("--codes X.npy is required");
     if (typeof v.out !== "string") throw new UsageError("--out DIR is required");
     const [m, n] = parseGrid(String(v.grid));
-    const epochs = _int("epochs", v.epochs, 1);
-    const batchSize = _int("batch", v.batch, 1);
-    const seed = _int("seed", v.seed, 0);
+    const epochs = integerOption("epochs", v.epochs, 1);
+    const batchSize = integerOption("batch", v.batch, 1);
+    const seed = integerOption("seed", v.seed, 0);
     const sigma0 = numberOption("sigma", v.sigma), alpha0 = numberOption("alpha", v.alpha);
     if (sigma0 < 0) throw new UsageError(`--sigma is ${v.sigma} but must be ≥ 0`);
     if (alpha0 < 0) throw new UsageError(`--alpha is ${v.alpha} but must be ≥ 0`);
