@@ -36,6 +36,13 @@ export interface BoxStats {
  * @param sorted Values sorted ascending.
  * @param p Probability in [0, 1].
  * @returns The quantile, NaN for an empty sample.
+ * @example
+ * ```ts
+ * import { quantileSorted } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(quantileSorted([1, 2, 3, 4], 0.5), 2.5);
+ * assertEquals(quantileSorted([], 0.5), NaN);
+ * ```
  */
 export function quantileSorted(sorted: ArrayLike<number>, p: number): number {
   const n = sorted.length;

@@ -8,6 +8,9 @@
  */
 
 import { torusD2 } from "../som/torus.ts";
+import { quantileSorted } from "../analysis/box_stats.ts";
+
+export { quantileSorted };
 
 /** Summary statistics of a set of distances (quartiles by linear interpolation, numpy's default). */
 export interface ShiftStats {
@@ -51,26 +54,6 @@ export interface BmuShiftOptions {
   k?: number;
   /** Toroidal grid (default true). */
   periodic?: boolean;
-}
-
-/**
- * Quantile by linear interpolation between order statistics (numpy's default).
- *
- * @param sorted Ascending values.
- * @param q Quantile in [0,1].
- * @returns The quantile (NaN for no values).
- * @example
- * ```ts
- * import { quantileSorted } from "../../mod.ts";
- * import { deepStrictEqual as assertEquals } from "node:assert";
- * assertEquals(quantileSorted([1, 2, 3, 4], 0.5), 2.5);
- * ```
- */
-export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
-  const n = sorted.length;
-  if (n === 0) return NaN;
-  const h = (n - 1) * q, lo = Math.floor(h), hi = Math.min(lo + 1, n - 1);
-  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
 }
 
 /**
