@@ -181,10 +181,22 @@ function _norms(x: Float32Array, x0: Float32Array, n: number): { linf: number[];
  *   classes, or images whose shape differs from the model input.
  * @throws {ModelFormatError} If the model cannot be differentiated.
  * @example
- * ```ts ignore
+ * ```ts
  * import { runAttack } from "../../mod.ts";
- * const r = await runAttack(await Deno.readFile("model.onnx"), dataset, { n: 16, steps: 5 });
- * console.log(r.summary.accuracy);
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const model = await Deno.readFile("tests/data/models/toy_cnn.onnx");
+ * const pixels = new Float32Array(4 * 28 * 28).fill(0.5);
+ * const dataset = {
+ *   size: 4,
+ *   channels: 1,
+ *   height: 28,
+ *   width: 28,
+ *   labels: [0, 1, 2, 3],
+ *   load: (ids: number[]) => Promise.resolve(pixels.slice(0, ids.length * 28 * 28)),
+ * };
+ * const r = await runAttack(model, dataset, { n: 2, steps: 2, batch: 2 });
+ * assertEquals(r.examples.length, 2);
+ * assertEquals(r.shape, [2, 1, 28, 28]);
  * ```
  */
 export async function runAttack(
@@ -363,9 +375,22 @@ export function attackTable(examples: AttackExample[]): ReturnType<typeof aq.tab
  * @param count Examples to show (default 8).
  * @returns PNG bytes.
  * @example
- * ```ts ignore
+ * ```ts
  * import { contactSheet, runAttack } from "../../mod.ts";
- * const png = await contactSheet(await runAttack(model, dataset, { n: 8 }), 4);
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const model = await Deno.readFile("tests/data/models/toy_cnn.onnx");
+ * const pixels = new Float32Array(4 * 28 * 28).fill(0.5);
+ * const dataset = {
+ *   size: 4,
+ *   channels: 1,
+ *   height: 28,
+ *   width: 28,
+ *   labels: [0, 1, 2, 3],
+ *   load: (ids: number[]) => Promise.resolve(pixels.slice(0, ids.length * 28 * 28)),
+ * };
+ * const r = await runAttack(model, dataset, { n: 2, steps: 1, batch: 2 });
+ * const png = await contactSheet(r, 2);
+ * assertEquals(Array.from(png.subarray(1, 4)), [80, 78, 71]); // "PNG"
  * ```
  */
 export async function contactSheet(r: AttackResult, count = 8): Promise<Uint8Array> {
@@ -410,9 +435,22 @@ export async function contactSheet(r: AttackResult, count = 8): Promise<Uint8Arr
  * @param options Examples on the contact sheet (default 8).
  * @returns The written file names.
  * @example
- * ```ts ignore
+ * ```ts
  * import { runAttack, writeAttackOutputs } from "../../mod.ts";
- * const files = await writeAttackOutputs("runs/attack", await runAttack(model, dataset));
+ * import { ok } from "node:assert";
+ * const model = await Deno.readFile("tests/data/models/toy_cnn.onnx");
+ * const pixels = new Float32Array(4 * 28 * 28).fill(0.5);
+ * const dataset = {
+ *   size: 4,
+ *   channels: 1,
+ *   height: 28,
+ *   width: 28,
+ *   labels: [0, 1, 2, 3],
+ *   load: (ids: number[]) => Promise.resolve(pixels.slice(0, ids.length * 28 * 28)),
+ * };
+ * const r = await runAttack(model, dataset, { n: 2, steps: 1, batch: 2 });
+ * const files = await writeAttackOutputs(await Deno.makeTempDir(), r);
+ * ok(files.includes("attack.json") && files.includes("contact_sheet.png"));
  * ```
  */
 export async function writeAttackOutputs(

@@ -95,11 +95,16 @@ export function resolvePgdSettings(
  * one batch size and loaded on one runtime.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { PgdAttack, Rng } from "../../mod.ts";
- * const pgd = await PgdAttack.create(await Deno.readFile("model.onnx"), { batch: 8 });
- * const xAdv = await pgd.attack(x0, labels, { rng: new Rng(0).stream("attack-start") });
+ * import { ok } from "node:assert";
+ * const model = await Deno.readFile("tests/data/models/toy_cnn.onnx");
+ * const pgd = await PgdAttack.create(model, { batch: 2 });
+ * const x0 = new Float32Array(2 * 28 * 28).fill(0.5), eps = 8 / 255;
+ * const rng = new Rng(0).stream("attack-start");
+ * const xAdv = await pgd.attack(x0, [0, 1], { eps, steps: 2, rng });
  * await pgd.dispose();
+ * ok(xAdv.every((v, i) => Math.abs(v - x0[i]) <= eps + 1e-6)); // stays in the ε-ball
  * ```
  */
 export class PgdAttack {
