@@ -452,9 +452,11 @@ function _gpuOptions(ctx: GpuContext, options: GpuReduceOptions) {
  * @example Chain on the GPU (GPU-only)
  * ```ts ignore
  * import { GpuContext, reduceFeatureMapsGpuToBuffer } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
  * const ctx = await GpuContext.create();
- * const { buffer, shape } = await reduceFeatureMapsGpuToBuffer(ctx, new Float32Array(2 * 3 * 4 * 4), [2, 3, 4, 4]);
- * console.log(shape); // [2, 12]
+ * const maps = new Float32Array(2 * 3 * 4 * 4);
+ * const { buffer, shape } = await reduceFeatureMapsGpuToBuffer(ctx, maps, [2, 3, 4, 4]);
+ * assertEquals(shape, [2, 12]);
  * ctx.release(buffer);
  * ```
  */
@@ -672,9 +674,11 @@ async function _dispatchReduce(
  * @example (GPU-only)
  * ```ts ignore
  * import { GpuContext, reduceFeatureMapsGpu } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
  * const ctx = await GpuContext.create();
- * const codes = await reduceFeatureMapsGpu(ctx, new Float32Array(2 * 3 * 4 * 4).fill(1), [2, 3, 4, 4]);
- * console.log(codes.length); // 24
+ * const maps = new Float32Array(2 * 3 * 4 * 4).fill(1);
+ * const codes = await reduceFeatureMapsGpu(ctx, maps, [2, 3, 4, 4]);
+ * assertEquals(codes.length, 24);
  * ```
  */
 export async function reduceFeatureMapsGpu(

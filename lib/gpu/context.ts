@@ -61,8 +61,9 @@ export const STORAGE_USAGE: number = 0x80 | 0x08 | 0x04; // STORAGE | COPY_DST |
  * @example Acquire a device (GPU-only)
  * ```ts ignore
  * import { GpuContext } from "../../mod.ts";
+ * import { ok } from "node:assert";
  * const ctx = await GpuContext.create();
- * console.log(ctx.adapter.description, ctx.adapter.isFallbackAdapter);
+ * ok(typeof ctx.adapter.isFallbackAdapter === "boolean");
  * ctx.dispose();
  * ```
  */

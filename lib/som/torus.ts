@@ -269,9 +269,11 @@ export function pairwiseTorusDistances(
  * @example (GPU-only)
  * ```ts ignore
  * import { GpuContext, pairwiseTorusDistancesGpu } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
  * const ctx = await GpuContext.create();
- * const d = await pairwiseTorusDistancesGpu(ctx, new Float32Array([0, 0]), new Float32Array([19, 0]), 20, 20);
- * console.log(d[0]); // 1
+ * const a = new Float32Array([0, 0]), b = new Float32Array([19, 0]);
+ * const d = await pairwiseTorusDistancesGpu(ctx, a, b, 20, 20);
+ * assertEquals(d[0], 1); // row 19 is next to row 0 on a 20-row torus
  * ```
  */
 export async function pairwiseTorusDistancesGpu(
@@ -584,9 +586,10 @@ export async function cosineDistanceMatrixNative(
  * @example (GPU-only)
  * ```ts ignore
  * import { cosineDistanceMatrixGpu, GpuContext } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
  * const ctx = await GpuContext.create();
  * const d = await cosineDistanceMatrixGpu(ctx, new Float32Array([1, 0, 0, 1]), 2, 2);
- * console.log(Array.from(d)); // [0, 1, 1, 0]
+ * assertEquals(Array.from(d), [0, 1, 1, 0]);
  * ```
  */
 export async function cosineDistanceMatrixGpu(
