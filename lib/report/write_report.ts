@@ -77,11 +77,29 @@ export function scopeSvgIds(svg: string, prefix: string): string {
  * @returns The files written and the claims.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { analyzeModel, writeReport } from "../../mod.ts";
- * const dir = await Deno.makeTempDir();
- * const files = await writeReport(dir, summary, [analyzeModel("m", layers)]);
- * console.log(files.report); // DIR/report.html
+ * import { ok } from "node:assert";
+ * const grid = { m: 4, n: 4 }, dim = 2, k = 2;
+ * const weights = Float32Array.from({ length: 16 * dim }, (_, i) => Math.sin(i));
+ * const split = { topk: Int32Array.from([0, 1, 0, 4, 10, 11, 10, 14]), labels: [0, 0, 1, 1] };
+ * const analysis = analyzeModel("toy", [
+ *   { layer: "CL1", grid, dim, weights, losses: [0.5, 0.4], k, train: split, val: split },
+ * ]);
+ * const summary = {
+ *   name: "demo",
+ *   models: [{ name: "toy", path: "toy.onnx", layers: ["CL1"] }],
+ *   data: "synthetic",
+ *   seed: 0,
+ *   adapter: "none",
+ *   timings: {},
+ *   parameters: {},
+ *   versions: {},
+ *   started: new Date().toISOString(),
+ * };
+ * const files = await writeReport(await Deno.makeTempDir(), summary, [analysis], { resamples: 50 });
+ * ok(files.report.endsWith("/report.html"));
+ * ok((await Deno.readTextFile(files.report)).includes("<html"));
  * ```
  */
 export async function writeReport(
