@@ -241,11 +241,12 @@ async function _loadMap(dir: string, key: string | null): Promise<MapArtefacts |
  *   SOM-val but not in SOM-tr.
  * @throws {RangeError} On a bad configuration value.
  *
- * @example
+ * @example The whole quick pipeline (about a minute; not run by the doc tests)
  * ```ts ignore
  * import { defaultConfig, reproduce } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
  * const r = await reproduce({ ...defaultConfig(true), out: "runs/demo" });
- * console.log(r.report); // runs/demo/report.html
+ * assertEquals(r.report, "runs/demo/report.html");
  * ```
  */
 export async function reproduce(
