@@ -94,6 +94,18 @@ function _median(xs: number[]): number {
   return quantileSorted(f, 0.5);
 }
 
+/** Mean of one bootstrap resample of `xs` (drawn with replacement, `xs.length` draws). */
+function _resampledMean(r: Rng, xs: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < xs.length; i++) s += xs[r.int(xs.length)];
+  return s / xs.length;
+}
+
+/** One bootstrap resample of `xs` (drawn with replacement, `xs.length` draws). */
+function _resample<T>(r: Rng, xs: readonly T[]): T[] {
+  return Array.from(xs, () => xs[r.int(xs.length)]);
+}
+
 function _mean(xs: ArrayLike<number>): number {
   let s = 0, c = 0;
   for (let i = 0; i < xs.length; i++) {
@@ -244,17 +256,12 @@ export function evaluateClaims(a: ModelAnalysis, options: ClaimOptions = {}): Cl
     const pools = useSeeds
       ? L.map((l) => l.ensemble!.finalLossBySeed.filter(Number.isFinite))
       : tails;
-    const resampledMean = (r: Rng, p: number[]) => {
-      let s = 0;
-      for (let i = 0; i < p.length; i++) s += p[r.int(p.length)];
-      return s / p.length;
-    };
     if (!twoLayers || tails.some((t) => t.length === 0)) {
       out.push(missing(id, PAPER.loss, stat, twoLayers ? "no loss curve" : noLayers));
     } else {
       const vals = pools.map((p) => _mean(p));
       const diff = (v: number[]) => v[v.length - 1] - Math.max(...v.slice(0, -1));
-      const interval = iv((r) => diff(pools.map((p) => resampledMean(r, p))), id);
+      const interval = iv((r) => diff(pools.map((p) => _resampledMean(r, p))), id);
       out.push({
         ...base(id, PAPER.loss),
         statistic: stat,
@@ -263,7 +270,7 @@ export function evaluateClaims(a: ModelAnalysis, options: ClaimOptions = {}): Cl
         interval: [_fin(interval[0]), _fin(interval[1])],
         holds: _verdictAbove(interval),
         perLayer: L.map((l, i) => {
-          const li = iv((r) => resampledMean(r, pools[i]), `${id}/${l.layer}`);
+          const li = iv((r) => _resampledMean(r, pools[i]), `${id}/${l.layer}`);
           return { layer: l.layer, value: _fin(vals[i]), interval: [_fin(li[0]), _fin(li[1])] };
         }),
         resampled: useSeeds
@@ -350,12 +357,7 @@ export function evaluateClaims(a: ModelAnalysis, options: ClaimOptions = {}): Cl
         useSeeds ? l.ensemble!.weightCdUnitMeansBySeed : [l.weightCdUnitMeans]
       );
       const means = pools.map((p) => _mean(p.map((u) => _mean(u))));
-      const resampleUnits = (r: Rng, u: Float64Array) => {
-        let s = 0;
-        for (let i = 0; i < u.length; i++) s += u[r.int(u.length)];
-        return s / u.length;
-      };
-      const resample = (r: Rng, p: Float64Array[]) => resampleUnits(r, p[r.int(p.length)]);
+      const resample = (r: Rng, p: Float64Array[]) => _resampledMean(r, p[r.int(p.length)]);
       const diff = (v: number[]) => _mean(v.slice(L.length - h)) - _mean(v.slice(0, h));
       const interval = iv((r) => diff(pools.map((p) => resample(r, p))), id);
       out.push({
@@ -420,9 +422,8 @@ export function evaluateClaims(a: ModelAnalysis, options: ClaimOptions = {}): Cl
             medOn(tables.get(first.layer)!.get(s)!, lab)
           ),
         );
-      const drawLabels = (r: Rng) => Array.from(labels, () => labels[r.int(labels.length)]);
       const value = diffOn(labels);
-      const interval = iv((r) => diffOn(drawLabels(r)), id);
+      const interval = iv((r) => diffOn(_resample(r, labels)), id);
       out.push({
         ...base(id, PAPER.ccd),
         statistic: stat,
@@ -434,7 +435,7 @@ export function evaluateClaims(a: ModelAnalysis, options: ClaimOptions = {}): Cl
           const t = tables.get(l.layer)!;
           const main = l.centreCd.find((c) => c.grid.m === l.grid.m && c.grid.n === l.grid.n)
             ?.size ?? sizes[0];
-          const li = iv((r) => medOn(t.get(main)!, drawLabels(r)), `${id}/${l.layer}`);
+          const li = iv((r) => medOn(t.get(main)!, _resample(r, labels)), `${id}/${l.layer}`);
           return {
             layer: l.layer,
             value: _fin(medOn(t.get(main)!, labels)),
@@ -591,9 +592,8 @@ export function evaluateClaims(a: ModelAnalysis, options: ClaimOptions = {}): Cl
       );
     } else {
       const layerMean = (i: number, lab: number[]) => _mean(lab.map((c) => usable[i].get(c)!));
-      const drawLabels = (r: Rng) => Array.from(labels, () => labels[r.int(labels.length)]);
       const d = (lab: number[]) => Math.min(...L.map((_, i) => layerMean(i, lab)));
-      const interval = iv((r) => d(drawLabels(r)), id);
+      const interval = iv((r) => d(_resample(r, labels)), id);
       out.push({
         ...base(id, PAPER.corr),
         statistic: stat,
@@ -602,7 +602,7 @@ export function evaluateClaims(a: ModelAnalysis, options: ClaimOptions = {}): Cl
         interval: [_fin(interval[0]), _fin(interval[1])],
         holds: _verdictAbove(interval),
         perLayer: L.map((l, i) => {
-          const li = iv((r) => layerMean(i, drawLabels(r)), `${id}/${l.layer}`);
+          const li = iv((r) => layerMean(i, _resample(r, labels)), `${id}/${l.layer}`);
           return {
             layer: l.layer,
             value: _fin(layerMean(i, labels)),
