@@ -58,7 +58,7 @@ export interface ModelRuntime {
   readonly kind: RuntimeKind;
   /** Why it was chosen (for manifests), e.g. `"auto: fallback adapter llvmpipe"`. */
   readonly reason: string;
-  /** Intra-op threads (CPU runtimes; 0 = onnxruntime-node's own default), else 0. */
+  /** Intra-op threads of the CPU runtimes, else 0. */
   readonly threads: number;
   /** The GPU context (webgpu only). */
   readonly ctx?: GpuContext;
@@ -85,11 +85,12 @@ export interface RuntimeOptions {
   /** GPU context whose device the WebGPU EP shares. Default: one is created when needed. */
   ctx?: GpuContext;
   /**
-   * Intra-op threads of the CPU runtimes. Default: node — onnxruntime's own choice (one per
-   * physical core: on the 2-vCPU reference VM that is 1 thread, which ran ResNet18 at 52 img/s
-   * against 37 with 2 threads); wasm — `navigator.hardwareConcurrency` (2 threads gave
-   * 1.65–2.05× there, MODELS.md). onnxruntime-web fixes its thread count at its first session
-   * in the process; later wasm sessions report that count in `threads`.
+   * Intra-op threads of the CPU runtimes. Default `navigator.hardwareConcurrency`: on the
+   * idle 2-vCPU reference VM, onnxruntime-node ran ResNet18 at 224 (batch 8) at 105 img/s with 2
+   * threads against 55 with its own default of one thread per physical core (1 there); only on
+   * a heavily shared CPU was 1 thread faster, so pass `threads: 1` there. For wasm, 2 threads
+   * gave 1.65–2.05× (MODELS.md). onnxruntime-web fixes its thread count at its first session in
+   * the process; later wasm sessions report that count in `threads`.
    */
   threads?: number;
   /** Name of the logits output. Default: the model's first output. */
@@ -298,7 +299,7 @@ async function _nodeRuntime(
 ): Promise<ModelRuntime> {
   const ort = await _loadNode();
   const session = await _createSession(ort, bytes, {
-    ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+    intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: "sequential",
     graphOptimizationLevel: "all",
@@ -307,8 +308,7 @@ async function _nodeRuntime(
     // steal the CPU from the code reduction that follows every batch.
     extra: { session: { intra_op: { allow_spinning: "0" } } },
   }, "onnxruntime-node");
-  void threads;
-  return _cpuRuntime("node", ort, session, options.threads ?? 0, options, reason);
+  return _cpuRuntime("node", ort, session, threads, options, reason);
 }
 
 async function _wasmRuntime(
