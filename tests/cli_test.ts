@@ -1,18 +1,9 @@
+import { runCli } from "./cli_helper.ts";
 import { assert, assertEquals } from "./asserts.ts";
 
-const CLI = new URL("../tasks/somscope.ts", import.meta.url).pathname;
 const COMMANDS = ["layers", "codes", "train", "bmus", "grad", "attack", "report", "reproduce"];
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const d = new TextDecoder();
-  return { code: r.code, stdout: d.decode(r.stdout), stderr: d.decode(r.stderr) };
-}
+const cli = (...args: string[]) => runCli(args);
 
 Deno.test("somscope --help lists every command and the exit codes", async () => {
   const r = await cli("--help");

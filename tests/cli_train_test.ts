@@ -1,19 +1,9 @@
+import { runCli } from "./cli_helper.ts";
 import { assert, assertArrayClose, assertEquals } from "./asserts.ts";
 import { readNpy, Rng, Som, writeNpy } from "../mod.ts";
 import { loadGolden } from "./som_golden.ts";
 
-const CLI = new URL("../tasks/somscope.ts", import.meta.url).pathname;
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const d = new TextDecoder();
-  return { code: r.code, stdout: d.decode(r.stdout), stderr: d.decode(r.stderr) };
-}
+const cli = (...args: string[]) => runCli(args);
 
 async function codesFile(dir: string, rows: number, cols: number, seed = 1): Promise<string> {
   const rng = new Rng(seed);

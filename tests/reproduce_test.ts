@@ -1,23 +1,9 @@
 // node:assert directly: tests/asserts.ts does not type-check beside sharp's @types/node.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import * as aq from "npm:arquero@8.0.3";
+import { runCli } from "./cli_helper.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
-
-async function cli(args: string[], env: Record<string, string>) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "tasks/somscope.ts", ...args],
-    cwd: ROOT,
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
+const cli = (args: string[], env: Record<string, string>) => runCli(args, env);
 
 /** Checks that a run folder holds every artefact and that each parses. */
 export async function checkRunFolder(dir: string, models: string[]): Promise<void> {

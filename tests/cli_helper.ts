@@ -1,0 +1,38 @@
+/**
+ * Test helper: runs the somscope CLI (`tasks/somscope.ts`) in a subprocess and captures its
+ * exit code and output.
+ *
+ * @module
+ */
+
+const CLI = new URL("../tasks/somscope.ts", import.meta.url).pathname;
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** What a CLI run returned. */
+export interface CliResult {
+  /** Exit code. */
+  code: number;
+  /** Captured stdout. */
+  stdout: string;
+  /** Captured stderr. */
+  stderr: string;
+}
+
+/**
+ * Runs `deno run -A tasks/somscope.ts ...args` from the repository root.
+ *
+ * @param args Command-line arguments.
+ * @param env Extra environment variables (NO_COLOR is always set).
+ * @returns Exit code and output.
+ */
+export async function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const d = new TextDecoder();
+  return { code: r.code, stdout: d.decode(r.stdout), stderr: d.decode(r.stderr) };
+}
