@@ -12,7 +12,7 @@
 import { DataFormatError } from "../errors.ts";
 import type { Dataset, OpenDatasetOptions } from "./dataset.ts";
 import {
-  loadRaw,
+  rawDataset,
   readBytes,
   readClassNames,
   resolvePreprocess,
@@ -180,15 +180,5 @@ export async function openCifarDataset(
   });
   parts.length = 0;
   const src = { channels: 3, height: 32, width: 32, count: n };
-  return {
-    name,
-    classes,
-    size: n,
-    channels: p.channels,
-    height: p.height,
-    width: p.width,
-    labels,
-    load: (indices) => loadRaw(pixels, src, p, indices, name),
-    identity: () => Promise.resolve(id),
-  };
+  return rawDataset(name, classes, labels, pixels, src, p, id);
 }

@@ -8,7 +8,7 @@ import { DataFormatError } from "../errors.ts";
 import type { Dataset, OpenDatasetOptions } from "./dataset.ts";
 import {
   gunzipIfNeeded,
-  loadRaw,
+  rawDataset,
   readBytes,
   readClassNames,
   resolvePreprocess,
@@ -153,17 +153,7 @@ export async function openIdxDataset(
     preprocess: { resize: p.resize, crop: p.crop, channels: p.channels },
   });
   const src = { channels: 1, height: h, width: w, count: n };
-  return {
-    name,
-    classes,
-    size: n,
-    channels: p.channels,
-    height: p.height,
-    width: p.width,
-    labels,
-    load: (indices) => loadRaw(images.data, src, p, indices, name),
-    identity: () => Promise.resolve(id),
-  };
+  return rawDataset(name, classes, labels, images.data, src, p, id);
 }
 
 function _baseName(url: URL): string {

@@ -13,6 +13,7 @@
 import sharp from "npm:sharp@0.35.5";
 import type { Metadata, Sharp } from "./sharp.d.ts";
 import { DataFormatError } from "../errors.ts";
+import type { Dataset } from "./dataset.ts";
 
 /** Default pixel limit for one decoded image (sharp `limitInputPixels`): 100 megapixels. */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
@@ -433,4 +434,39 @@ export async function readClassNames(
     names.push(m ? m[2] : l);
   }
   return { keys, names, raw: lines };
+}
+
+/**
+ * A {@linkcode Dataset} over 8-bit pixels already in memory (IDX, CIFAR): `load()` decodes only
+ * the requested examples through {@linkcode loadRaw}.
+ *
+ * @param name Dataset name for messages.
+ * @param classes Class names.
+ * @param labels Label per example.
+ * @param pixels `count×C×H×W` bytes.
+ * @param src Layout of `pixels`.
+ * @param p Output preprocessing.
+ * @param identity Stable identity string for cache keys.
+ * @returns The dataset.
+ */
+export function rawDataset(
+  name: string,
+  classes: string[],
+  labels: Int32Array,
+  pixels: Uint8Array,
+  src: { channels: number; height: number; width: number; count: number },
+  p: Preprocess,
+  identity: string,
+): Dataset {
+  return {
+    name,
+    classes,
+    size: src.count,
+    channels: p.channels,
+    height: p.height,
+    width: p.width,
+    labels,
+    load: (indices) => loadRaw(pixels, src, p, indices, name),
+    identity: () => Promise.resolve(identity),
+  };
 }
