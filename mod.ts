@@ -314,5 +314,5 @@ export {
   reproduce,
   type ReproduceOptions,
   type ReproduceResult,
-  RunFolderError,
 } from "./lib/pipeline/reproduce.ts";
+export { RunFolderError } from "./lib/pipeline/run_folder.ts";
