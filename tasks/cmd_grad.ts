@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type CommandSpec, integerOption, UsageError } from "../lib/cli_util.ts";
+import { type CommandSpec, integerOption, UsageError } from "./cli.ts";
 import { deriveGradientGraph, derivePgdStepGraph, parseNormalization } from "../lib/grad/derive.ts";
 import { writeFileAtomic } from "../lib/fs_atomic.ts";
 
