@@ -165,9 +165,7 @@ export {
   derivePgdStepGraph,
   GRADIENT_GRAPH_IO,
   type GradientGraphOptions,
-  IMAGENET_NORMALIZATION,
   type Normalization,
-  parseNormalization,
 } from "./lib/grad/derive.ts";
 export { SUPPORTED_OPS } from "./lib/grad/ops.ts";
 export {
