@@ -287,7 +287,8 @@ export {
   VIT_FIGURES,
 } from "./lib/analysis/claims.ts";
 export type { GridShape } from "./lib/analysis/grid.ts";
-export { buildFigures, type FigureSpec, isVit } from "./lib/report/figures.ts";
+export { buildFigures, isVit } from "./lib/report/figures.ts";
+export type { FigureSpec } from "./lib/report/figures/spec.ts";
 export { renderSvg, svgToPng } from "./lib/report/render.ts";
 export { analysisTables, type Table, writeTables } from "./lib/report/tables.ts";
 export { buildReportHtml, type RenderedFigure, type RunSummary } from "./lib/report/html.ts";
