@@ -199,17 +199,6 @@ export {
   runAttack,
   writeAttackOutputs,
 } from "./lib/attack/attack.ts";
-export {
-  type BmuShiftOptions,
-  type BmuShiftRow,
-  type BmuShifts,
-  bmuShifts,
-  type BmuShiftSummary,
-  bmuShiftTable,
-  quantileSorted,
-  type ShiftStats,
-  shiftStats,
-} from "./lib/attack/bmu_shift.ts";
 
 // Built-in fixtures (issue 3 §4)
 export { BUILTIN_MODELS, type BuiltinModelName, builtinModelUrl } from "./lib/builtin.ts";
@@ -232,6 +221,7 @@ export {
   boxStats,
   type Distribution,
   distribution,
+  quantileSorted,
 } from "./lib/analysis/box_stats.ts";
 export { type BmuDensity, bmuDensity, type DensityOptions } from "./lib/analysis/density.ts";
 export {
@@ -264,7 +254,17 @@ export {
   torusSymmetries,
   type TorusSymmetry,
 } from "./lib/analysis/alignment.ts";
-export { bmuShiftDistances } from "./lib/analysis/shifts.ts";
+export {
+  bmuShiftDistances,
+  type BmuShiftOptions,
+  type BmuShiftRow,
+  type BmuShifts,
+  bmuShifts,
+  type BmuShiftSummary,
+  bmuShiftTable,
+  type ShiftStats,
+  shiftStats,
+} from "./lib/analysis/shifts.ts";
 export { bootstrapInterval } from "./lib/analysis/bootstrap.ts";
 export {
   analyzeModel,
