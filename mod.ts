@@ -204,7 +204,8 @@ export {
 export { BUILTIN_MODELS, type BuiltinModelName, builtinModelUrl } from "./lib/builtin.ts";
 
 // Data: dataset specs, loaders and seeded per-class sampling.
-export { type Dataset, openDataset, type OpenDatasetOptions } from "./lib/data/dataset.ts";
+export { openDataset } from "./lib/data/dataset.ts";
+export { type Dataset, type OpenDatasetOptions } from "./lib/data/types.ts";
 export { BUILTIN_DATASETS, type DataKind, type DataSpec, parseDataSpec } from "./lib/data/spec.ts";
 export { type IdxArray, parseIdx } from "./lib/data/idx.ts";
 export { CIFAR10_CLASSES } from "./lib/data/cifar.ts";
