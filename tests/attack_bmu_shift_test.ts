@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertThrows } from "./asserts.ts";
 import { bmuShifts, bmuShiftTable, quantileSorted, shiftStats } from "../lib/attack/bmu_shift.ts";
-import { torusDistance, unitPosition } from "../lib/som/torus.ts";
+import { torusDistance, unitPosition } from "../lib/geometry/torus.ts";
 import { Rng } from "../lib/rng.ts";
 
 Deno.test("bmuShifts gives rank-matched torus distances that agree with torusDistance", () => {

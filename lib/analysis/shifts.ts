@@ -6,7 +6,7 @@
  */
 
 import { bmuShifts } from "../attack/bmu_shift.ts";
-import { checkTopk, type GridShape } from "./grid.ts";
+import { checkTopk, type GridShape } from "../geometry/torus.ts";
 
 /**
  * Rank-wise torus distances between clean and perturbed top-k BMUs (an adapter over the attack

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { torusD2 } from "../som/torus.ts";
+import { torusD2 } from "../geometry/torus.ts";
 import { quantileSorted } from "../analysis/box_stats.ts";
 
 export { quantileSorted };

@@ -23,7 +23,7 @@
  */
 
 import { DataFormatError } from "../errors.ts";
-import type { GpuContext } from "../gpu/context.ts";
+import { type GpuContext, gpuPolicy } from "../gpu/context.ts";
 import shaderSource from "../../shaders/feature_map_reduce.wgsl" with { type: "text" };
 
 /** How the centre-of-mass statistic is formed. */
@@ -423,7 +423,7 @@ function _gpuOptions(ctx: GpuContext, options: GpuReduceOptions) {
         `integer in ${2 * align}..${lim.maxStorageBufferBindingSize}`,
     );
   }
-  const small = options.smallMapThreshold ?? (ctx.adapter.isFallbackAdapter ? Infinity : 32);
+  const small = options.smallMapThreshold ?? (gpuPolicy(ctx).wgsl ? 32 : Infinity);
   if (!(small >= 0)) {
     throw new RangeError(
       `Cannot reduce feature maps on the GPU: smallMapThreshold is ${small} but expected ≥ 0`,
@@ -737,9 +737,7 @@ export async function reduceFeatureMaps(
     );
   }
   const ctx = options.ctx;
-  const backend = requested === "auto"
-    ? (ctx && !ctx.adapter.isFallbackAdapter ? "webgpu" : "cpu")
-    : requested;
+  const backend = requested === "auto" ? (gpuPolicy(ctx).wgsl ? "webgpu" : "cpu") : requested;
   if (backend === "webgpu") {
     if (!ctx) {
       throw new TypeError('Cannot reduce feature maps: backend "webgpu" needs options.ctx');
