@@ -335,8 +335,9 @@ function _isGpuBuffer(x: unknown): x is GPUBuffer {
     typeof (x as GPUBuffer).mapAsync === "function" && typeof (x as GPUBuffer).size === "number";
 }
 
-/** Params struct of the shader, defined once: ten u32 fields, in this order. */
-const _PARAM_FIELDS = [
+/** Params struct of the shader, defined once: ten u32 fields, in this order (exported for the
+ * layout test, which checks it against the WGSL struct). */
+export const _PARAM_FIELDS = [
   "maps",
   "hw",
   "height",
