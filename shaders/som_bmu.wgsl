@@ -94,14 +94,9 @@ fn dist(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
   let x5 = (bt.row0 + min(r0 + 5u, last)) * n4;
   let x6 = (bt.row0 + min(r0 + 6u, last)) * n4;
   let x7 = (bt.row0 + min(r0 + 7u, last)) * n4;
-  var a0 = vec4<f32>(0.0);
-  var a1 = vec4<f32>(0.0);
-  var a2 = vec4<f32>(0.0);
-  var a3 = vec4<f32>(0.0);
-  var a4 = vec4<f32>(0.0);
-  var a5 = vec4<f32>(0.0);
-  var a6 = vec4<f32>(0.0);
-  var a7 = vec4<f32>(0.0);
+  // Eight accumulators in named registers (function variables start at zero).
+  var a0: vec4<f32>; var a1: vec4<f32>; var a2: vec4<f32>; var a3: vec4<f32>;
+  var a4: vec4<f32>; var a5: vec4<f32>; var a6: vec4<f32>; var a7: vec4<f32>;
   var wn = vec4<f32>(0.0);
   for (var j = 0u; j < n4; j++) {
     // Units 4q..4q+3 at coordinates 4j..4j+3.

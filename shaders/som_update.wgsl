@@ -94,14 +94,9 @@ fn update(@builtin(global_invocation_id) gid: vec3u) {
   let w5 = wt[min(j0 + 5u, dp - 1u) * K4q + q];
   let w6 = wt[min(j0 + 6u, dp - 1u) * K4q + q];
   let w7 = wt[min(j0 + 7u, dp - 1u) * K4q + q];
-  var a0 = vec4<f32>(0.0);
-  var a1 = vec4<f32>(0.0);
-  var a2 = vec4<f32>(0.0);
-  var a3 = vec4<f32>(0.0);
-  var a4 = vec4<f32>(0.0);
-  var a5 = vec4<f32>(0.0);
-  var a6 = vec4<f32>(0.0);
-  var a7 = vec4<f32>(0.0);
+  // Eight accumulators in named registers (function variables start at zero).
+  var a0: vec4<f32>; var a1: vec4<f32>; var a2: vec4<f32>; var a3: vec4<f32>;
+  var a4: vec4<f32>; var a5: vec4<f32>; var a6: vec4<f32>; var a7: vec4<f32>;
   for (var r = 0u; r < bt.rows; r++) {
     let h = h_in[r * K4 + q];
     let xo = (bt.row0 + r) * n4;
