@@ -12,7 +12,7 @@ import { Rng } from "../rng.ts";
 import type { LayerAnalysis, ModelAnalysis } from "./analyze.ts";
 import { quantileSorted } from "./box_stats.ts";
 import { bootstrapInterval } from "./bootstrap.ts";
-import { type GridShape, unitDist } from "./grid.ts";
+import { type GridShape, unitDist } from "../geometry/torus.ts";
 
 /** A verdict: the interval excludes the "no effect" value on the claimed side, the other side, or neither. */
 export type Verdict = true | false | "inconclusive";

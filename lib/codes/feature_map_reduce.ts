@@ -23,7 +23,7 @@
  */
 
 import { DataFormatError } from "../errors.ts";
-import type { GpuContext } from "../gpu/context.ts";
+import { type GpuContext, gpuPolicy } from "../gpu/context.ts";
 import shaderSource from "../../shaders/feature_map_reduce.wgsl" with { type: "text" };
 
 /** How the centre-of-mass statistic is formed. */
@@ -358,8 +358,9 @@ function _isGpuBuffer(x: unknown): x is GPUBuffer {
     typeof (x as GPUBuffer).mapAsync === "function" && typeof (x as GPUBuffer).size === "number";
 }
 
-/** Params struct of the shader, defined once: ten u32 fields, in this order. */
-const _PARAM_FIELDS = [
+/** Params struct of the shader, defined once: ten u32 fields, in this order (exported for the
+ * layout test, which checks it against the WGSL struct). */
+export const _PARAM_FIELDS = [
   "maps",
   "hw",
   "height",
@@ -446,7 +447,7 @@ function _gpuOptions(ctx: GpuContext, options: GpuReduceOptions) {
         `integer in ${2 * align}..${lim.maxStorageBufferBindingSize}`,
     );
   }
-  const small = options.smallMapThreshold ?? (ctx.adapter.isFallbackAdapter ? Infinity : 32);
+  const small = options.smallMapThreshold ?? (gpuPolicy(ctx).wgsl ? 32 : Infinity);
   if (!(small >= 0)) {
     throw new RangeError(
       `Cannot reduce feature maps on the GPU: smallMapThreshold is ${small} but expected ≥ 0`,
@@ -755,9 +756,7 @@ export async function reduceFeatureMaps(
     );
   }
   const ctx = options.ctx;
-  const backend = requested === "auto"
-    ? (ctx && !ctx.adapter.isFallbackAdapter ? "webgpu" : "cpu")
-    : requested;
+  const backend = requested === "auto" ? (gpuPolicy(ctx).wgsl ? "webgpu" : "cpu") : requested;
   if (backend === "webgpu") {
     if (!ctx) {
       throw new TypeError('Cannot reduce feature maps: backend "webgpu" needs options.ctx');
