@@ -172,7 +172,6 @@ export {
   derivePgdStepGraph,
   GRADIENT_GRAPH_IO,
   type GradientGraphOptions,
-  type Normalization,
 } from "./lib/grad/derive.ts";
 export { SUPPORTED_OPS } from "./lib/grad/ops.ts";
 export {
