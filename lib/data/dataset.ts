@@ -1,7 +1,7 @@
 /**
  * {@linkcode openDataset}, the one entry point from a spec string (`builtin:fashion-mnist`,
- * `folder:PATH`, `idx:PATH`, `cifar:PATH` or a bare path): it parses the spec and dispatches
- * down to the loader of that kind.
+ * `folder:PATH`, `idx:PATH`, `cifar:PATH`, `svhn:PATH` or a bare path): it parses the spec and
+ * dispatches down to the loader of that kind.
  *
  * @module
  */
@@ -10,6 +10,7 @@ import { findCifarFiles, openCifarDataset } from "./cifar.ts";
 import { openImageFolder } from "./image_folder.ts";
 import { findIdxFiles, openIdxDataset } from "./idx.ts";
 import { parseDataSpec } from "./spec.ts";
+import { openSvhnDataset } from "./svhn.ts";
 import type { Dataset, OpenDatasetOptions } from "./types.ts";
 
 /**
@@ -24,6 +25,8 @@ import type { Dataset, OpenDatasetOptions } from "./types.ts";
  *   `train-labels-idx1-ubyte[.gz]` and `t10k-…` (or `test-…`) files.
  * - `cifar:PATH`: CIFAR-10 (`data_batch_*.bin`, `test_batch.bin`) or CIFAR-100 (`train.bin`,
  *   `test.bin`) binary batches.
+ * - `svhn:PATH`: SVHN cropped digits, a folder with `train_32x32.mat` and `test_32x32.mat`
+ *   (MATLAB level 5, compressed or not; label 10 is the digit 0).
  * - a bare path: detected from its contents.
  *
  * @param spec The dataset spec.
@@ -65,6 +68,8 @@ export async function openDataset(spec: string, options: OpenDatasetOptions): Pr
       return await openIdxDataset(spec, await findIdxFiles(path, options.split), options);
     case "cifar":
       return await openCifarDataset(spec, await findCifarFiles(path, options.split), options);
+    case "svhn":
+      return await openSvhnDataset(spec, path, options);
     case "folder":
       return await openImageFolder(path, options);
   }
