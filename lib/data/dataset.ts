@@ -7,9 +7,10 @@
  */
 
 import { findCifarFiles, openCifarDataset } from "./cifar.ts";
+import { readClassIndex, relabelDataset, resolveLabelMapping } from "./class_index.ts";
 import { openImageFolder } from "./image_folder.ts";
 import { findIdxFiles, openIdxDataset } from "./idx.ts";
-import { parseDataSpec } from "./spec.ts";
+import { type DataKind, parseDataSpec } from "./spec.ts";
 import { openSvhnDataset } from "./svhn.ts";
 import type { Dataset, OpenDatasetOptions } from "./types.ts";
 
@@ -29,12 +30,17 @@ import type { Dataset, OpenDatasetOptions } from "./types.ts";
  *   (MATLAB level 5, compressed or not; label 10 is the digit 0).
  * - a bare path: detected from its contents.
  *
+ * With `logits` (the model's) or `classIndex`, the labels are matched to the model's logits by
+ * {@linkcode resolveLabelMapping} and the dataset comes back relabelled, its `labelMapping`
+ * saying how.
+ *
  * @param spec The dataset spec.
  * @param options Split and preprocessing.
  * @returns The dataset.
  * @throws {RangeError} On a bad spec prefix, split or option value.
  * @throws {DataFormatError} On missing, corrupt or inconsistent files (wrong IDX magic, empty
- * class folder, a `val` class missing from `train`, wrong channel count, unreadable image).
+ * class folder, a `val` class missing from `train`, wrong channel count, unreadable image), or
+ * classes that do not fit `logits`.
  * @example
  * ```ts
  * import { openDataset } from "../../mod.ts";
@@ -54,6 +60,24 @@ export async function openDataset(spec: string, options: OpenDatasetOptions): Pr
     );
   }
   const { kind, path } = await parseDataSpec(spec);
+  const ds = await _open(kind, path, spec, options);
+  if (options.logits === undefined && options.classIndex === undefined) return ds;
+  const mapping = resolveLabelMapping(ds.classes, options.logits, {
+    classIndex: options.classIndex === undefined
+      ? undefined
+      : await readClassIndex(options.classIndex),
+    folderOrder: kind === "folder" && options.classNames === undefined,
+    name: spec,
+  });
+  return relabelDataset(ds, mapping);
+}
+
+async function _open(
+  kind: DataKind,
+  path: string,
+  spec: string,
+  options: OpenDatasetOptions,
+): Promise<Dataset> {
   switch (kind) {
     case "builtin": {
       const base = new URL(`../../fixtures/data/${path}/`, import.meta.url);
