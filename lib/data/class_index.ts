@@ -60,8 +60,14 @@ const _PASS = 'pass --class-index FILE (a JSON object {"class": logit index, …
 export async function readClassIndex(location: string | URL): Promise<ClassIndex> {
   const url = toUrl(location);
   const source = url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href;
-  const text = new TextDecoder().decode(await readBytes(url)).replace(/^\uFEFF/, "");
   const fail = (why: string) => new DataFormatError(`Cannot read class index ${source}: ${why}`);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readBytes(url);
+  } catch (e) {
+    throw fail(`${(e as Error).message.replace(/^Cannot read [^:]*: /, "")}`);
+  }
+  const text = new TextDecoder().decode(bytes).replace(/^\uFEFF/, "");
   const index = new Map<string, number>(), names = new Map<number, string>();
   const used = new Set<number>();
   const add = (name: string, i: number, display?: string) => {
