@@ -212,7 +212,14 @@ export { BUILTIN_MODELS, type BuiltinModelName, builtinModelUrl } from "./lib/bu
 
 // Data: dataset specs, loaders and seeded per-class sampling.
 export { openDataset } from "./lib/data/dataset.ts";
-export { type Dataset, type OpenDatasetOptions } from "./lib/data/types.ts";
+export { type Dataset, type LabelMapping, type OpenDatasetOptions } from "./lib/data/types.ts";
+export {
+  type ClassIndex,
+  readClassIndex,
+  relabelDataset,
+  resolveLabelMapping,
+  type ResolveLabelMappingOptions,
+} from "./lib/data/class_index.ts";
 export { BUILTIN_DATASETS, type DataKind, type DataSpec, parseDataSpec } from "./lib/data/spec.ts";
 export { type IdxArray, parseIdx } from "./lib/data/idx.ts";
 export { CIFAR10_CLASSES } from "./lib/data/cifar.ts";

@@ -263,3 +263,13 @@ export const ANALYSIS_OPTIONS: CommandSpec["options"] = {
     help: "class labels shown in the BMUs-by-class figures",
   },
 };
+
+/** `--class-index`, shared by `codes`, `attack` and `reproduce`. */
+export const CLASS_INDEX_OPTION: CommandSpec["options"] = {
+  "class-index": {
+    type: "string",
+    arg: "FILE",
+    help: 'class (folder) name → logit index: JSON {"name": index}, or one name a line in ' +
+      "logit order (LOC_synset_mapping.txt); ImageNet wnid folders with 1000 logits need none",
+  },
+};

@@ -7,7 +7,13 @@
  * @module
  */
 
-import { type CommandSpec, integerOption, numberOption, UsageError } from "./cli.ts";
+import {
+  CLASS_INDEX_OPTION,
+  type CommandSpec,
+  integerOption,
+  numberOption,
+  UsageError,
+} from "./cli.ts";
 import { parseNormalize } from "../lib/model/surgery.ts";
 import { type AttackDataset, runAttack, writeAttackOutputs } from "../lib/attack/attack.ts";
 import { newManifest, timed, writeManifest } from "../lib/manifest.ts";
@@ -18,9 +24,14 @@ import { decodeModel } from "../lib/onnx/proto.ts";
 
 /**
  * Opens `--data`: `npy:DIR` (DIR/images.npy float32 N×C×H×W in [0,1] and DIR/labels.npy) or any
- * spec lib/data understands.
+ * spec lib/data understands, its labels matched to the model's logits (`--class-index`).
  */
-async function _openData(spec: string, split: string, model: Uint8Array): Promise<AttackDataset> {
+async function _openData(
+  spec: string,
+  split: string,
+  model: Uint8Array,
+  classIndex: string | undefined,
+): Promise<AttackDataset & { labelMapping?: { note: string } }> {
   if (spec.startsWith("npy:")) {
     const dir = spec.slice(4);
     const x = await readNpy(`${dir}/images.npy`), y = await readNpy(`${dir}/labels.npy`);
@@ -52,13 +63,17 @@ async function _openData(spec: string, split: string, model: Uint8Array): Promis
     throw new UsageError(`--split is "${split}" but must be train or val`);
   }
   // Folders of images are resized/cropped to the model's input.
-  const dims = decodeModel(model).graph?.input?.[0]?.type?.tensorType?.shape?.dim ?? [];
+  const graph = decodeModel(model).graph;
+  const dims = graph?.input?.[0]?.type?.tensorType?.shape?.dim ?? [];
   const [c, h, w] = dims.slice(1).map((d) => Number(d.dimValue ?? 0));
+  const logits = Number(graph?.output?.[0]?.type?.tensorType?.shape?.dim?.at(-1)?.dimValue ?? 0);
   const { openDataset } = await import("../lib/data/dataset.ts");
   return await openDataset(spec, {
     split,
     ...(h > 0 && h === w ? { height: h, width: w } : {}),
     ...(c === 1 || c === 3 ? { channels: c as 1 | 3 } : {}),
+    ...(logits > 0 ? { logits } : {}),
+    classIndex,
   });
 }
 
@@ -75,6 +90,7 @@ export const command: CommandSpec = {
       help: "dataset spec (see `somscope codes --help`) or npy:DIR",
     },
     split: { type: "string", default: "val", arg: "train|val", help: "split to draw images from" },
+    ...CLASS_INDEX_OPTION,
     out: { type: "string", arg: "DIR", help: "output folder" },
     n: { type: "string", default: "500", arg: "N", help: "images to attack" },
     seed: {
@@ -130,6 +146,7 @@ export const command: CommandSpec = {
       model: modelPath,
       data: values.data,
       split: values.split,
+      classIndex: values["class-index"],
       n,
       seed,
       eps,
@@ -146,8 +163,12 @@ export const command: CommandSpec = {
     const data = await timed(
       manifest,
       "open_data",
-      () => _openData(String(values.data), String(values.split), model),
+      () => {
+        const classIndex = values["class-index"] as string | undefined;
+        return _openData(String(values.data), String(values.split), model, classIndex);
+      },
     );
+    if (data.labelMapping) manifest.labels = data.labelMapping.note;
     let progress: Progress | undefined;
     const result = await timed(manifest, "attack", () =>
       runAttack(model, data, {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type CommandSpec, integerOption, UsageError } from "./cli.ts";
+import { CLASS_INDEX_OPTION, type CommandSpec, integerOption, UsageError } from "./cli.ts";
 import { loadModel } from "../lib/model/load.ts";
 import { RUNTIME_CHOICES, type RuntimeChoice } from "../lib/model/runtime.ts";
 import { type Normalize, parseNormalize as parseNormalizeOption } from "../lib/model/surgery.ts";
@@ -42,8 +42,9 @@ export const command: CommandSpec = {
     data: {
       type: "string",
       arg: "SPEC",
-      help: "builtin:fashion-mnist, folder:PATH, idx:PATH, cifar:PATH or a bare path",
+      help: "builtin:fashion-mnist, folder:PATH, idx:PATH, cifar:PATH, svhn:PATH or a bare path",
     },
+    ...CLASS_INDEX_OPTION,
     split: { type: "string", arg: "NAME", default: "train", help: "train or val" },
     "per-class": {
       type: "string",
@@ -119,6 +120,7 @@ export const command: CommandSpec = {
     const manifest = newManifest("codes", {
       model: positionals[0],
       data: values.data,
+      classIndex: values["class-index"],
       split,
       perClass: perClass ?? "all",
       allowFewer: !!values["allow-fewer"],
@@ -137,6 +139,8 @@ export const command: CommandSpec = {
       channels: channels === 1 || channels === 3 ? channels : undefined,
       height: model.input.height ?? undefined,
       width: model.input.width ?? undefined,
+      logits: model.logits.classes ?? undefined,
+      classIndex: values["class-index"] as string | undefined,
     });
     let indices: Int32Array;
     let counts: unknown = null;
@@ -164,7 +168,13 @@ export const command: CommandSpec = {
     const correct = result.correct.reduce((a, b) => a + b, 0);
     Object.assign(manifest, {
       modelFile: { name: model.name, sha256: model.sha256, opset: model.opset, input: model.input },
-      dataset: { spec: values.data, split, identity: await dataset.identity(), size: dataset.size },
+      dataset: {
+        spec: values.data,
+        split,
+        identity: await dataset.identity(),
+        size: dataset.size,
+        labels: dataset.labelMapping?.note,
+      },
       sample: { n: indices.length, perClass: perClass ?? null, counts },
       runtime: result.runtime ?? "none (every layer came from the cache)",
       cache: { dir: cacheDir, runKey: result.runKey, computed: result.computed },

@@ -9,6 +9,7 @@
 import {
   ANALYSIS_OPTIONS,
   applyAnalysisOptions,
+  CLASS_INDEX_OPTION,
   type CommandSpec,
   numberOption,
   UsageError,
@@ -53,9 +54,10 @@ export const command: CommandSpec = {
     data: {
       type: "string",
       arg: "SPEC",
-      help:
-        "builtin:fashion-mnist, folder:PATH, idx:PATH or cifar:PATH (default builtin:fashion-mnist)",
+      help: "builtin:fashion-mnist, folder:PATH, idx:PATH, cifar:PATH or svhn:PATH " +
+        "(default builtin:fashion-mnist)",
     },
+    ...CLASS_INDEX_OPTION,
     layers: {
       type: "string",
       arg: "L1,L2,…",
@@ -137,6 +139,7 @@ export const command: CommandSpec = {
       if (!v.name && !v.config) c.name = `${c.models.map((m) => m.name).join("+")}`;
     }
     if (v.data) c.data = String(v.data);
+    if (v["class-index"] !== undefined) c.classIndex = String(v["class-index"]);
     if (v.layers) { for (const m of c.models) m.layers = String(v.layers).split(","); }
     if (v.normalize) {
       let n;

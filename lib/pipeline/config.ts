@@ -28,8 +28,13 @@ export interface ModelConfig {
 export interface RunSettings {
   /** Models analysed. */
   models: ModelConfig[];
-  /** Data spec (`builtin:fashion-mnist`, `folder:PATH`, `idx:PATH`, `cifar:PATH`). */
+  /** Data spec (`builtin:fashion-mnist`, `folder:PATH`, `idx:PATH`, `cifar:PATH`, `svhn:PATH`). */
   data: string;
+  /**
+   * Class-index file (class/folder name → logit index; see `readClassIndex`). Default: none
+   * (ImageNet wnid folders with a 1000-logit model use the standard order automatically).
+   */
+  classIndex?: string;
   /** SOM-tr examples per class (paper: 50 ImageNet; default 500). */
   perClass: number;
   /** SOM-val examples per class. */
@@ -166,6 +171,7 @@ export function defaultConfig(quick = false): ReproduceConfig {
 const RUN_KEYS: (keyof RunSettings)[] = [
   "models",
   "data",
+  "classIndex",
   "perClass",
   "valPerClass",
   "grid",
@@ -254,6 +260,11 @@ export function validateConfig(c: ReproduceConfig): ReproduceConfig {
   if (typeof c.data !== "string" || c.data === "") {
     throw new RangeError(
       `Cannot use run config: data is ${JSON.stringify(c.data)} but expected a spec`,
+    );
+  }
+  if (c.classIndex !== undefined && (typeof c.classIndex !== "string" || c.classIndex === "")) {
+    throw new RangeError(
+      `Cannot use run config: classIndex is ${JSON.stringify(c.classIndex)} but expected a path`,
     );
   }
   _num("perClass", c.perClass, 1);

@@ -13,6 +13,7 @@
 
 import { DataFormatError } from "../errors.ts";
 import type { Manifest } from "../manifest.ts";
+import { readClassIndex } from "../data/class_index.ts";
 import { parseDataSpec } from "../data/spec.ts";
 import { sha256Hex } from "../model/load.ts";
 import type { ModelAnalysis } from "../analysis/analyze.ts";
@@ -114,6 +115,7 @@ export async function reproduce(
 /** Bad inputs fail before anything is written: the data spec and every local model file. */
 async function _preflight(c: ReproduceConfig): Promise<void> {
   await parseDataSpec(c.data);
+  if (c.classIndex !== undefined) await readClassIndex(c.classIndex);
   for (const m of c.models) {
     const local = m.path.startsWith("file:") ? new URL(m.path) : m.path;
     if (/^https?:\/\//.test(m.path)) continue;
