@@ -18,6 +18,7 @@ import { normalWeights, pcaWeights, sampleWeights, type SomInit } from "./init.t
 import { readSomFile, SOM_WEIGHTS_FILE, type SomFile, writeSomFile } from "./som_file.ts";
 import { quantizationError, topographicError, uMatrix } from "./quality.ts";
 import { checkCodes, nonNegative, positiveInt } from "./validate.ts";
+import { checkSomSize } from "./size.ts";
 import { type GpuContext, gpuPolicy } from "../gpu/context.ts";
 import { Rng } from "../rng.ts";
 import { DataFormatError } from "../errors.ts";
@@ -182,8 +183,9 @@ export class Som {
    *
    * @param options Grid, hyper-parameters, init, backend.
    * @throws {RangeError} On a non-positive grid side, dimension, batch size or epoch count, a
-   * negative or non-finite σ₀/α₀, an unknown init or backend name, or explicit weights of the
-   * wrong length or with non-finite values.
+   * negative or non-finite σ₀/α₀, an unknown init or backend name, a grid too large for its
+   * backend or this machine ({@linkcode checkSomSize}), or explicit weights of the wrong length
+   * or with non-finite values.
    */
   constructor(options: SomOptions) {
     const what = "create SOM";
@@ -233,6 +235,8 @@ export class Som {
       );
     }
     this.#backendOpt = be;
+    // Limits derived from the options, before any work (e.g. a 1000×1000 grid's K×K table).
+    checkSomSize({ m, n, dim: this.dim, backend: typeof be === "string" ? be : be.name });
     this.#shuffleRng = new Rng(seed).stream("som-shuffle");
     const init = options.init ?? "normal";
     const K = this.units, d = this.dim;
