@@ -102,6 +102,7 @@ export {
   type SomLoadOptions,
   type SomOptions,
   type SomProgress,
+  type SomQuality,
 } from "./lib/som/som.ts";
 export type { SomInit } from "./lib/som/init.ts";
 export { checkSomSize, type SomSize, type SomSizeOptions } from "./lib/som/size.ts";
