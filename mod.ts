@@ -174,9 +174,7 @@ export {
   derivePgdStepGraph,
   GRADIENT_GRAPH_IO,
   type GradientGraphOptions,
-  IMAGENET_NORMALIZATION,
   type Normalization,
-  parseNormalization,
 } from "./lib/grad/derive.ts";
 export { SUPPORTED_OPS } from "./lib/grad/ops.ts";
 export {
@@ -211,23 +209,13 @@ export {
   runAttack,
   writeAttackOutputs,
 } from "./lib/attack/attack.ts";
-export {
-  type BmuShiftOptions,
-  type BmuShiftRow,
-  type BmuShifts,
-  bmuShifts,
-  type BmuShiftSummary,
-  bmuShiftTable,
-  quantileSorted,
-  type ShiftStats,
-  shiftStats,
-} from "./lib/attack/bmu_shift.ts";
 
 // Built-in fixtures (issue 3 §4)
 export { BUILTIN_MODELS, type BuiltinModelName, builtinModelUrl } from "./lib/builtin.ts";
 
 // Data: dataset specs, loaders and seeded per-class sampling.
-export { type Dataset, openDataset, type OpenDatasetOptions } from "./lib/data/dataset.ts";
+export { openDataset } from "./lib/data/dataset.ts";
+export { type Dataset, type OpenDatasetOptions } from "./lib/data/types.ts";
 export { BUILTIN_DATASETS, type DataKind, type DataSpec, parseDataSpec } from "./lib/data/spec.ts";
 export { type IdxArray, parseIdx } from "./lib/data/idx.ts";
 export { CIFAR10_CLASSES } from "./lib/data/cifar.ts";
@@ -244,6 +232,7 @@ export {
   boxStats,
   type Distribution,
   distribution,
+  quantileSorted,
 } from "./lib/analysis/box_stats.ts";
 export { type BmuDensity, bmuDensity, type DensityOptions } from "./lib/analysis/density.ts";
 export {
@@ -275,7 +264,17 @@ export {
   torusSymmetries,
   type TorusSymmetry,
 } from "./lib/analysis/alignment.ts";
-export { bmuShiftDistances } from "./lib/analysis/shifts.ts";
+export {
+  bmuShiftDistances,
+  type BmuShiftOptions,
+  type BmuShiftRow,
+  type BmuShifts,
+  bmuShifts,
+  type BmuShiftSummary,
+  bmuShiftTable,
+  type ShiftStats,
+  shiftStats,
+} from "./lib/analysis/shifts.ts";
 export { bootstrapInterval } from "./lib/analysis/bootstrap.ts";
 export {
   analyzeModel,
@@ -297,7 +296,8 @@ export {
   type Verdict,
   VIT_FIGURES,
 } from "./lib/analysis/claims.ts";
-export { buildFigures, type FigureSpec, isVit } from "./lib/report/figures.ts";
+export { buildFigures, isVit } from "./lib/report/figures.ts";
+export type { FigureSpec } from "./lib/report/figures/spec.ts";
 export { renderSvg, svgToPng } from "./lib/report/render.ts";
 export { analysisTables, type Table, writeTables } from "./lib/report/tables.ts";
 export { buildReportHtml, type RenderedFigure, type RunSummary } from "./lib/report/html.ts";
@@ -322,5 +322,5 @@ export {
   reproduce,
   type ReproduceOptions,
   type ReproduceResult,
-  RunFolderError,
 } from "./lib/pipeline/reproduce.ts";
+export { RunFolderError } from "./lib/pipeline/run_folder.ts";

@@ -6,11 +6,10 @@
  * @module
  */
 
-import { type CommandSpec, numberOption, UsageError } from "../lib/cli_util.ts";
+import { type CommandSpec, numberOption, readMatrix, UsageError } from "./cli.ts";
 import { GpuContext } from "../lib/gpu/context.ts";
 import { writeNpy } from "../lib/npy.ts";
 import { Som, SOM_BACKENDS, type SomBackendName } from "../lib/som/som.ts";
-import { readMatrix } from "./cmd_train.ts";
 
 /** The `bmus` command. */
 export const command: CommandSpec = {

@@ -11,10 +11,10 @@
  * @module
  */
 
-import { type CommandSpec, integerOption, numberOption, UsageError } from "../lib/cli_util.ts";
+import { type CommandSpec, integerOption, numberOption, readMatrix, UsageError } from "./cli.ts";
 import { GpuContext } from "../lib/gpu/context.ts";
 import { newManifest, timed } from "../lib/manifest.ts";
-import { type NpyArray, readNpy, writeNpy } from "../lib/npy.ts";
+import { writeNpy } from "../lib/npy.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../lib/fs_atomic.ts";
 import { Progress } from "../lib/progress.ts";
 import { DataFormatError } from "../lib/errors.ts";
@@ -37,48 +37,6 @@ export function parseGrid(v: string): [number, number] {
     );
   }
   return [m, n];
-}
-
-/**
- * Reads a 2-D float `.npy` as float32 (float64 is converted).
- *
- * @param path File path.
- * @param what What the file is, for messages.
- * @returns Data and shape `[rows, cols]`.
- * @throws {DataFormatError} If it is not a non-empty 2-D float array.
- */
-export async function readMatrix(
-  path: string,
-  what: string,
-): Promise<{ data: Float32Array; rows: number; cols: number }> {
-  let arr: NpyArray;
-  try {
-    arr = await readNpy(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new DataFormatError(`Cannot read ${what}: ${path} does not exist`);
-    }
-    throw e;
-  }
-  if (arr.shape.length !== 2) {
-    throw new DataFormatError(
-      `Cannot read ${what}: ${path} has shape [${arr.shape}] but expected a 2-D array (rows × dim)`,
-    );
-  }
-  const [rows, cols] = arr.shape;
-  if (rows === 0 || cols === 0) {
-    throw new DataFormatError(`Cannot read ${what}: ${path} has shape [${arr.shape}] (empty)`);
-  }
-  let data: Float32Array;
-  if (arr.data instanceof Float32Array) data = arr.data;
-  else if (arr.data instanceof Float64Array) data = Float32Array.from(arr.data);
-  else {
-    throw new DataFormatError(
-      `Cannot read ${what}: ${path} holds ${arr.data.constructor.name} but expected float32 ` +
-        "(or float64)",
-    );
-  }
-  return { data, rows, cols };
 }
 
 async function _exists(path: string): Promise<boolean> {

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertThrows } from "./asserts.ts";
-import { bmuShifts, bmuShiftTable, quantileSorted, shiftStats } from "../lib/attack/bmu_shift.ts";
+import { bmuShifts, bmuShiftTable, shiftStats } from "../lib/analysis/shifts.ts";
+import { quantileSorted } from "../lib/analysis/box_stats.ts";
 import { torusDistance, unitPosition } from "../lib/geometry/torus.ts";
 import { Rng } from "../lib/rng.ts";
 

@@ -136,7 +136,7 @@ Deno.test("the gradient graph gives the same result on onnxruntime-web wasm as o
 });
 
 Deno.test("somscope grad writes a loadable gradient graph and fails cleanly on bad input", async () => {
-  const { runCommand } = await import("../lib/cli_util.ts");
+  const { runCommand } = await import("../tasks/cli.ts");
   const { command } = await import("../tasks/cmd_grad.ts");
   const { GraphBuilder } = await import("./grad_helpers.ts");
   const dir = await Deno.makeTempDir();

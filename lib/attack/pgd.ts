@@ -7,7 +7,8 @@
  * @module
  */
 
-import { deriveForwardGraph, derivePgdStepGraph, type Normalization } from "../grad/derive.ts";
+import { deriveForwardGraph, derivePgdStepGraph } from "../grad/derive.ts";
+import type { Normalize } from "../model/surgery.ts";
 import type { Rng } from "../rng.ts";
 import { decodeModel } from "../onnx/proto.ts";
 import { type GraphRuntime, type GraphSession, openGraphSession } from "../model/ort.ts";
@@ -33,7 +34,7 @@ export interface PgdAttackOptions {
   /** Images per run (the graphs are specialised to it; default 8). */
   batch?: number;
   /** Normalisation folded into the graph (default `"none"`). */
-  normalize?: Normalization;
+  normalize?: Normalize;
   /** `node` (default) or `wasm`. */
   runtime?: GraphRuntime;
   /** Intra-op threads (default: all cores). */
