@@ -244,7 +244,12 @@ export class Som {
     }
     this.#backendOpt = be;
     // Limits derived from the options, before any work (e.g. a 1000×1000 grid's K×K table).
-    checkSomSize({ m, n, dim: this.dim, backend: typeof be === "string" ? be : be.name });
+    const sizedFor = typeof be !== "string"
+      ? be.name
+      : be === "auto" && gpuPolicy(options.ctx).wgsl
+      ? "webgpu"
+      : be;
+    checkSomSize({ m, n, dim: this.dim, backend: sizedFor });
     this.#shuffleRng = new Rng(seed).stream("som-shuffle");
     const init = options.init ?? "normal";
     const K = this.units, d = this.dim;
