@@ -102,8 +102,10 @@ export {
   type SomLoadOptions,
   type SomOptions,
   type SomProgress,
+  type SomQuality,
 } from "./lib/som/som.ts";
 export type { SomInit } from "./lib/som/init.ts";
+export { checkSomSize, type SomSize, type SomSizeOptions } from "./lib/som/size.ts";
 export type { SomFile } from "./lib/som/som_file.ts";
 export { quantizationError, topographicError, uMatrix } from "./lib/som/quality.ts";
 

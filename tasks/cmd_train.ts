@@ -2,7 +2,9 @@
  * `somscope train`: train a toroidal cosine SOM on a codes `.npy` file and write
  * `DIR/weights.npy` (K×d float32, row-major unit order), `DIR/losses.csv` (one line per batch)
  * and `DIR/som.json` (the map's header plus the run manifest: hyper-parameters, seed, backend,
- * adapter, versions, QE, TE, timings).
+ * adapter, versions, QE, TE, timings). QE and TE come from one top-2 BMU pass over the codes
+ * after training (`--no-quality` skips it: null in `som.json`). The grid is checked against the
+ * limits derived from it (`checkSomSize`) before the codes are read.
  *
  * Each file is written to a temporary name and renamed; `som.json` comes last, and an existing
  * `som.json` is removed first (with `--force`), so a folder never holds a loadable but
@@ -19,6 +21,7 @@ import { writeFileAtomic, writeJsonAtomic } from "../lib/fs_atomic.ts";
 import { Progress } from "../lib/progress.ts";
 import { DataFormatError } from "../lib/errors.ts";
 import { Som, SOM_BACKENDS, type SomBackendName } from "../lib/som/som.ts";
+import { checkSomSize } from "../lib/som/size.ts";
 import type { SomInit } from "../lib/som/init.ts";
 
 /**
@@ -70,6 +73,10 @@ export const command: CommandSpec = {
       help: "initial weights: a K×d .npy file or a strategy",
     },
     "no-shuffle": { type: "boolean", help: "visit rows in file order every epoch (exact replay)" },
+    "no-quality": {
+      type: "boolean",
+      help: "skip the QE/TE pass after training (one top-2 BMU pass over the codes)",
+    },
     flat: { type: "boolean", help: "flat grid instead of a torus" },
     backend: {
       type: "string",
@@ -121,8 +128,15 @@ export const command: CommandSpec = {
       init: String(v.init),
       shuffle: !v["no-shuffle"],
       backend,
+      quality: !v["no-quality"],
       layer: v.layer ?? null,
     };
+    try {
+      checkSomSize({ m, n, backend });
+    } catch (e) {
+      if (e instanceof RangeError) throw new UsageError(`--grid ${m}x${n}: ${e.message}`);
+      throw e;
+    }
     const manifest = newManifest("train", params);
     manifest.seeds = { root: seed, streams: ["som-init", "som-shuffle"] };
     const codes = await timed(manifest, "read", () => readMatrix(v.codes as string, "codes"));
@@ -175,8 +189,10 @@ export const command: CommandSpec = {
       if (done < epochs * batches) progress.tick(epochs * batches - done);
       progress.done();
       const trainSeconds = (performance.now() - t0) / 1000;
-      const qe = await timed(manifest, "quantization_error", () => s.quantizationError(codes.data));
-      const te = await timed(manifest, "topographic_error", () => s.topographicError(codes.data));
+      const q = v["no-quality"]
+        ? null
+        : await timed(manifest, "quality", () => s.quality(codes.data));
+      const qe = q?.quantizationError ?? null, te = q?.topographicError ?? null;
       manifest.samplesPerSecond = codes.rows * epochs / trainSeconds;
       manifest.backendNote = s.backendNote ?? null;
       await timed(manifest, "write", async () => {
@@ -202,7 +218,7 @@ export const command: CommandSpec = {
         console.log(
           `trained ${m}x${n} SOM on ${codes.rows}×${codes.cols} codes with ${s.backendName}` +
             `${s.backendNote ? ` (${s.backendNote})` : ""} in ${trainSeconds.toFixed(2)} s: ` +
-            `QE ${qe.toFixed(6)}, TE ${te.toFixed(4)} → ${out}`,
+            (q ? `QE ${qe!.toFixed(6)}, TE ${te!.toFixed(4)}` : "QE/TE skipped") + ` → ${out}`,
         );
       }
     } finally {

@@ -166,3 +166,45 @@ Deno.test("train and bmus reject bad input with exit 2 (usage) or 1 (failure) an
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("train computes QE/TE in one pass equal to Som's, skips them with --no-quality", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const codes = await codesFile(dir, 60, 5, 3);
+    const base = ["train", "--codes", codes, "--grid", "3x4", "--epochs", "1", "-q"];
+    const a = await cli(...base, "--backend", "reference", "--out", `${dir}/a`);
+    assertEquals(a.code, 0, a.stderr);
+    const head = JSON.parse(await Deno.readTextFile(`${dir}/a/som.json`));
+    const som = await Som.load(`${dir}/a`, { backend: "reference" });
+    const x = (await readNpy(codes)).data as Float32Array;
+    assertEquals(head.quantizationError, await som.quantizationError(x));
+    assertEquals(head.topographicError, await som.topographicError(x));
+    assert("quality" in head.timings && !("topographic_error" in head.timings));
+    const b = await cli(...base, "--backend", "reference", "--no-quality", "--out", `${dir}/b`);
+    assertEquals(b.code, 0, b.stderr);
+    const hb = JSON.parse(await Deno.readTextFile(`${dir}/b/som.json`));
+    assertEquals([hb.quantizationError, hb.topographicError], [null, null]);
+    assertEquals(hb.parameters.quality, false);
+    assertEquals(
+      (await readNpy(`${dir}/b/weights.npy`)).data,
+      (await readNpy(`${dir}/a/weights.npy`)).data,
+      "the map does not depend on the quality pass",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("train refuses a grid too large for its K×K table before reading the codes (exit 2)", async () => {
+  const r = await cli(
+    "train",
+    "--codes",
+    "/nonexistent/x.npy",
+    "--grid",
+    "1000x1000",
+    "--out",
+    "/tmp/x",
+  );
+  assertEquals(r.code, 2, r.stderr);
+  assert(r.stderr.includes("1000x1000") && r.stderr.includes("4000000000000 bytes"), r.stderr);
+});

@@ -126,3 +126,42 @@ Deno.test("a lease gives its buffers back to the pool when its block ends, also 
     ctx.dispose();
   }
 });
+
+Deno.test("a GPU context prints nothing on stderr without XDG_RUNTIME_DIR: Mesa gets a private 0700 dir, removed at exit", async () => {
+  if (!(await gpuContextOrSkip().then((c) => (c?.dispose(), c !== undefined)))) return;
+  for (const xdg of [undefined, "", "relative/dir", "/nonexistent/somscope"]) {
+    const env = Deno.env.toObject();
+    delete env.XDG_RUNTIME_DIR;
+    if (xdg !== undefined) env.XDG_RUNTIME_DIR = xdg;
+    const cmd = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("./gpu_runtime_dir_child.ts", import.meta.url).pathname],
+      env,
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    });
+    const out = await cmd.output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 0, stderr);
+    assertEquals(stderr, "", `XDG_RUNTIME_DIR=${JSON.stringify(xdg)}: stderr must be empty`);
+    const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
+    const tmp = Deno.realPathSync(Deno.env.get("TMPDIR") ?? "/tmp");
+    assert(r.dir.startsWith(`${tmp}/somscope-runtime-`), r.dir);
+    assertEquals(r.mode, 0o700);
+    assert(!(await Deno.stat(r.dir).then(() => true, () => false)), `${r.dir} was not removed`);
+  }
+  // A valid XDG_RUNTIME_DIR is kept as it is.
+  const mine = await Deno.makeTempDir();
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("./gpu_runtime_dir_child.ts", import.meta.url).pathname],
+      env: { XDG_RUNTIME_DIR: mine },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(new TextDecoder().decode(out.stderr), "");
+    assertEquals(JSON.parse(new TextDecoder().decode(out.stdout).trim()).dir, mine);
+  } finally {
+    await Deno.remove(mine, { recursive: true });
+  }
+});
