@@ -26,6 +26,13 @@ export {
 export { Rng } from "./lib/rng.ts";
 export { decodeNpy, encodeNpy, type NpyArray, type NpyData, readNpy, writeNpy } from "./lib/npy.ts";
 export { writeFileAtomic, writeJsonAtomic } from "./lib/fs_atomic.ts";
+export {
+  type BeginOptions,
+  OutputFolderError,
+  type Ownership,
+  type PreviousRun,
+  StagedFolder,
+} from "./lib/output_folder.ts";
 export { Progress, type ProgressOptions } from "./lib/progress.ts";
 export {
   type AdapterFacts,
