@@ -28,9 +28,9 @@ export { decodeNpy, encodeNpy, type NpyArray, type NpyData, readNpy, writeNpy } 
 export { writeFileAtomic, writeJsonAtomic } from "./lib/fs_atomic.ts";
 export {
   type BeginOptions,
-  OutputFolderError,
   type Ownership,
   type PreviousRun,
+  RunFolderError,
   StagedFolder,
 } from "./lib/output_folder.ts";
 export { Progress, type ProgressOptions } from "./lib/progress.ts";
@@ -322,4 +322,3 @@ export {
   type ReproduceOptions,
   type ReproduceResult,
 } from "./lib/pipeline/reproduce.ts";
-export { RunFolderError } from "./lib/pipeline/run_folder.ts";

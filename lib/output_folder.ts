@@ -21,17 +21,19 @@
 import { writeJsonAtomic } from "./fs_atomic.ts";
 
 /**
- * An output folder holds files that this command did not write, or another run, or is a file.
+ * An output folder may not receive a run: it is a file, holds files its run did not write, or
+ * holds another run; or a run folder lacks what a report-only run needs.
  *
  * @example
  * ```ts
- * import { OutputFolderError } from "../mod.ts";
+ * import { RunFolderError } from "../mod.ts";
  * import { strictEqual } from "node:assert";
- * const e = new OutputFolderError("Cannot write runs/x: it holds notes.txt");
- * strictEqual(e.name, "OutputFolderError");
+ * const e = new RunFolderError("Cannot write into runs/x: it holds another run");
+ * strictEqual(e.name, "RunFolderError");
+ * strictEqual(e instanceof Error, true);
  * ```
  */
-export class OutputFolderError extends Error {
+export class RunFolderError extends Error {
   /**
    * Creates the error.
    *
@@ -39,7 +41,7 @@ export class OutputFolderError extends Error {
    */
   constructor(message: string) {
     super(message);
-    this.name = "OutputFolderError";
+    this.name = "RunFolderError";
   }
 }
 
@@ -196,7 +198,7 @@ export class StagedFolder {
    * @param dir The output folder.
    * @param options Kind, key, `force`, manifest file, resume and carry-over.
    * @returns The staged folder.
-   * @throws {OutputFolderError} If `dir` is a file, holds files this kind of run did not write,
+   * @throws {RunFolderError} If `dir` is a file, holds files this kind of run did not write,
    *   or holds another run (without `force`); or, with `mustExist`, holds no run of this kind.
    *
    * @example
@@ -301,11 +303,11 @@ async function _recover(dir: string, staging: string, manifest: string) {
 async function _checkFolder(dir: string, o: BeginOptions): Promise<PreviousRun | null> {
   const info = await _stat(dir);
   if (!info) {
-    if (o.mustExist) throw new OutputFolderError(`Cannot use ${dir}: the folder does not exist`);
+    if (o.mustExist) throw new RunFolderError(`Cannot use ${dir}: the folder does not exist`);
     return null;
   }
   if (!info.isDirectory) {
-    throw new OutputFolderError(
+    throw new RunFolderError(
       `Cannot write into ${dir}: it is a file, but a folder is expected; choose another path`,
     );
   }
@@ -313,26 +315,26 @@ async function _checkFolder(dir: string, o: BeginOptions): Promise<PreviousRun |
   const manifest = await _readJson(`${dir}/${o.manifest ?? "manifest.json"}`);
   const ownership = _ownership(manifest, entries, o);
   if (o.mustExist && ownership?.kind !== o.kind) {
-    throw new OutputFolderError(
+    throw new RunFolderError(
       `Cannot use ${dir}: it holds no ${o.kind} run (no somscope ${o.manifest ?? "manifest.json"})`,
     );
   }
   if (entries.length === 0 || o.force) return { manifest, ownership };
   if (!ownership) {
-    throw new OutputFolderError(
-      `Cannot write into ${dir}: it holds ${entries.length} file(s) that somscope did not write ` +
+    throw new RunFolderError(
+      `Cannot write into ${dir}: it holds ${entries.length} file(s) that are not a somscope run ` +
         `(${_names(entries)}); choose another folder or pass --force (they are moved aside)`,
     );
   }
   const foreign = entries.filter((e) => !ownership.entries.includes(e) && e !== MARKER);
   if (foreign.length) {
-    throw new OutputFolderError(
+    throw new RunFolderError(
       `Cannot write into ${dir}: it holds ${foreign.length} file(s) that its run did not write ` +
         `(${_names(foreign)}); move them away or pass --force (they are moved aside)`,
     );
   }
   if (ownership.kind !== o.kind || ownership.runKey !== o.runKey) {
-    throw new OutputFolderError(
+    throw new RunFolderError(
       `Cannot write into ${dir}: it holds another run (${ownership.kind || "somscope"} run ${
         ownership.runKey.slice(0, 12) || "?"
       }… but this ${o.kind} run is ${o.runKey.slice(0, 12)}…); choose another folder or pass ` +
@@ -361,7 +363,7 @@ async function _prepareStaging(staging: string, o: BeginOptions): Promise<void> 
   if (info) {
     const marker = await _readJson(`${staging}/${MARKER}`);
     if (!info.isDirectory || !marker) {
-      throw new OutputFolderError(
+      throw new RunFolderError(
         `Cannot stage the run in ${staging}: it exists but was not made by somscope; remove it`,
       );
     }

@@ -75,7 +75,7 @@ export async function startRun(
   options: { quiet: boolean; log: (message: string) => void },
 ): Promise<RunContext> {
   const previous = folder.analysisOnly
-    ? await folder.previousManifest<Manifest & { runKey: string }>()
+    ? folder.previousManifest<Manifest & { runKey: string }>()
     : null;
   const manifest = newManifest(folder.analysisOnly ? "report" : "reproduce", {
     ...(config as unknown as Record<string, unknown>),
