@@ -132,7 +132,7 @@ Deno.test("train and bmus reject bad input with exit 2 (usage) or 1 (failure) an
     const before = await Deno.readFile(`${out}/weights.npy`);
     const again = await cli("train", ...base, "--grid", "3x3", "--seed", "9");
     assertEquals(again.code, 1);
-    assert(again.stderr.includes("already holds a map") && again.stderr.includes("--force"));
+    assert(again.stderr.includes("another run") && again.stderr.includes("--force"), again.stderr);
     assertEquals(await Deno.readFile(`${out}/weights.npy`), before);
     assertEquals((await cli("train", ...base, "--grid", "3x3", "--seed", "9", "--force")).code, 0);
     assert((await Deno.readFile(`${out}/weights.npy`)).some((v, i) => v !== before[i]));
