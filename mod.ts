@@ -308,6 +308,7 @@ export {
 } from "./lib/report/write_report.ts";
 export {
   type AnalysisSettings,
+  checkGridSize,
   DEFAULT_RUN_MODELS,
   defaultConfig,
   type ModelConfig,

@@ -9,6 +9,7 @@
 import {
   ANALYSIS_OPTIONS,
   applyAnalysisOptions,
+  checkOutputPath,
   type CommandSpec,
   numberOption,
   UsageError,
@@ -18,7 +19,21 @@ import {
   type ModelConfig,
   parseNormalize,
   type ReproduceConfig,
+  validateConfig,
 } from "../lib/pipeline/config.ts";
+import { parseDataSpec } from "../lib/data/spec.ts";
+
+/** Every setting checked against its limits before any work: a bad one is a usage error. */
+async function _validate(c: ReproduceConfig): Promise<void> {
+  try {
+    validateConfig({ ...c, models: c.models.map((m) => ({ ...m })) });
+    await parseDataSpec(c.data);
+  } catch (e) {
+    if (e instanceof RangeError) throw new UsageError(e.message);
+    throw e;
+  }
+  if (c.out) await checkOutputPath("out", c.out, "folder");
+}
 
 async function _readConfig(path: string): Promise<Partial<ReproduceConfig>> {
   let text: string;
@@ -168,6 +183,7 @@ export const command: CommandSpec = {
     if (v.runtime) c.runtime = String(v.runtime) as ReproduceConfig["runtime"];
     if (v["allow-fewer"]) c.allowFewer = true;
     applyAnalysisOptions(c, v);
+    await _validate(c);
     const t0 = performance.now();
     // The pipeline (models, SOMs, report renderers) loads only once the options are valid.
     const { reproduce } = await import("../lib/pipeline/reproduce.ts");

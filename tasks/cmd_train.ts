@@ -21,6 +21,7 @@ import {
   writeOutputFolder,
 } from "./cli.ts";
 import { GpuContext } from "../lib/gpu/context.ts";
+import { checkGridSize } from "../lib/pipeline/config.ts";
 import { newManifest, timed } from "../lib/manifest.ts";
 import { writeNpy } from "../lib/npy.ts";
 import { writeFileAtomic } from "../lib/fs_atomic.ts";
@@ -84,6 +85,11 @@ export const command: CommandSpec = {
     if (typeof v.codes !== "string") throw new UsageError("--codes X.npy is required");
     if (typeof v.out !== "string") throw new UsageError("--out DIR is required");
     const [m, n] = parseGrid(String(v.grid));
+    try {
+      checkGridSize(m, n, `--grid ${m}x${n}`);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
     const epochs = integerOption("epochs", v.epochs, 1);
     const batchSize = integerOption("batch", v.batch, 1);
     const seed = integerOption("seed", v.seed, 0);
