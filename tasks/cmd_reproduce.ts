@@ -90,7 +90,7 @@ export const command: CommandSpec = {
     out: { type: "string", arg: "DIR", help: "output folder (default runs/NAME)" },
     force: {
       type: "boolean",
-      help: "write into a folder holding another run (never deletes files)",
+      help: "replace a folder holding another run or other files (moved aside to DIR.replaced-…)",
     },
     seed: { type: "string", arg: "S", help: "root seed (default 0)" },
     "per-class": {
@@ -132,6 +132,8 @@ export const command: CommandSpec = {
     "$SOMSCOPE_CACHE (default .cache/somscope). Re-running with the same settings reuses",
     "everything; changing only analysis options (--resamples, --bandwidth, …) recomputes only the",
     "analyses. `deno task somscope report runs/<name>` does that without model files.",
+    "The folder is written whole through .NAME.staging: a failed or killed run leaves the old run",
+    "(or none) and resumes from its stored artefacts when rerun with the same settings.",
   ].join("\n"),
   async run(v, positionals) {
     if (positionals.length) {

@@ -76,7 +76,10 @@ export const command: CommandSpec = {
       help: `compute backend: ${SOM_BACKENDS.join(", ")}`,
     },
     layer: { type: "string", arg: "NAME", help: "layer the codes come from (recorded)" },
-    force: { type: "boolean", help: "overwrite a map already in DIR" },
+    force: {
+      type: "boolean",
+      help: "replace a folder holding another map or other files (moved aside to DIR.replaced-…)",
+    },
     quiet: { type: "boolean", short: "q", help: "no progress output" },
   },
   notes: "Writes DIR/weights.npy (K×d float32), DIR/losses.csv and DIR/som.json (written last).\n" +
