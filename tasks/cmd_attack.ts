@@ -14,7 +14,7 @@ import {
   UsageError,
   writeOutputFolder,
 } from "./cli.ts";
-import { parseNormalization } from "../lib/grad/derive.ts";
+import { parseNormalize } from "../lib/model/surgery.ts";
 import {
   type AttackDataset,
   type AttackSummary,
@@ -136,7 +136,7 @@ export const command: CommandSpec = {
     }
     let normalize;
     try {
-      normalize = parseNormalization(String(values.normalize));
+      normalize = parseNormalize(String(values.normalize));
     } catch (e) {
       throw new UsageError(`--normalize: ${(e as Error).message}`);
     }

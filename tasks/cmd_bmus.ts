@@ -58,7 +58,7 @@ export const command: CommandSpec = {
     }
     let ctx: GpuContext | undefined;
     if (backend === "webgpu") ctx = await GpuContext.create();
-    else if (backend === "auto") ctx = await GpuContext.create().catch(() => undefined);
+    else if (backend === "auto") ctx = (await GpuContext.auto()).ctx;
     let som: Som | undefined;
     try {
       som = await Som.load(v.som as string, { backend, ctx });

@@ -27,7 +27,8 @@ import { writeNpy } from "../lib/npy.ts";
 import { writeFileAtomic } from "../lib/fs_atomic.ts";
 import { Progress } from "../lib/progress.ts";
 import { DataFormatError } from "../lib/errors.ts";
-import { Som, SOM_BACKENDS, type SomBackendName, type SomInit } from "../lib/som/som.ts";
+import { Som, SOM_BACKENDS, type SomBackendName } from "../lib/som/som.ts";
+import type { SomInit } from "../lib/som/init.ts";
 
 /**
  * Parses `MxN` (e.g. `20x20`, `10×30`).
@@ -145,7 +146,7 @@ export const command: CommandSpec = {
       }
       let ctx: GpuContext | undefined;
       if (backend === "webgpu") ctx = await GpuContext.create();
-      else if (backend === "auto") ctx = await GpuContext.create().catch(() => undefined);
+      else if (backend === "auto") ctx = (await GpuContext.auto()).ctx;
       manifest.adapter = ctx?.adapter ?? null;
       const batches = Math.ceil(codes.rows / batchSize);
       const progress = new Progress("train", epochs * batches, { unit: "batch", quiet });

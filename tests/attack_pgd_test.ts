@@ -9,7 +9,7 @@ import { GraphBuilder } from "./grad_helpers.ts";
 import { argmaxRows, defaultStepSize, PgdAttack, resolvePgdSettings } from "../lib/attack/pgd.ts";
 import { type AttackDataset, runAttack, writeAttackOutputs } from "../lib/attack/attack.ts";
 import { deriveGradientGraph, derivePgdStepGraph } from "../lib/grad/derive.ts";
-import { openGraphSession } from "../lib/attack/session.ts";
+import { openGraphSession } from "../lib/model/ort.ts";
 import { Rng } from "../lib/rng.ts";
 import { decodeNpy, encodeNpy } from "../lib/npy.ts";
 import { runCommand } from "../tasks/cli.ts";

@@ -56,29 +56,7 @@ const COMMAND_PACKAGES: Record<string, string[]> = {
  * still be an offender (a fixed one fails the test until its line is removed); nothing may be
  * added. The list is to be empty once the redesign is merged.
  */
-const KNOWN_OFFENDERS: readonly string[] = [
-  // h7-data
-  "cycle: lib/data/cifar.ts ↔ lib/data/dataset.ts ↔ lib/data/idx.ts ↔ lib/data/image_folder.ts ↔ lib/data/preprocess.ts",
-  // h2-grad, h5-claims (bmu_shift moves into analysis/, conformance off attack/session.ts)
-  "folder cycle: lib/analysis/ ↔ lib/attack/ ↔ lib/grad/",
-  "upward: lib/attack/bmu_shift.ts (L4) → lib/analysis/box_stats.ts (L5)",
-  "upward: lib/grad/conformance.ts (L3) → lib/attack/session.ts (L4)",
-  // h5-claims
-  "long function: lib/analysis/analyze.ts analyzeModel",
-  "long function: lib/analysis/claims.ts evaluateClaims",
-  // h6-scale
-  "long function: lib/extract/extract.ts extractCodes",
-  // h2-grad
-  "long function: lib/grad/derive.ts _emit",
-  "long function: lib/grad/fold.ts _evalConst",
-  // h4-report
-  "long function: lib/report/html.ts buildReportHtml",
-  "long function: lib/report/tables.ts analysisTables",
-  // h1-core
-  "long function: lib/som/_cpu_graphs.ts epochGraph",
-  "long function: lib/som/webgpu_backend.ts webgpuBackend",
-  "long function: lib/som/webgpu_backend.ts webgpuBackend.trainEpoch",
-];
+const KNOWN_OFFENDERS: readonly string[] = [];
 
 interface Source {
   path: string;

@@ -93,13 +93,10 @@ export async function startRun(
   if (previous) manifest.computeTimings = previous.timings;
   let gpu: GpuContext | null = null;
   if (!folder.analysisOnly) {
-    try {
-      gpu = await GpuContext.create();
-      manifest.adapter = gpu.adapter;
-    } catch (e) {
-      manifest.adapter = null;
-      runtimes.gpu = `no WebGPU adapter: ${(e as Error).message}`;
-    }
+    const auto = await GpuContext.auto();
+    gpu = auto.ctx ?? null;
+    manifest.adapter = gpu?.adapter ?? null;
+    runtimes.gpu = auto.policy.reason;
   } else {
     manifest.adapter = previous?.adapter ?? null;
   }

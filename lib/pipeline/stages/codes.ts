@@ -10,7 +10,8 @@
 import { DataFormatError } from "../../errors.ts";
 import { timed } from "../../manifest.ts";
 import { Rng } from "../../rng.ts";
-import { type Dataset, openDataset } from "../../data/dataset.ts";
+import { openDataset } from "../../data/dataset.ts";
+import type { Dataset } from "../../data/types.ts";
 import { samplePerClass } from "../../data/sampling.ts";
 import { type LoadedModel, loadModel, sha256Hex } from "../../model/load.ts";
 import { extractCodes, type ExtractOptions, type ExtractResult } from "../../extract/extract.ts";
