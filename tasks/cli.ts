@@ -13,6 +13,7 @@ import { sha256Hex } from "../lib/hash.ts";
 import { type NpyArray, readNpy } from "../lib/npy.ts";
 import { StagedFolder } from "../lib/output_folder.ts";
 import type { ReproduceConfig } from "../lib/pipeline/config.ts";
+import { type Normalize, parseNormalize } from "../lib/model/surgery.ts";
 
 /** A command-line usage mistake (unknown option, missing argument): exit code 2. */
 export class UsageError extends Error {
@@ -151,6 +152,21 @@ export function numberOption(name: string, v: unknown): number {
     throw new UsageError(`--${name} is "${v}" but must be a number`);
   }
   return x;
+}
+
+/**
+ * Parses `--normalize`: `none`, `imagenet`, `M1,M2,M3/S1,S2,S3` or `MEAN,STD`.
+ *
+ * @param v The option value.
+ * @returns The normalisation setting.
+ * @throws {UsageError} If the value has another form.
+ */
+export function normalizeOption(v: unknown): Normalize {
+  try {
+    return parseNormalize(String(v));
+  } catch (e) {
+    throw new UsageError(`--normalize: ${(e as Error).message}`);
+  }
 }
 
 /**

@@ -10,11 +10,11 @@
 import {
   type CommandSpec,
   integerOption,
+  normalizeOption,
   numberOption,
   UsageError,
   writeOutputFolder,
 } from "./cli.ts";
-import { parseNormalize } from "../lib/model/surgery.ts";
 import {
   type AttackDataset,
   type AttackSummary,
@@ -134,12 +134,7 @@ export const command: CommandSpec = {
     if (runtime !== "node" && runtime !== "wasm") {
       throw new UsageError(`--runtime is "${runtime}" but must be node or wasm`);
     }
-    let normalize;
-    try {
-      normalize = parseNormalize(String(values.normalize));
-    } catch (e) {
-      throw new UsageError(`--normalize: ${(e as Error).message}`);
-    }
+    const normalize = normalizeOption(values.normalize);
     const threads = values.threads ? int("threads", 1) : undefined;
     const modelPath = positionals[0];
     const params = {

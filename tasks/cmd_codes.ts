@@ -6,10 +6,16 @@
  * @module
  */
 
-import { type CommandSpec, integerOption, UsageError, writeOutputFolder } from "./cli.ts";
+import {
+  type CommandSpec,
+  integerOption,
+  normalizeOption,
+  UsageError,
+  writeOutputFolder,
+} from "./cli.ts";
 import { loadModel } from "../lib/model/load.ts";
 import { RUNTIME_CHOICES, type RuntimeChoice } from "../lib/model/runtime.ts";
-import { type Normalize, parseNormalize as parseNormalizeOption } from "../lib/model/surgery.ts";
+import type { Normalize } from "../lib/model/surgery.ts";
 import { defaultCacheDir, extractCodes } from "../lib/extract/extract.ts";
 import { writeCodes } from "../lib/extract/tables.ts";
 import { type Manifest, newManifest } from "../lib/manifest.ts";
@@ -17,21 +23,6 @@ import { Rng } from "../lib/rng.ts";
 import type { ComMode } from "../lib/codes/feature_map_reduce.ts";
 import { openDataset } from "../lib/data/dataset.ts";
 import { samplePerClass } from "../lib/data/sampling.ts";
-
-/**
- * Parses `--normalize`: `none`, `imagenet`, `M1,M2,M3/S1,S2,S3` or `MEAN,STD` (lib's parser).
- *
- * @param s The option value.
- * @returns The normalisation setting.
- * @throws {UsageError} If the value has another form.
- */
-export function parseNormalize(s: string): Normalize {
-  try {
-    return parseNormalizeOption(s);
-  } catch (e) {
-    throw new UsageError(`--normalize: ${(e as Error).message}`);
-  }
-}
 
 /** The `codes` command. */
 export const command: CommandSpec = {
@@ -125,7 +116,7 @@ export const command: CommandSpec = {
       runtime,
       batch: intOpt("batch", 1),
       threads: values.threads !== undefined ? intOpt("threads", 1) : undefined,
-      normalize: parseNormalize(String(values.normalize)),
+      normalize: normalizeOption(values.normalize),
       com,
       cache: values.cache ? String(values.cache) : defaultCacheDir(),
       quiet: !!values.quiet,

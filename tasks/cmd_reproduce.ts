@@ -11,13 +11,13 @@ import {
   applyAnalysisOptions,
   checkOutputPath,
   type CommandSpec,
+  normalizeOption,
   numberOption,
   UsageError,
 } from "./cli.ts";
 import {
   defaultConfig,
   type ModelConfig,
-  parseNormalize,
   type ReproduceConfig,
   validateConfig,
 } from "../lib/pipeline/config.ts";
@@ -156,12 +156,7 @@ export const command: CommandSpec = {
     if (v.data) c.data = String(v.data);
     if (v.layers) { for (const m of c.models) m.layers = String(v.layers).split(","); }
     if (v.normalize) {
-      let n;
-      try {
-        n = parseNormalize(String(v.normalize));
-      } catch (e) {
-        throw new UsageError((e as Error).message);
-      }
+      const n = normalizeOption(v.normalize);
       for (const m of c.models) m.normalize = n;
     }
     if (v.name) c.name = String(v.name);

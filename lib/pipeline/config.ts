@@ -10,8 +10,6 @@
 import type { Normalize } from "../model/surgery.ts";
 import { builtinModelUrl } from "../builtin.ts";
 
-export { parseNormalize } from "../model/surgery.ts";
-
 /** One model of a run. */
 export interface ModelConfig {
   /** Short name used in folders, tables and figures, e.g. `fmnist_resnet`. */
