@@ -26,6 +26,13 @@ export {
 export { Rng } from "./lib/rng.ts";
 export { decodeNpy, encodeNpy, type NpyArray, type NpyData, readNpy, writeNpy } from "./lib/npy.ts";
 export { writeFileAtomic, writeJsonAtomic } from "./lib/fs_atomic.ts";
+export {
+  type BeginOptions,
+  type Ownership,
+  type PreviousRun,
+  RunFolderError,
+  StagedFolder,
+} from "./lib/output_folder.ts";
 export { Progress, type ProgressOptions } from "./lib/progress.ts";
 export {
   type AdapterFacts,
@@ -133,6 +140,7 @@ export {
   IMAGENET_MEAN,
   IMAGENET_STD,
   type Normalize,
+  parseNormalize,
   type PreparedModel,
   type PreparedTap,
   prepareModel,
@@ -315,10 +323,10 @@ export {
 } from "./lib/report/write_report.ts";
 export {
   type AnalysisSettings,
+  checkGridSize,
   DEFAULT_RUN_MODELS,
   defaultConfig,
   type ModelConfig,
-  parseNormalize,
   type ReproduceConfig,
   type RunSettings,
   runSettings,
@@ -329,4 +337,3 @@ export {
   type ReproduceOptions,
   type ReproduceResult,
 } from "./lib/pipeline/reproduce.ts";
-export { RunFolderError } from "./lib/pipeline/run_folder.ts";

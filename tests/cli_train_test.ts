@@ -132,7 +132,7 @@ Deno.test("train and bmus reject bad input with exit 2 (usage) or 1 (failure) an
     const before = await Deno.readFile(`${out}/weights.npy`);
     const again = await cli("train", ...base, "--grid", "3x3", "--seed", "9");
     assertEquals(again.code, 1);
-    assert(again.stderr.includes("already holds a map") && again.stderr.includes("--force"));
+    assert(again.stderr.includes("another run") && again.stderr.includes("--force"), again.stderr);
     assertEquals(await Deno.readFile(`${out}/weights.npy`), before);
     assertEquals((await cli("train", ...base, "--grid", "3x3", "--seed", "9", "--force")).code, 0);
     assert((await Deno.readFile(`${out}/weights.npy`)).some((v, i) => v !== before[i]));
@@ -162,6 +162,16 @@ Deno.test("train and bmus reject bad input with exit 2 (usage) or 1 (failure) an
     );
     assertEquals(missing.code, 1);
     assert(missing.stderr.includes("unreadable"), missing.stderr);
+    // An existing output file is never overwritten without --force; a folder is a usage error.
+    await Deno.writeTextFile(`${dir}/b.npy`, "someone else's file");
+    const taken = await bm("--codes", codes, "--k", "2");
+    assertEquals(taken.code, 1);
+    assert(taken.stderr.includes("already exists") && taken.stderr.includes("--force"));
+    assertEquals(await Deno.readTextFile(`${dir}/b.npy`), "someone else's file");
+    assertEquals((await bm("--codes", codes, "--k", "2", "--force")).code, 0);
+    const asDir = await cli("bmus", "--som", out, "--codes", codes, "--out", dir);
+    assertEquals(asDir.code, 2);
+    assert(asDir.stderr.includes("is a folder"), asDir.stderr);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

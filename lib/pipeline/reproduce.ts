@@ -28,7 +28,7 @@ import { reportStage } from "./stages/report.ts";
 
 /** Options for {@linkcode reproduce}. */
 export interface ReproduceOptions {
-  /** Write into a folder that holds another run's manifest or foreign files (never deletes). */
+  /** Replace a folder that holds another run or foreign files (moved aside, never deleted). */
   force?: boolean;
   /** Recompute only analyses and report from the artefacts in the run folder (no model work). */
   analysisOnly?: boolean;
@@ -86,8 +86,11 @@ export async function reproduce(
   const c = validateConfig({ ...config, models: config.models.map((m) => ({ ...m })) });
   const runKey = await sha256Hex(JSON.stringify(runSettings(c)));
   if (!options.analysisOnly) await _preflight(c);
-  const folder = await RunFolder.open(c.out || `runs/${c.name}`, runKey, options);
   const log = options.log ?? (options.quiet ? () => {} : _stderr);
+  const folder = await RunFolder.open(c.out || `runs/${c.name}`, runKey, {
+    ...options,
+    note: options.log ?? _stderr,
+  });
   const run = await startRun(c, folder, runKey, { quiet: !!options.quiet, log });
   const results: ModelResult[] = [];
   let classNames: string[] | undefined;
