@@ -24,7 +24,10 @@
 
 import { DataFormatError } from "../errors.ts";
 import { type GpuContext, gpuPolicy } from "../gpu/context.ts";
-import shaderSource from "../../shaders/feature_map_reduce.wgsl" with { type: "text" };
+import gridIndexSource from "../../shaders/grid_index.wgsl" with { type: "text" };
+import reduceKernel from "../../shaders/feature_map_reduce.wgsl" with { type: "text" };
+
+const shaderSource = `${gridIndexSource}\n${reduceKernel}`;
 
 /** How the centre-of-mass statistic is formed. */
 export type ComMode = "flat" | "xy";

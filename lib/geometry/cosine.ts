@@ -14,7 +14,10 @@
 import type { GpuContext } from "../gpu/context.ts";
 import { checkThreads, createSession } from "../model/ort.ts";
 import { packStructs, type StructLayout, structLayout } from "../gpu/layout.ts";
-import cosineSource from "../../shaders/cosine_matrix.wgsl" with { type: "text" };
+import gridIndexSource from "../../shaders/grid_index.wgsl" with { type: "text" };
+import cosineKernel from "../../shaders/cosine_matrix.wgsl" with { type: "text" };
+
+const cosineSource = `${gridIndexSource}\n${cosineKernel}`;
 
 /** `Params` of `shaders/cosine_matrix.wgsl`. */
 export const COSINE_PARAMS: StructLayout = structLayout("Params", [

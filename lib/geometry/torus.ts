@@ -19,7 +19,10 @@
 
 import type { GpuContext } from "../gpu/context.ts";
 import { packStructs, type StructLayout, structLayout } from "../gpu/layout.ts";
-import torusSource from "../../shaders/torus_distances.wgsl" with { type: "text" };
+import gridIndexSource from "../../shaders/grid_index.wgsl" with { type: "text" };
+import torusKernel from "../../shaders/torus_distances.wgsl" with { type: "text" };
+
+const torusSource = `${gridIndexSource}\n${torusKernel}`;
 
 /** `Params` of `shaders/torus_distances.wgsl`. */
 export const TORUS_PARAMS: StructLayout = structLayout("Params", [
