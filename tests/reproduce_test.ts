@@ -2,6 +2,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import * as aq from "npm:arquero@8.0.3";
 import { runCli } from "./cli_helper.ts";
+import { FIGURE_IDS } from "./figure_ids.ts";
 
 const cli = (args: string[], env: Record<string, string>) => runCli(args, env);
 
@@ -231,20 +232,7 @@ Deno.test({
       await checkRunFolder(`${tmp}/run`, ["fmnist_resnet", "fmnist_vit"]);
       const figs = JSON.parse(await Deno.readTextFile(`${tmp}/run/manifest.json`)).outputs
         .figures as string[];
-      for (
-        const id of [
-          "fig05_bmus_by_class",
-          "fig06cd_weight_cd",
-          "fig07_centre_cd",
-          "fig08_datasets",
-          "fig09_vit_weight_cd",
-          "fig10_vit_centre_cd",
-          "fig11_bmu_shifts",
-          "fig12_vit_bmu_shifts",
-          "supp01_bmu_density",
-          "supp02_bmus_by_class",
-        ]
-      ) {
+      for (const id of FIGURE_IDS) {
         assert(figs.includes(`figures/${id}.svg`), id);
       }
       const layers = JSON.parse(await Deno.readTextFile(`${tmp}/run/claims.json`)).claims
