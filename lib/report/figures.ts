@@ -37,13 +37,26 @@ export function isVit(a: ModelAnalysis): boolean {
   return /vit/i.test(a.model) || a.layers.every((l) => /^cls/i.test(l.layer));
 }
 
+/** Options for {@linkcode buildFigures}. */
+export interface BuildFiguresOptions {
+  /** Class names by label, for legends. */
+  classNames?: string[];
+  /**
+   * Data set of each model, by model name. Fig. 8 compares data sets and is drawn only when the
+   * analyses span at least two. Default: one data set for all.
+   */
+  datasets?: Record<string, string>;
+}
+
 /**
  * Builds every figure spec for a run: one per paper figure (Figs. 3–12 and Supp. Figs. 1–3)
  * plus the beyond-paper figures. CNN figures (6C,D, 7, 11) use the CNN models and ViT figures
- * (9, 10, 12) the ViT models; a figure whose kind of model is absent from the run is omitted.
+ * (9, 10, 12) the ViT models; a figure whose kind of model is absent from the run is omitted,
+ * and so is Fig. 8 unless the analyses span several data sets (see
+ * {@linkcode BuildFiguresOptions.datasets}).
  *
  * @param analyses Per-model analyses.
- * @param options Class names by label, for legends.
+ * @param options Class names, data sets.
  * @returns The figure specs, in paper order.
  *
  * @example
@@ -62,7 +75,7 @@ export function isVit(a: ModelAnalysis): boolean {
  */
 export function buildFigures(
   analyses: readonly ModelAnalysis[],
-  options: { classNames?: string[] } = {},
+  options: BuildFiguresOptions = {},
 ): FigureSpec[] {
   const cnn = analyses.filter((a) => !isVit(a)), vit = analyses.filter(isVit);
   const out: FigureSpec[] = [lossFigure(analyses), densityFigure(analyses)];
@@ -72,13 +85,14 @@ export function buildFigures(
   if (cnn.length) {
     const title = "cosine distance between SOM unit weights";
     out.push(weightDistanceFigure(cnn, "fig06cd_weight_cd", "Fig. 6C,D", title));
-    out.push(centreDistanceFigure(cnn, "fig07_centre_cd", "Fig. 7", true));
+    out.push(centreDistanceFigure(cnn, "fig07_centre_cd", "Fig. 7"));
   }
-  out.push(datasetsFigure(analyses));
+  const datasets = analyses.map((a) => options.datasets?.[a.model] ?? "");
+  if (new Set(datasets).size > 1) out.push(datasetsFigure(analyses, datasets));
   if (vit.length) {
     const title = "cosine distance between SOM unit weights (ViT)";
     out.push(weightDistanceFigure(vit, "fig09_vit_weight_cd", "Fig. 9", title));
-    out.push(centreDistanceFigure(vit, "fig10_vit_centre_cd", "Fig. 10", false));
+    out.push(centreDistanceFigure(vit, "fig10_vit_centre_cd", "Fig. 10"));
   }
   if (cnn.some((a) => a.layers.some((l) => l.shifts))) {
     out.push(shiftFigure(cnn, "fig11_bmu_shifts", "Fig. 11"));
