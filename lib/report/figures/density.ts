@@ -10,7 +10,7 @@ import type { FigureSpec } from "./spec.ts";
 
 const _COLOR = "density ×100 (per unit²)";
 
-function _panel(a: ModelAnalysis, l: LayerAnalysis, title = l.layer): HeatPanel {
+function _panel(l: LayerAnalysis, title = l.layer): HeatPanel {
   return {
     title,
     m: l.grid.m,
@@ -48,7 +48,7 @@ export function densityFigure(as: readonly ModelAnalysis[]): FigureSpec {
   const h = heatFigure(
     as.map((a) => {
       const l = a.layers[Math.min(1, a.layers.length - 1)];
-      return _panel(a, l, `${a.model} · ${l.layer}`);
+      return _panel(l, `${a.model} · ${l.layer}`);
     }),
     {
       title: "Fig. 4 — BMU density, second layer",
@@ -87,7 +87,7 @@ export function densityFigure(as: readonly ModelAnalysis[]): FigureSpec {
  */
 export function densityAllLayersFigure(as: readonly ModelAnalysis[]): FigureSpec {
   const h = heatFigure(
-    as.map((a) => ({ title: a.model, panels: a.layers.map((l) => _panel(a, l)) })),
+    as.map((a) => ({ title: a.model, panels: a.layers.map((l) => _panel(l)) })),
     {
       title: "Supp. Fig. 1 — BMU density per layer",
       colorTitle: _COLOR,
