@@ -289,7 +289,7 @@ export {
   VIT_FIGURES,
 } from "./lib/analysis/claims.ts";
 export type { GridShape } from "./lib/analysis/grid.ts";
-export { type BuildFiguresOptions, buildFigures, isVit } from "./lib/report/figures.ts";
+export { buildFigures, type BuildFiguresOptions, isVit } from "./lib/report/figures.ts";
 export type { FigureSpec } from "./lib/report/figures/spec.ts";
 export { renderSvg, svgToPng } from "./lib/report/render.ts";
 export { analysisTables, type Table, writeTables } from "./lib/report/tables.ts";
