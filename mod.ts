@@ -293,7 +293,13 @@ export { buildFigures, type BuildFiguresOptions, isVit } from "./lib/report/figu
 export type { FigureSpec } from "./lib/report/figures/spec.ts";
 export { renderSvg, svgToPng } from "./lib/report/render.ts";
 export { analysisTables, type Table, writeTables } from "./lib/report/tables.ts";
-export { buildReportHtml, type RenderedFigure, type RunSummary } from "./lib/report/html.ts";
+export {
+  buildReportHtml,
+  type RenderedFigure,
+  type ReportHtmlOptions,
+  type RunSummary,
+} from "./lib/report/html.ts";
+export { type AttackSheetRow, type AttackView, attackViews } from "./lib/report/html/attack.ts";
 export {
   type ReportFiles,
   scopeSvgIds,

@@ -56,6 +56,20 @@ function _pick(r: AttackResult, count: number): number[] {
  * @param attacks Attack results by model name.
  * @param count Images per model. Default 4.
  * @returns One view per model.
+ * @example
+ * ```ts
+ * import { attackViews, runAttack } from "../../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const model = await Deno.readFile("tests/data/models/toy_cnn.onnx");
+ * const pixels = new Float32Array(4 * 28 * 28).fill(0.5);
+ * const dataset = {
+ *   size: 4, channels: 1, height: 28, width: 28, labels: [0, 1, 2, 3],
+ *   load: (ids: number[]) => Promise.resolve(pixels.slice(0, ids.length * 28 * 28)),
+ * };
+ * const r = await runAttack(model, dataset, { n: 3, steps: 1, batch: 3 });
+ * const [view] = await attackViews({ toy: r }, 2);
+ * assertEquals([view.model, view.rows.length], ["toy", 2]);
+ * ```
  */
 export async function attackViews(
   attacks: Record<string, AttackResult>,
