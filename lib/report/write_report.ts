@@ -10,6 +10,8 @@ import type { ModelAnalysis } from "../analysis/analyze.ts";
 import { type ClaimResult, evaluateClaims, VIT_FIGURES } from "../analysis/claims.ts";
 import { buildFigures, isVit } from "./figures.ts";
 import { buildReportHtml, type RenderedFigure, type RunSummary } from "./html.ts";
+import { attackViews } from "./html/attack.ts";
+import type { AttackResult } from "../attack/attack.ts";
 import { renderSvg, svgToPng } from "./render.ts";
 import { analysisTables, writeTables } from "./tables.ts";
 
@@ -25,6 +27,10 @@ export interface WriteReportOptions {
   png?: boolean;
   /** Called after each figure, for progress. */
   onFigure?: (id: string, done: number, total: number) => void;
+  /** PGD results by model name, for the report's attack section and contact sheets. */
+  attacks?: Record<string, AttackResult>;
+  /** Data set of each model by name (Fig. 8 is drawn when there are several). */
+  datasets?: Record<string, string>;
 }
 
 /** What {@linkcode writeReport} wrote. */
@@ -126,7 +132,10 @@ export async function writeReport(
     claims: claimResults,
   });
   const tables = await writeTables(`${dir}/tables`, analysisTables(analyses, claimResults));
-  const specs = buildFigures(analyses, { classNames: options.classNames });
+  const specs = buildFigures(analyses, {
+    classNames: options.classNames,
+    datasets: options.datasets,
+  });
   const rendered: RenderedFigure[] = [];
   const figFiles: string[] = [];
   for (const [i, f] of specs.entries()) {
@@ -149,6 +158,7 @@ export async function writeReport(
   }
   const html = buildReportHtml(summary, rendered, claimResults, analyses, {
     classNames: options.classNames,
+    attacks: options.attacks ? await attackViews(options.attacks) : [],
   });
   const reportPath = `${dir}/report.html`;
   await writeFileAtomic(reportPath, html);

@@ -141,7 +141,8 @@ export function heatFigure(input: HeatPanel[] | HeatGroup[], o: HeatOptions): He
       width,
       height: p.m * cell,
       data: { values: rows },
-      mark: { type: "rect", strokeWidth: 0 },
+      // One ARIA label per cell would be hundreds of "row 3, col 5" labels: the caption says it all.
+      mark: { type: "rect", strokeWidth: 0, aria: false },
       encoding: {
         x: {
           field: "col",
