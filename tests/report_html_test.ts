@@ -267,7 +267,7 @@ async function checkExplorer(page: Page): Promise<void> {
 }
 
 /** A synthetic analysed model with `C` classes: every class clusters around its own unit. */
-function syntheticModel(name: string, C: number, per: number): LayerInput[] {
+function syntheticModel(C: number, per: number): LayerInput[] {
   const grid = { m: 20, n: 20 }, K = 400, dim = 8, k = 10;
   const labels = Array.from({ length: C * per }, (_, i) => Math.floor(i / per));
   const topk = (shift: number) =>
@@ -292,7 +292,7 @@ function syntheticModel(name: string, C: number, per: number): LayerInput[] {
 Deno.test("a 1000-class report stays a small self-contained file (≤ 15 MB)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "somscope_report_big_" });
   try {
-    const a = analyzeModel("synthetic_1000", syntheticModel("synthetic_1000", 1000, 10));
+    const a = analyzeModel("synthetic_1000", syntheticModel(1000, 10));
     const files = await writeReport(dir, { ...SUMMARY, name: "1000 classes" }, [a], {
       resamples: 20,
       png: false,
