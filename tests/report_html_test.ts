@@ -8,6 +8,9 @@ import { runAttack } from "../lib/attack/attack.ts";
 import { scopeSvgIds, writeReport } from "../lib/report/write_report.ts";
 import type { RunSummary } from "../lib/report/html.ts";
 import { PAPER_LIKE, planted } from "./analysis_planted.ts";
+import { modelClaims } from "../lib/pipeline/stages/analyses.ts";
+
+const CLAIMS = { resamples: 100, noiseFraction: 0.1 };
 
 const CHROMIUM_ARGS = [
   "--no-sandbox",
@@ -175,7 +178,8 @@ Deno.test("writeReport() writes a page whose every figure has drawn panels, no o
       "planted_vit",
       planted(PAPER_LIKE).map((l, i) => ({ ...l, layer: `cls${i}` })),
     );
-    const files = await writeReport(dir, SUMMARY, [resnet, vit], {
+    const evaluated = [resnet, vit].flatMap((a) => modelClaims(a, { ...CLAIMS, seed: 0 }));
+    const files = await writeReport(dir, SUMMARY, [resnet, vit], evaluated, {
       resamples: 100,
       attacks: { planted_resnet: await toyAttack() },
     });
@@ -293,7 +297,8 @@ Deno.test("a 1000-class report stays a small self-contained file (≤ 15 MB)", a
   const dir = await Deno.makeTempDir({ prefix: "somscope_report_big_" });
   try {
     const a = analyzeModel("synthetic_1000", syntheticModel(1000, 10));
-    const files = await writeReport(dir, { ...SUMMARY, name: "1000 classes" }, [a], {
+    const claims = modelClaims(a, { resamples: 20, noiseFraction: 0.1, seed: 0 });
+    const files = await writeReport(dir, { ...SUMMARY, name: "1000 classes" }, [a], claims, {
       resamples: 20,
       png: false,
     });
