@@ -304,7 +304,14 @@ export {
   type ReportHtmlOptions,
   type RunSummary,
 } from "./lib/report/html.ts";
-export { type AttackSheetRow, type AttackView, attackViews } from "./lib/report/html/attack.ts";
+export {
+  type AttackSheetInput,
+  attackSheetInput,
+  type AttackSheetRow,
+  type AttackView,
+  attackViews,
+  sheetResult,
+} from "./lib/report/html/attack.ts";
 export {
   type ReportFiles,
   scopeSvgIds,

@@ -39,7 +39,7 @@ export const command: CommandSpec = {
     const c: ReproduceConfig = { ...defaultConfig(), ...manifest.config, out: dir };
     applyAnalysisOptions(c, v);
     const { reproduce } = await import("../lib/pipeline/reproduce.ts");
-    const r = await reproduce(c, { analysisOnly: true, quiet: !!v.quiet });
+    const r = await reproduce(c, { analysisOnly: true, progress: !v.quiet });
     console.log(`Report: ${await Deno.realPath(r.report)}`);
   },
 };

@@ -11,7 +11,7 @@
  * DIR/work/<model>/correct_val.npy               SOM-val correctness
  * DIR/work/<model>/maps/<layer>/<s>x<s>_r<rep>/  one SOM: som.json (last), weights, top-k BMUs
  *   …/shift_{clean,adversarial,noise}.npy(.json) attack BMUs on the main maps
- * DIR/work/<model>/attack/attack.json, examples.json
+ * DIR/work/<model>/attack/attack.json, examples.json, contact_sheet.png, sheet_{clean,adversarial}.npy
  * ```
  *
  * @module
@@ -23,6 +23,8 @@ import { readNpy, writeNpy } from "../npy.ts";
 import { sha256Hex } from "../model/load.ts";
 import type { Som } from "../som/som.ts";
 import type { TopK } from "../som/backend.ts";
+import { contactSheet } from "../attack/attack.ts";
+import { type AttackSheetInput, sheetResult } from "../report/html/attack.ts";
 
 /**
  * The run folder holds another run, or files that are not a somscope run.
@@ -356,7 +358,7 @@ export class RunFolder {
     model: string,
     mapDirs: string[],
     key: string | null,
-  ): Promise<{ summary: unknown; shifts: ShiftSet[] } | null> {
+  ): Promise<{ summary: unknown; shifts: ShiftSet[]; sheet?: AttackSheetInput } | null> {
     const head = await _readJson<{ key: string; summary: unknown }>(
       `${this.modelDir(model)}/attack/attack.json`,
     );
@@ -373,7 +375,23 @@ export class RunFolder {
       }
       shifts.push(set as ShiftSet);
     }
-    return { summary: head.summary, shifts };
+    return { summary: head.summary, shifts, sheet: await this.#readSheet(model, head.summary) };
+  }
+
+  /** The report's contact-sheet images (first few attacked images), when stored. */
+  async #readSheet(model: string, summary: unknown): Promise<AttackSheetInput | undefined> {
+    const adir = `${this.modelDir(model)}/attack`;
+    if (!(await _exists(`${adir}/sheet_adversarial.npy`))) return undefined;
+    const clean = await readNpy(`${adir}/sheet_clean.npy`);
+    const adversarial = await readNpy(`${adir}/sheet_adversarial.npy`);
+    const examples = (await _readJson<AttackSheetInput["examples"]>(`${adir}/examples.json`)) ?? [];
+    return {
+      summary: summary as AttackSheetInput["summary"],
+      examples: examples.slice(0, clean.shape[0]),
+      shape: clean.shape,
+      clean: clean.data as Float32Array,
+      adversarial: adversarial.data as Float32Array,
+    };
   }
 
   /**
@@ -388,10 +406,17 @@ export class RunFolder {
     model: string,
     key: string,
     mapDirs: string[],
-    result: { summary: unknown; examples: unknown; shifts: ShiftSet[]; k: number },
+    result: {
+      summary: unknown;
+      examples: unknown;
+      shifts: ShiftSet[];
+      k: number;
+      sheet?: AttackSheetInput;
+    },
   ): Promise<void> {
     const adir = `${this.modelDir(model)}/attack`;
     await Deno.mkdir(adir, { recursive: true });
+    if (result.sheet) await _writeSheet(adir, result.sheet);
     for (const kind of SHIFT_KINDS) {
       for (const [li, dir] of mapDirs.entries()) {
         const data = result.shifts[li][kind];
@@ -514,4 +539,14 @@ async function _checkFolder(dir: string, runKey: string, opts: RunFolderOptions)
         "are not a somscope run (no manifest.json); choose another --out or pass --force",
     );
   }
+}
+
+/** The contact sheet of the first attacked images and those images (for the report). */
+async function _writeSheet(adir: string, r: AttackSheetInput): Promise<void> {
+  await writeFileAtomic(
+    `${adir}/contact_sheet.png`,
+    await contactSheet(sheetResult(r), r.shape[0]),
+  );
+  await writeNpy(`${adir}/sheet_clean.npy`, { data: r.clean, shape: r.shape });
+  await writeNpy(`${adir}/sheet_adversarial.npy`, { data: r.adversarial, shape: r.shape });
 }

@@ -10,8 +10,7 @@ import type { ModelAnalysis } from "../analysis/analyze.ts";
 import type { ClaimResult } from "../analysis/claims.ts";
 import { buildFigures } from "./figures.ts";
 import { buildReportHtml, type RenderedFigure, type RunSummary } from "./html.ts";
-import { attackViews } from "./html/attack.ts";
-import type { AttackResult } from "../attack/attack.ts";
+import { type AttackSheetInput, attackViews } from "./html/attack.ts";
 import { renderSvg, svgToPng } from "./render.ts";
 import { analysisTables, writeTables } from "./tables.ts";
 
@@ -28,7 +27,7 @@ export interface WriteReportOptions {
   /** Called after each figure, for progress. */
   onFigure?: (id: string, done: number, total: number) => void;
   /** PGD results by model name, for the report's attack section and contact sheets. */
-  attacks?: Record<string, AttackResult>;
+  attacks?: Record<string, AttackSheetInput>;
   /** Data set of each model by name (Fig. 8 is drawn when there are several). */
   datasets?: Record<string, string>;
 }

@@ -25,6 +25,65 @@ export interface AttackSheetRow {
   adversarial: number;
 }
 
+/**
+ * What the PGD section needs of an attack: its summary, the per-example predictions and the
+ * clean and adversarial images (the run folder keeps these for the first few images only).
+ */
+export type AttackSheetInput = Pick<
+  AttackResult,
+  "summary" | "examples" | "shape" | "clean" | "adversarial"
+>;
+
+/**
+ * A few attacked images of an attack with their predictions — first images the model got right
+ * and the attack flipped, then one it did not flip — what the PGD section and the run folder's
+ * contact sheet need, without holding every image.
+ *
+ * @param r An attack result.
+ * @param count Images kept. Default 8.
+ * @returns The trimmed attack.
+ * @example
+ * ```ts
+ * import { attackSheetInput, runAttack } from "../../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const model = await Deno.readFile("tests/data/models/toy_cnn.onnx");
+ * const pixels = new Float32Array(4 * 28 * 28).fill(0.5);
+ * const dataset = {
+ *   size: 4, channels: 1, height: 28, width: 28, labels: [0, 1, 2, 3],
+ *   load: (ids: number[]) => Promise.resolve(pixels.slice(0, ids.length * 28 * 28)),
+ * };
+ * const r = await runAttack(model, dataset, { n: 4, steps: 1, batch: 4 });
+ * const t = attackSheetInput(r, 2);
+ * assertEquals([t.shape, t.examples.length, t.clean.length], [[2, 1, 28, 28], 2, 2 * 784]);
+ * ```
+ */
+export function attackSheetInput(r: AttackSheetInput, count = 8): AttackSheetInput {
+  const [, C, H, W] = r.shape, e = C * H * W, pick = _pick(r, count);
+  const gather = (x: Float32Array) => {
+    const out = new Float32Array(pick.length * e);
+    pick.forEach((i, j) => out.set(x.subarray(i * e, (i + 1) * e), j * e));
+    return out;
+  };
+  return {
+    summary: r.summary,
+    examples: pick.map((i) => r.examples[i]),
+    shape: [pick.length, C, H, W],
+    clean: gather(r.clean),
+    adversarial: gather(r.adversarial),
+  };
+}
+
+/**
+ * The whole-result form `contactSheet` takes, for a trimmed attack (it draws clean |
+ * adversarial | difference; the noise images are not used).
+ *
+ * @param r The trimmed attack.
+ * @returns An attack result whose noise images are the clean ones.
+ */
+export function sheetResult(r: AttackSheetInput): AttackResult {
+  return { ...r, noise: r.clean, matched: r.clean };
+}
+
 /** What the PGD section shows for one model. */
 export interface AttackView {
   /** Model name. */
@@ -39,8 +98,8 @@ export interface AttackView {
  * Picks the contact-sheet examples: first images the model got right and the attack flipped,
  * then (to show both outcomes) one the attack did not flip, up to `count`.
  */
-function _pick(r: AttackResult, count: number): number[] {
-  const e = r.examples;
+function _pick(r: AttackSheetInput, count: number): number[] {
+  const e = r.examples.slice(0, r.shape[0]);
   const flipped = e.flatMap((x, i) => x.clean === x.label && x.adversarial !== x.label ? [i] : []);
   const kept = e.flatMap((x, i) => x.adversarial === x.label ? [i] : []);
   const out = flipped.slice(0, Math.max(1, count - (kept.length ? 1 : 0)));
@@ -72,7 +131,7 @@ function _pick(r: AttackResult, count: number): number[] {
  * ```
  */
 export async function attackViews(
-  attacks: Record<string, AttackResult>,
+  attacks: Record<string, AttackSheetInput>,
   count = 4,
 ): Promise<AttackView[]> {
   const out: AttackView[] = [];
@@ -80,15 +139,13 @@ export async function attackViews(
     const [, C, H, W] = r.shape, e = C * H * W;
     const rows: AttackSheetRow[] = [];
     for (const i of _pick(r, count)) {
-      const one: AttackResult = {
+      const one = sheetResult({
         summary: r.summary,
         examples: [r.examples[i]],
         shape: [1, C, H, W],
         clean: r.clean.subarray(i * e, (i + 1) * e),
         adversarial: r.adversarial.subarray(i * e, (i + 1) * e),
-        noise: r.noise.subarray(i * e, (i + 1) * e),
-        matched: r.matched.subarray(i * e, (i + 1) * e),
-      };
+      });
       const x = r.examples[i];
       rows.push({
         png: Buffer.from(await contactSheet(one, 1)).toString("base64"),
