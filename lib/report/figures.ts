@@ -25,7 +25,8 @@ import { centreDistanceFigure, weightDistanceFigure } from "./figures/weights.ts
  * Whether an analysed model is a ViT-style model (CLS-token layers) rather than a CNN.
  *
  * @param a The analysed model.
- * @returns True if its name contains "vit" or every layer label starts with "cls".
+ * @returns True if its `family` is `"vit"`; without a family, if its name contains "vit" or every
+ *   layer label starts with "cls".
  * @example
  * ```ts
  * import { isVit, type ModelAnalysis } from "../../mod.ts";
@@ -34,6 +35,9 @@ import { centreDistanceFigure, weightDistanceFigure } from "./figures/weights.ts
  * ```
  */
 export function isVit(a: ModelAnalysis): boolean {
+  // The analysis' family (from the graph) when it has one; else the name and layer labels.
+  const family = (a as { family?: string }).family;
+  if (family) return family === "vit";
   return /vit/i.test(a.model) || a.layers.every((l) => /^cls/i.test(l.layer));
 }
 

@@ -262,16 +262,50 @@ function _missingSection(
 ${FIGURE_PAPER[id] ? `<p class="paper"><b>Paper:</b> ${esc(FIGURE_PAPER[id])}</p>` : ""}</section>`;
 }
 
-/** Claims whose verdict is `invalid`, or any failing guard, as a banner for the top. */
-function _guardBanner(claims: readonly ClaimResult[]): string {
+/** The claims tested on the attack outcome (paper Table 2), as HTML by model. */
+function _attackClaims(claims: readonly ClaimResult[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const c of claims.filter((c) => /^Table 2/.test(c.figure))) {
+    out[c.model] = (out[c.model] ?? "<h4>Our verdict</h4>") + claimBlock(c);
+  }
+  return out;
+}
+
+/** A validity guard as the banner lists it (h5's `Guard`; read defensively). */
+interface _Guard {
+  check?: string;
+  scope?: string;
+  value?: number | null;
+  comparison?: string;
+  threshold?: number | null;
+  passed?: boolean | null;
+  reason?: string;
+}
+
+/** Failed validity guards and invalid claims, as a banner for the top of the page. */
+function _guardBanner(claims: readonly ClaimResult[], analyses: readonly ModelAnalysis[]): string {
+  const lines: string[] = [];
+  for (const a of analyses) {
+    const guards = ((a as { validity?: _Guard[] }).validity ?? []).filter((g) =>
+      g.passed === false
+    );
+    for (const g of guards) {
+      lines.push(
+        `<li><b>${esc(a.model)}</b> — ${esc(g.check ?? "validity")} (${esc(g.scope ?? "model")}): ${
+          num(g.value)
+        }, needs ${esc(g.comparison ?? "")} ${num(g.threshold)}. ${esc(g.reason ?? "")}</li>`,
+      );
+    }
+  }
   const bad = claims.filter((c) => (c.holds as unknown) === "invalid");
-  if (!bad.length) return "";
-  const reasons = [...new Set(bad.map((c) => c.note ?? "a validity guard failed"))];
-  return `<div class="banner"><b>${bad.length} claim${
-    bad.length === 1 ? " is" : "s are"
-  } invalid on this run</b> (their verdicts are not evidence either way): ${
-    reasons.map(esc).join("; ")
-  }.</div>`;
+  if (!lines.length && !bad.length) return "";
+  return `<div class="banner"><b>Validity checks failed on this run</b>${
+    bad.length
+      ? `: ${bad.length} claim${
+        bad.length === 1 ? " is" : "s are"
+      } invalid (grey), their verdicts are not evidence either way`
+      : ""
+  }.${lines.length ? `<ul class="tight">${lines.join("")}</ul>` : ""}</div>`;
 }
 
 const CSS = `
@@ -375,7 +409,7 @@ paper's findings are quoted, not assumed.${
       ? " <b>This is a reduced <code>--quick</code> run: fewer examples and epochs; verdicts are indicative only.</b>"
       : ""
   }</p>
-${_guardBanner(claims)}
+${_guardBanner(claims, analyses)}
 ${_nav(figures)}
 ${_summarySection(summary, analyses)}
 <section id="claims"><h2>Claims at a glance</h2>
@@ -385,7 +419,14 @@ given in its row.</p>
 ${claimsTable(claims)}
 </section>
 ${paperSections.join("\n")}
-${attackSection(options.attacks ?? [], options.classNames)}
+${
+    attackSection(
+      options.attacks ?? [],
+      options.classNames,
+      Object.fromEntries(analyses.map((a) => [a.model, (a as { attack?: unknown }).attack])),
+      _attackClaims(claims),
+    )
+  }
 <h2 id="beyond">Beyond the paper</h2>
 ${extraFigs.map((f) => _figureSection(f, claims, analyses)).join("\n")}
 ${qualitySection(analyses)}

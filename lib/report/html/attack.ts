@@ -170,35 +170,71 @@ function _name(l: number, names?: string[]): string {
   return names?.[l] ? `${l} ${esc(names[l])}` : String(l);
 }
 
-function _table(v: AttackView): string {
-  const s = v.summary, a = s.accuracy, st = s.settings;
+/** A rate of h5's attack outcome: `{ value, interval, count, of }`. */
+interface _Rate {
+  value: number;
+  interval: [number, number];
+  count: number;
+  of: number;
+}
+
+/** The parts of the analysis' attack outcome the table shows, when the analysis has them. */
+interface _Outcome {
+  accuracy?: Record<string, _Rate>;
+  success?: { vsLabel?: _Rate; vsCleanPrediction?: _Rate; onCleanCorrect?: _Rate };
+  level?: number;
+}
+
+/** "77.8 % [70.1 %, 84.0 %] (389 of 500)" from an outcome rate, else the summary's share. */
+function _rate(r: _Rate | undefined, share: number): string {
+  if (!r || !Number.isFinite(r.value)) return pct(share);
+  const iv = r.interval && Number.isFinite(r.interval[0])
+    ? ` [${pct(r.interval[0])}, ${pct(r.interval[1])}]`
+    : "";
+  return `${pct(r.value)}${iv} (${r.count} of ${r.of})`;
+}
+
+function _table(v: AttackView, outcome: _Outcome | undefined): string {
+  const s = v.summary, a = s.accuracy, st = s.settings, o = outcome?.accuracy;
   const norm = (k: "adversarial" | "noise" | "matched") =>
     `L∞ mean ${num(s.norms[k].linf.mean)} (max ${num(s.norms[k].linf.max)}), L2 mean ${
       num(s.norms[k].l2.mean)
     } (max ${num(s.norms[k].l2.max)})`;
+  const level = outcome?.level ? ` (${Math.round(outcome.level * 100)} % Wilson intervals)` : "";
+  const art = outcome?.success?.vsCleanPrediction;
   return `<table class="small">
 <tr><th colspan="2">parameters as run (paper's Table 2)</th></tr>
-<tr><td>attack</td><td>PGD, L∞ ball, random start, ${st.steps} steps of ${
+<tr><td>attack</td><td>PGD on the cross-entropy loss, L∞ ball, random start uniform in [−ε, ε], ${st.steps} steps of ${
     _eps(st.stepSize)
-  }</td></tr>
+  } (ε × ${num(st.stepSize / (st.eps || 1))})</td></tr>
 <tr><td>ε (budget)</td><td>${_eps(st.eps)}</td></tr>
-<tr><td>images attacked</td><td>${s.n} validation images (seed ${
-    esc(st.seed)
-  }), batches of ${st.batch}</td></tr>
+<tr><td>images attacked</td><td>${s.n} validation images, batches of ${st.batch}</td></tr>
 <tr><td>runtime</td><td>${esc(st.runtime)}</td></tr>
-<tr><th colspan="2">outcome</th></tr>
-<tr><td>top-1 accuracy, clean</td><td><b>${pct(a.clean)}</b></td></tr>
-<tr><td>top-1 accuracy, adversarial</td><td><b>${pct(a.adversarial)}</b></td></tr>
+<tr><th colspan="2">outcome${level}</th></tr>
+<tr><td>top-1 accuracy, clean</td><td><b>${_rate(o?.clean, a.clean)}</b></td></tr>
+<tr><td>top-1 accuracy, adversarial</td><td><b>${_rate(o?.adversarial, a.adversarial)}</b></td></tr>
 <tr><td>top-1 accuracy, uniform noise in [0, ε] per pixel (the paper's control)</td><td>${
-    pct(a.noise)
+    _rate(o?.noise, a.noise)
   }</td></tr>
 <tr><td>top-1 accuracy, random ±sign noise with each adversarial image's L∞ norm</td><td>${
-    pct(a.matched)
+    _rate(o?.matched, a.matched)
   }</td></tr>
-<tr><td>top-1 accuracy, adversarial saved as 8-bit image</td><td>${pct(a.quantized)}</td></tr>
-<tr><td>attack success (adversarial prediction ≠ label)</td><td>${
-    pct(s.successRate)
-  } of all images; ${pct(s.successRateOnCorrect)} of those the model got right</td></tr>
+<tr><td>top-1 accuracy, adversarial saved as 8-bit image</td><td>${
+    _rate(o?.quantized, a.quantized)
+  }</td></tr>
+<tr><td>attack success: adversarial prediction ≠ label</td><td>${
+    _rate(outcome?.success?.vsLabel, s.successRate)
+  }</td></tr>
+${
+    art
+      ? `<tr><td>attack success: prediction changed from the clean one (as ART counts)</td><td>${
+        _rate(art, art.value)
+      }</td></tr>`
+      : ""
+  }
+<tr><td>of the images the model got right, flipped</td><td>${
+    _rate(outcome?.success?.onCleanCorrect, s.successRateOnCorrect)
+  }</td></tr>
 <tr><td>successes surviving 8-bit quantisation</td><td>${s.quantized.stillSucceed} of ${s.quantized.of}</td></tr>
 <tr><td>adversarial perturbation</td><td>${norm("adversarial")}</td></tr>
 <tr><td>noise perturbation</td><td>${norm("noise")}</td></tr>
@@ -224,15 +260,24 @@ function _sheet(v: AttackView, names?: string[]): string {
  *
  * @param views One view per attacked model.
  * @param classNames Class names by label.
+ * @param outcomes The analyses' attack outcomes by model (intervals), when they have them.
+ * @param claims HTML of the claims tested on the attack (`Table 2`), by model.
  * @returns HTML.
  */
-export function attackSection(views: readonly AttackView[], classNames?: string[]): string {
+export function attackSection(
+  views: readonly AttackView[],
+  classNames?: string[],
+  outcomes: Record<string, unknown> = {},
+  claims: Record<string, string> = {},
+): string {
   if (!views.length) {
     return `<section id="attack"><h2>The attack: PGD against each model</h2>
 <p>This run did not attack its models, so there is no adversarial outcome or contact sheet.</p></section>`;
   }
   const parts = views.map((v) =>
-    `<h3>${esc(v.model)}</h3><div class="attack">${_table(v)}${_sheet(v, classNames)}</div>`
+    `<h3>${esc(v.model)}</h3><div class="attack">${
+      _table(v, outcomes[v.model] as _Outcome | undefined)
+    }${_sheet(v, classNames)}</div>${claims[v.model] ?? ""}`
   ).join("\n");
   return `<section id="attack"><h2>The attack: PGD against each model</h2>
 <p>Projected gradient descent (SPEC §5) on validation images: each image moves within an L∞ ball

@@ -60,72 +60,94 @@ export function valueText(c: ClaimResult): string {
   return iv ? `${num(c.value)} ${iv}` : num(c.value);
 }
 
-/** The interval's description: "95 % bootstrap interval over 200 resamples of classes". */
+/** The interval's description: "97.5 % percentile bootstrap interval (Holm-adjusted)". */
 function _intervalWords(c: _Claim): string {
-  const seeds = typeof c.seeds === "number" ? c.seeds : null;
-  if (seeds !== null && seeds < 5 && /seed/i.test(c.resampled ?? "")) {
-    return `range over ${seeds} SOM seeds`;
-  }
-  return `${
-    Math.round((c.level ?? 0.95) * 100)
-  } % bootstrap interval (${c.resamples} resamples of ${esc(c.resampled)})`;
+  const kind = typeof c.intervalKind === "string" ? c.intervalKind : "bootstrap";
+  if (/^range/.test(kind)) return kind;
+  const level = typeof c.adjustedLevel === "number" ? c.adjustedLevel : c.level ?? 0.95;
+  const adj = c.adjustment === "holm" && c.adjustedLevel !== undefined && c.adjustedLevel !== null
+    ? ", Holm-adjusted"
+    : "";
+  return `${+(level * 100).toFixed(2)} % ${esc(kind)} interval (${c.resamples} resamples of ${
+    esc(c.resampled)
+  }${adj})`;
 }
 
 /** What the claim's statistic measures, its direction, threshold and verdict rule, in words. */
 export function claimWords(c: ClaimResult): string {
   const x = c as _Claim;
-  const measures = _str(x, "measures", "description") ?? c.statistic;
-  const direction = _str(x, "direction", "expects");
-  const threshold = _str(x, "threshold", "thresholdText");
-  const rule = _str(x, "verdictRule", "rule") ?? "";
-  const parts = [`<b>Measures:</b> ${esc(measures)}.`];
-  if (direction) parts.push(`<b>Expected direction:</b> ${esc(direction)}.`);
-  if (threshold) parts.push(`<b>Threshold:</b> ${esc(threshold)}.`);
+  const measures = _str(x, "measures") ?? c.statistic;
+  const parts = [`<b>Measures:</b> ${esc(measures.replace(/\.$/, ""))}.`];
+  if (x.direction === "above" || x.direction === "below") {
+    const t = typeof x.threshold === "number" ? num(x.threshold) : "the threshold";
+    parts.push(`<b>Claim:</b> statistic ${x.direction} ${t}.`);
+  }
+  const rule = _str(x, "rule");
   if (rule) parts.push(`<b>Verdict rule:</b> ${esc(rule.replace(/\.$/, ""))}.`);
   return parts.join(" ");
 }
 
-/** Extra lines: null baseline, effect size, trend, guards, multiple-comparison note. */
+/** "0.53 [0.4, 0.6]" for an `{ value, interval }` pair, or null. */
+function _vi(v: unknown, iv: unknown): string | null {
+  if (typeof v !== "number" || !Number.isFinite(v)) return null;
+  const i = interval(iv as number[] | undefined);
+  return i ? `${num(v)} ${i}` : num(v);
+}
+
+/** Extra lines: null baseline, effect size, trend, secondary test, failed guards. */
 function _extras(c: _Claim): string[] {
   const out: string[] = [];
   const obj = (k: string) =>
     c[k] && typeof c[k] === "object" ? c[k] as Record<string, unknown> : null;
-  const n = obj("null");
-  if (n) {
-    const v = typeof n.value === "number" ? n.value : typeof n.mean === "number" ? n.mean : null;
-    const iv = interval(n.interval as number[] | undefined);
-    out.push(
-      `Null baseline (labels permuted${
-        typeof n.permutations === "number" ? `, ${n.permutations} permutations` : ""
-      }): ${num(v)}${iv ? ` ${iv}` : ""}.`,
-    );
-  }
   const e = obj("effect");
   if (e) {
-    const iv = interval(e.interval as number[] | undefined);
-    const what = typeof e.name === "string"
-      ? e.name
-      : typeof e.statistic === "string"
-      ? e.statistic
-      : "effect size";
-    out.push(`${esc(what)}: ${num(e.value as number)}${iv ? ` ${iv}` : ""}.`);
+    const v = _vi(e.value, e.interval);
+    const th = typeof e.threshold === "number"
+      ? `; the paper's word sets it at ${num(e.threshold)}`
+      : "";
+    const none = typeof e.noEffect === "number" ? ` (no effect = ${num(e.noEffect)}${th})` : "";
+    if (v) out.push(`<b>Effect size</b> — ${esc(e.measure ?? "effect")}: ${v}${none}.`);
+  }
+  const n = obj("null");
+  if (n) {
+    const p = typeof n.p === "number" ? `, p = ${num(n.p, 2)}` : "";
+    const met = n.met === true ? " — met" : n.met === false ? " — not met" : "";
+    out.push(
+      `<b>Null baseline</b> — ${esc(n.method ?? "label permutation")}${
+        typeof n.permutations === "number" ? ` (${n.permutations} permutations)` : ""
+      }; requires ${esc(n.requirement ?? "beating the null")}${p}${met}.`,
+    );
   }
   const t = obj("trend");
   if (t) {
-    const iv = interval(t.interval as number[] | undefined);
-    const what = typeof t.name === "string" ? t.name : "trend over layers (Kendall's τ)";
-    out.push(`${esc(what)}: ${num(t.value as number)}${iv ? ` ${iv}` : ""}.`);
+    const v = _vi(t.tau, t.interval);
+    if (v) {
+      out.push(
+        `<b>Trend over ${t.layers ?? "all"} layers</b> — ${
+          esc(t.measure ?? "Kendall's τ")
+        }: ${v} (the claim expects ${esc(t.expected ?? "a trend")}).`,
+      );
+    }
+  }
+  const sec = obj("secondary");
+  if (sec) {
+    const v = _vi(sec.value, sec.interval);
+    if (v) {
+      out.push(
+        `<b>Secondary</b> — ${esc(sec.statistic)}: ${v}, ${verdictBadge(sec.holds)} (${
+          esc(String(sec.rule ?? "").replace(/\.$/, ""))
+        }).`,
+      );
+    }
   }
   const guards = Array.isArray(c.guards) ? c.guards as Record<string, unknown>[] : [];
-  for (const g of guards.filter((g) => g && g.ok === false)) {
+  for (const g of guards.filter((g) => g && g.passed === false)) {
     out.push(
-      `Guard failed — ${esc(g.name ?? g.id ?? "validity")}: ${num(g.value as number)} (threshold ${
-        num(g.threshold as number)
-      })${g.reason ? `: ${esc(g.reason)}` : ""}.`,
+      `<b>Guard failed</b> — ${esc(g.check)} (${esc(g.scope)}): ${num(g.value as number)} ${
+        esc(g.comparison ?? "vs")
+      } ${num(g.threshold as number)} required. ${esc(g.reason ?? "")}`,
     );
   }
-  const adj = _str(c, "adjustment");
-  if (adj) out.push(esc(adj));
   return out;
 }
 
@@ -144,17 +166,38 @@ function _detail(d: Record<string, number | null> | undefined): string {
  */
 export function claimBlock(c: ClaimResult): string {
   const x = c as _Claim;
-  const rows = c.perLayer.map((l) =>
-    `<tr><td>${esc(l.layer)}</td><td>${num(l.value)}</td><td>${
+  const layers = c.perLayer as (ClaimResult["perLayer"][number] & Record<string, unknown>)[];
+  const hasEffect = layers.some((l) => typeof l.effect === "number");
+  const hasNull = layers.some((l) => l.null && typeof l.null === "object");
+  const rows = layers.map((l) => {
+    const nl = l.null as
+      | { mean?: number | null; sd?: number | null; p?: number | null }
+      | undefined;
+    return `<tr><td>${esc(l.layer)}</td><td class="num">${num(l.value)}</td><td class="num">${
       interval(l.interval) ?? "—"
-    }</td><td>${_detail(l.detail)}</td></tr>`
-  ).join("");
+    }</td>${hasEffect ? `<td class="num">${_vi(l.effect, l.effectInterval) ?? "—"}</td>` : ""}${
+      hasNull
+        ? `<td class="num">${
+          nl ? `${num(nl.mean)} ± ${num(nl.sd)}, p = ${num(nl.p, 2)}` : "—"
+        }</td>`
+        : ""
+    }<td>${_detail(l.detail)}</td></tr>`;
+  }).join("");
+  const head = `<tr><th>layer</th><th>value</th><th>interval</th>${
+    hasEffect ? "<th>effect [interval]</th>" : ""
+  }${hasNull ? "<th>null (mean ± sd, p)</th>" : ""}<th>details</th></tr>`;
+  const why = _str(x, "reason");
   const value = _evaluated(c)
     ? `<b>${num(c.value)}</b>${
       interval(c.interval) ? `, ${_intervalWords(x)} <b>${interval(c.interval)}</b>` : ""
     }.`
-    : `Not evaluated: ${esc(c.note ?? "the inputs this claim needs are not in this run")}.`;
-  const note = _evaluated(c) && c.note ? ` <i>${esc(c.note)}</i>` : "";
+    : `Not evaluated: ${esc(why ?? c.note ?? "the inputs this claim needs are not in this run")}.`;
+  const note = [
+    _evaluated(c) && why
+      ? `<b>Why ${(x.holds as unknown) === "invalid" ? "invalid" : "this verdict"}:</b> ${esc(why)}`
+      : "",
+    c.note ? `<i>${esc(c.note)}</i>` : "",
+  ].filter(Boolean).map((t) => ` ${t}`).join("");
   const extras = _extras(x).map((l) => `<br>${l}`).join("");
   return `<div class="claim" data-claim="${esc(c.id)}" data-model="${esc(c.model)}">
 <p><b>${esc(c.model)}</b> — ${verdictBadge(c.holds)}</p>
@@ -163,7 +206,7 @@ export function claimBlock(c: ClaimResult): string {
 <p>Value: ${value}${note}${extras}</p>
 ${
     rows
-      ? `<details><summary>per layer</summary><table class="small"><tr><th>layer</th><th>value</th><th>interval</th><th>details</th></tr>${rows}</table></details>`
+      ? `<details><summary>per layer</summary><table class="small">${head}${rows}</table></details>`
       : ""
   }
 </div>`;

@@ -87,11 +87,11 @@ function _glossary(s: GlossarySettings): [string, string][] {
     ],
     [
       "Bootstrap interval",
-      "Percentile interval of the statistic over seeded resamples (with replacement) of classes, images, units or batches, and of SOM seeds where several were trained.",
+      "Interval of the statistic over seeded resamples (with replacement) of its independent units — classes and their examples, attacked images, or SOM seeds; each claim names what it resampled and how many times.",
     ],
     [
       "Verdict",
-      "holds: the interval lies wholly on the claimed side of the threshold; does not hold: wholly on the other side; inconclusive: it straddles it, or inputs were missing; invalid (where shown): a validity guard failed, e.g. collapsed maps or chance-level accuracy.",
+      "holds: the claim's interval lies wholly on the claimed side of its threshold (and, for class-structure claims, the label-permutation null is beaten); does not hold: wholly on the other side; inconclusive: it straddles the threshold, is within numerical noise of it, or inputs were missing; invalid: a validity guard failed (e.g. collapsed maps or chance-level accuracy), so the verdict is not evidence either way. Each claim states its own rule, level and adjustment.",
     ],
   ];
 }
