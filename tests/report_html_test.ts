@@ -5,6 +5,7 @@ import * as aq from "npm:arquero@8.0.3";
 import sharp from "npm:sharp@0.35.5";
 import { analyzeModel, type LayerInput } from "../lib/analysis/analyze.ts";
 import { runAttack } from "../lib/attack/attack.ts";
+import { attackSheetInput } from "../lib/report/html/attack.ts";
 import { scopeSvgIds, writeReport } from "../lib/report/write_report.ts";
 import type { RunSummary } from "../lib/report/html.ts";
 import { PAPER_LIKE, planted } from "./analysis_planted.ts";
@@ -316,4 +317,47 @@ Deno.test("scopeSvgIds() prefixes ids and their references only", () => {
     scopeSvgIds(s, "f"),
     '<svg><clipPath id="f-clip1"/><g clip-path="url(#f-clip1)" fill="url(#other)"/></svg>',
   );
+});
+
+Deno.test("attackSheetInput() keeps flipped images first, each with its own labels", () => {
+  const n = 6, e = 4;
+  const ex = (id: number, label: number, adv: number) => ({
+    id,
+    label,
+    clean: label,
+    adversarial: adv,
+    noise: label,
+    matched: label,
+    quantized: adv,
+    success: adv !== label,
+    advLinf: 0,
+    advL2: 0,
+    noiseLinf: 0,
+    noiseL2: 0,
+    matchedLinf: 0,
+    matchedL2: 0,
+  });
+  // Image i is filled with its id, so a picked image can be matched to its row.
+  const examples = [
+    ex(10, 1, 1),
+    ex(11, 2, 2),
+    ex(12, 3, 5),
+    ex(13, 4, 4),
+    ex(14, 5, 0),
+    ex(15, 6, 6),
+  ];
+  const clean = Float32Array.from({ length: n * e }, (_, i) => examples[Math.floor(i / e)].id);
+  const r = attackSheetInput({
+    summary: {} as never,
+    examples,
+    shape: [n, 1, 2, 2],
+    clean,
+    adversarial: clean.map((v) => v + 0.5),
+  }, 3);
+  assertEquals(r.examples.map((x) => x.id), [10, 12, 14]); // both flips, one kept, in order
+  assertEquals(r.shape, [3, 1, 2, 2]);
+  for (const [j, x] of r.examples.entries()) {
+    assertEquals(r.clean[j * e], x.id);
+    assertEquals(r.adversarial[j * e], x.id + 0.5);
+  }
 });

@@ -11,7 +11,8 @@
  * DIR/work/<model>/correct_val.npy               SOM-val correctness
  * DIR/work/<model>/maps/<layer>/<s>x<s>_r<rep>/  one SOM: som.json (last), weights, top-k BMUs
  *   …/shift_{clean,adversarial,noise}.npy(.json) attack BMUs on the main maps
- * DIR/work/<model>/attack/attack.json, examples.json, contact_sheet.png, sheet_{clean,adversarial}.npy
+ * DIR/work/<model>/attack/attack.json, examples.json, contact_sheet.png and the images on it
+ *   (sheet_clean.npy, sheet_adversarial.npy, sheet_examples.json)
  * ```
  *
  * @module
@@ -384,10 +385,11 @@ export class RunFolder {
     if (!(await _exists(`${adir}/sheet_adversarial.npy`))) return undefined;
     const clean = await readNpy(`${adir}/sheet_clean.npy`);
     const adversarial = await readNpy(`${adir}/sheet_adversarial.npy`);
-    const examples = (await _readJson<AttackSheetInput["examples"]>(`${adir}/examples.json`)) ?? [];
+    const examples = await _readJson<AttackSheetInput["examples"]>(`${adir}/sheet_examples.json`);
+    if (!examples || examples.length !== clean.shape[0]) return undefined;
     return {
       summary: summary as AttackSheetInput["summary"],
-      examples: examples.slice(0, clean.shape[0]),
+      examples,
       shape: clean.shape,
       clean: clean.data as Float32Array,
       adversarial: adversarial.data as Float32Array,
@@ -549,4 +551,5 @@ async function _writeSheet(adir: string, r: AttackSheetInput): Promise<void> {
   );
   await writeNpy(`${adir}/sheet_clean.npy`, { data: r.clean, shape: r.shape });
   await writeNpy(`${adir}/sheet_adversarial.npy`, { data: r.adversarial, shape: r.shape });
+  await writeJsonAtomic(`${adir}/sheet_examples.json`, r.examples);
 }

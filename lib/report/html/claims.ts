@@ -140,15 +140,17 @@ function _extras(c: _Claim): string[] {
       );
     }
   }
-  const guards = Array.isArray(c.guards) ? c.guards as Record<string, unknown>[] : [];
-  for (const g of guards.filter((g) => g && g.passed === false)) {
-    out.push(
-      `<b>Guard failed</b> — ${esc(g.check)} (${esc(g.scope)}): ${num(g.value as number)} ${
-        esc(g.comparison ?? "vs")
-      } ${num(g.threshold as number)} required. ${esc(g.reason ?? "")}`,
-    );
-  }
   return out;
+}
+
+/** The claim's failed validity guards, one line each. */
+function _failedGuards(c: _Claim): string[] {
+  const guards = Array.isArray(c.guards) ? c.guards as unknown as Record<string, unknown>[] : [];
+  return guards.filter((g) => g && g.passed === false).map((g) =>
+    `${esc(g.check)} (${esc(g.scope)}): ${num(g.value as number)}, needs ${
+      esc(g.comparison ?? "")
+    } ${num(g.threshold as number)}${g.reason ? ` — ${esc(g.reason)}` : ""}`
+  );
 }
 
 /** Per-layer details as "name: value" in plain words. */
@@ -186,7 +188,11 @@ export function claimBlock(c: ClaimResult): string {
   const head = `<tr><th>layer</th><th>value</th><th>interval</th>${
     hasEffect ? "<th>effect [interval]</th>" : ""
   }${hasNull ? "<th>null (mean ± sd, p)</th>" : ""}<th>details</th></tr>`;
-  const why = _str(x, "reason");
+  const failed = _failedGuards(x);
+  // An invalid claim's reason repeats its failed guards: they are listed (collapsed) instead.
+  const why = (x.holds as unknown) === "invalid" && failed.length
+    ? `${failed.length} validity check${failed.length === 1 ? "" : "s"} failed`
+    : _str(x, "reason");
   const value = _evaluated(c)
     ? `<b>${num(c.value)}</b>${
       interval(c.interval) ? `, ${_intervalWords(x)} <b>${interval(c.interval)}</b>` : ""
@@ -199,11 +205,17 @@ export function claimBlock(c: ClaimResult): string {
     c.note ? `<i>${esc(c.note)}</i>` : "",
   ].filter(Boolean).map((t) => ` ${t}`).join("");
   const extras = _extras(x).map((l) => `<br>${l}`).join("");
+  const guards = failed.length
+    ? `<details><summary>${failed.length} failed validity check${
+      failed.length === 1 ? "" : "s"
+    }</summary><ul class="tight">${failed.map((g) => `<li>${g}</li>`).join("")}</ul></details>`
+    : "";
   return `<div class="claim" data-claim="${esc(c.id)}" data-model="${esc(c.model)}">
 <p><b>${esc(c.model)}</b> — ${verdictBadge(c.holds)}</p>
 <p class="paper">Paper: “${esc(c.statement)}”</p>
 <p>${claimWords(c)}</p>
 <p>Value: ${value}${note}${extras}</p>
+${guards}
 ${
     rows
       ? `<details><summary>per layer</summary><table class="small">${head}${rows}</table></details>`
