@@ -186,7 +186,7 @@ function _missingReason(id: string, analyses: readonly ModelAnalysis[], data: st
     analyses.some((a) => isVit(a) === k && a.layers.some((l) => l.shifts));
   if (id === "fig08_datasets") {
     return `Fig. 8 compares the same analyses across data sets; this run analysed one data set (${
-      esc(data)
+      esc(data.split(";")[0])
     }), so there is nothing to compare.`;
   }
   if (id === "supp02_bmus_by_class") {

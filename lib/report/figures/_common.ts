@@ -146,8 +146,9 @@ export function niceDomain(values: Iterable<number | null>, zero = true): [numbe
   if (!Number.isFinite(lo)) return [0, 1];
   if (zero) [lo, hi] = [Math.min(lo, 0), Math.max(hi, 0)];
   const scale = Math.max(Math.abs(lo), Math.abs(hi));
-  if (hi - lo <= 1e-9 * Math.max(scale, 1e-300)) {
-    if (scale === 0) return [0, 1];
+  // Values within 1e-12 of 0 are 0 (rounding noise such as −2.2e-16).
+  if (scale < 1e-12) return zero ? [0, 1] : [-0.5, 0.5];
+  if (hi - lo <= 1e-9 * scale) {
     const half = _niceStep(scale / 2);
     return zero && lo >= 0 ? [0, _clean(hi + half)] : [_clean(lo - half), _clean(hi + half)];
   }

@@ -12,7 +12,11 @@
 import type { LayerAnalysis, ModelAnalysis } from "../../analysis/analyze.ts";
 import { esc } from "./format.ts";
 
-/** Class colours: Okabe–Ito first (colour-blind-safe for up to 8 classes), then more hues. */
+/**
+ * Class colours: Okabe–Ito first (colour-blind-safe for up to 8 classes), then Paul Tol's muted
+ * scheme (also designed for colour-blind readers); more classes repeat colours (the legend and
+ * the unit details name every class).
+ */
 const PALETTE = [
   "#0072B2",
   "#E69F00",
@@ -22,18 +26,15 @@ const PALETTE = [
   "#56B4E9",
   "#F0E442",
   "#666666",
-  "#8C510A",
-  "#01665E",
-  "#762A83",
-  "#1B7837",
-  "#B2182B",
-  "#2166AC",
-  "#BF812D",
-  "#35978F",
-  "#9970AB",
-  "#5AAE61",
-  "#D6604D",
-  "#4393C3",
+  "#332288",
+  "#88CCEE",
+  "#44AA99",
+  "#117733",
+  "#999933",
+  "#DDCC77",
+  "#CC6677",
+  "#882255",
+  "#AA4499",
 ];
 
 /** BMU hits of the featured classes on one split: flat `[label, unit, count, …]`. */
@@ -192,7 +193,7 @@ export const EXPLORER_JS = `
     ls.slice(0, 30).forEach(function (l) {
       var d = el("div", { class: "xlegrow" });
       d.appendChild(el("span", { class: "sw", style: "background:" + colour(l) }));
-      d.appendChild(document.createTextNode(name(l) + " (" + seen[l] + " units)"));
+      d.appendChild(document.createTextNode(name(l) + " (" + seen[l] + (seen[l] === 1 ? " unit)" : " units)")));
       legend.appendChild(d);
     });
     if (ls.length > 30) legend.appendChild(el("div", {}, "… and " + (ls.length - 30) + " more classes"));

@@ -47,7 +47,7 @@ export function qualitySection(analyses: readonly ModelAnalysis[]): string {
 <table class="small"><tr><th>model</th><th>layer</th><th>grid</th><th>code dimension</th><th>final loss (mean of the last 10 % of batches)</th><th>quantization error (mean cosine distance of a code to its BMU; lower fits better)</th><th>topographic error (share of codes whose two best units are not neighbours; lower is smoother)</th><th>mean cosine distance between unit weights</th></tr>${rows}</table></section>`;
 }
 
-/** "rows flipped, shifted by 7 rows and 3 columns" for the symmetry that aligned two maps. */
+/** "flipping rows and shifting by 7 rows and 3 columns": the symmetry that aligned two maps. */
 export function symmetryWords(s: {
   transpose?: boolean;
   flipRows?: boolean;
@@ -56,17 +56,15 @@ export function symmetryWords(s: {
   dc?: number;
 }): string {
   const parts: string[] = [];
-  if (s.transpose) parts.push("transposed");
-  if (s.flipRows) parts.push("rows flipped");
-  if (s.flipCols) parts.push("columns flipped");
+  if (s.transpose) parts.push("transposing");
+  if (s.flipRows) parts.push("flipping rows");
+  if (s.flipCols) parts.push("flipping columns");
   if (s.dr || s.dc) {
-    parts.push(
-      `shifted by ${s.dr ?? 0} row${s.dr === 1 ? "" : "s"} and ${s.dc ?? 0} column${
-        s.dc === 1 ? "" : "s"
-      }`,
-    );
+    const n = (k: number, w: string) => `${k} ${w}${k === 1 ? "" : "s"}`;
+    parts.push(`shifting by ${n(s.dr ?? 0, "row")} and ${n(s.dc ?? 0, "column")}`);
   }
-  return parts.length ? parts.join(", ") : "already aligned (no transformation)";
+  if (!parts.length) return "nothing (already aligned)";
+  return parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(", ")} and ${parts.at(-1)}`;
 }
 
 function _stabilityRow(a: ModelAnalysis, l: LayerAnalysis): string {
@@ -79,7 +77,7 @@ function _stabilityRow(a: ModelAnalysis, l: LayerAnalysis): string {
   const pairs = e.pairs.map((p) =>
     `<li>seed ${ids.indexOf(p.seedA) + 1} vs seed ${ids.indexOf(p.seedB) + 1}: aligned by ${
       symmetryWords(p.alignment.symmetry)
-    }; matched unit weights then differ by a cosine distance of ${num(p.alignment.cost)} (${
+    }: matched unit weights then differ by a cosine distance of ${num(p.alignment.cost)} (${
       num(p.alignment.identityCost)
     } without aligning)</li>`
   ).join("");
@@ -94,7 +92,9 @@ function _stabilityRow(a: ModelAnalysis, l: LayerAnalysis): string {
     num(e.meanDisplacement)
   } grid units between seeds, against ${
     num(e.nullDisplacement)
-  } between the centres of different classes</td><td><ul class="tight">${pairs}</ul></td></tr>`;
+  } between the centres of different classes</td><td><details><summary>${e.pairs.length} pair${
+    e.pairs.length === 1 ? "" : "s"
+  } of maps</summary><ul class="tight">${pairs}</ul></details></td></tr>`;
 }
 
 /**
