@@ -96,6 +96,8 @@ interface FigureLook {
   id: string;
   panels: { x: number; y: number; width: number; height: number }[];
   overlaps: string[];
+  /** Texts that stick out of the figure's SVG box. */
+  clipped: string[];
   texts: number;
 }
 
@@ -126,6 +128,11 @@ const LOOK_JS = `(() => {
     const boxes = [...svg.querySelectorAll("text")]
       .filter((t) => (t.textContent || "").trim() !== "")
       .map((t) => ({ t: t.textContent, r: t.getBoundingClientRect() }));
+    const frame = svg.getBoundingClientRect();
+    const clipped = boxes.filter(({ r }) =>
+      r.left < frame.left - 1 || r.right > frame.right + 1 || r.top < frame.top - 1 ||
+      r.bottom > frame.bottom + 1
+    ).map((b) => b.t);
     const overlaps = [];
     for (let i = 0; i < boxes.length; i++) {
       for (let j = i + 1; j < boxes.length; j++) {
@@ -135,7 +142,7 @@ const LOOK_JS = `(() => {
         if (w > 1 && h > 1) overlaps.push('"' + boxes[i].t + '" × "' + boxes[j].t + '"');
       }
     }
-    out.push({ id: fig.getAttribute("data-figure"), panels, overlaps, texts: boxes.length });
+    out.push({ id: fig.getAttribute("data-figure"), panels, overlaps, clipped, texts: boxes.length });
   }
   return out;
 })()`;
@@ -180,6 +187,10 @@ Deno.test("writeReport() writes a page whose every figure has drawn panels, no o
       planted(PAPER_LIKE).map((l, i) => ({ ...l, layer: `cls${i}` })),
     );
     const evaluated = [resnet, vit].flatMap((a) => modelClaims(a, { ...CLAIMS, seed: 0 }));
+    // Adversarial BMUs of the featured classes, as an analysis with attack labels provides them.
+    for (const l of resnet.layers) {
+      Object.assign(l.bmusByClass, { adversarial: l.bmusByClass.val.slice(0, 2) });
+    }
     const files = await writeReport(dir, SUMMARY, [resnet, vit], evaluated, {
       resamples: 100,
       attacks: { planted_resnet: await toyAttack() },
@@ -227,6 +238,7 @@ Deno.test("writeReport() writes a page whose every figure has drawn panels, no o
         assert(f.panels.length > 0, `${f.id}: no panels found`);
         assert(f.texts > 3, `${f.id}: no text`);
         assertEquals(f.overlaps, [], `${f.id}: overlapping text`);
+        assertEquals(f.clipped, [], `${f.id}: text outside the figure`);
         for (const p of f.panels) {
           const spread = await pixelSpread(page, p);
           assert(spread > 1, `${f.id}: a ${p.width}×${p.height} panel is blank (spread ${spread})`);
@@ -267,8 +279,15 @@ async function checkExplorer(page: Page): Promise<void> {
   assert((await marked()) > 0, "SOM-tr BMUs shown");
   await page.locator("#explorer-show-val").check();
   assert((await page.locator('#explorer-grid .ucell[data-marks*="val"]').count()) > 0);
+  await page.locator("#explorer-show-adv").check();
+  assert((await page.locator('#explorer-grid .ucell[data-marks*="adv"]').count()) > 0);
   await page.locator("#explorer-show-tr").uncheck();
   assertEquals(await marked(), 0);
+  // Unticking a selected class removes its marks.
+  await page.locator("#explorer-show-tr").check();
+  const before = await marked();
+  await page.locator("#explorer-classes input").first().uncheck();
+  assert((await marked()) < before, "class filter");
 }
 
 /** A synthetic analysed model with `C` classes: every class clusters around its own unit. */
