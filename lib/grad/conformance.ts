@@ -7,7 +7,8 @@
  */
 
 import { readNpy } from "../npy.ts";
-import { deriveGradientGraph, type Normalization } from "./derive.ts";
+import { deriveGradientGraph } from "./derive.ts";
+import type { Normalize } from "../model/surgery.ts";
 import { type GraphRuntime, openGraphSession } from "../model/ort.ts";
 
 /** Result of {@linkcode checkGradientConformance}. */
@@ -66,7 +67,7 @@ export async function checkGradientConformance(
   refDir: string,
   options: {
     tolerance?: number;
-    normalize?: Normalization;
+    normalize?: Normalize;
     runtime?: GraphRuntime;
     optimization?: "basic" | "extended" | "all";
   } = {},
