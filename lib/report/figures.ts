@@ -87,22 +87,24 @@ export function buildFigures(
   out.push(bmusByClassFigure(first, "fig05_bmus_by_class", "Fig. 5", options.classNames));
   out.push(dClassFigure(analyses));
   if (cnn.length) {
-    const title = "cosine distance between SOM unit weights";
+    const title = "Cosine distance between SOM unit weights";
     out.push(weightDistanceFigure(cnn, "fig06cd_weight_cd", "Fig. 6C,D", title));
     out.push(centreDistanceFigure(cnn, "fig07_centre_cd", "Fig. 7"));
   }
   const datasets = analyses.map((a) => options.datasets?.[a.model] ?? "");
   if (new Set(datasets).size > 1) out.push(datasetsFigure(analyses, datasets));
   if (vit.length) {
-    const title = "cosine distance between SOM unit weights (ViT)";
+    const title = "Cosine distance between SOM unit weights (ViT)";
     out.push(weightDistanceFigure(vit, "fig09_vit_weight_cd", "Fig. 9", title));
-    out.push(centreDistanceFigure(vit, "fig10_vit_centre_cd", "Fig. 10"));
+    const f10 = centreDistanceFigure(vit, "fig10_vit_centre_cd", "Fig. 10");
+    out.push({ ...f10, title: `${f10.title} (ViT)` });
   }
   if (cnn.some((a) => a.layers.some((l) => l.shifts))) {
     out.push(shiftFigure(cnn, "fig11_bmu_shifts", "Fig. 11"));
   }
   if (vit.some((a) => a.layers.some((l) => l.shifts))) {
-    out.push(shiftFigure(vit, "fig12_vit_bmu_shifts", "Fig. 12"));
+    const f12 = shiftFigure(vit, "fig12_vit_bmu_shifts", "Fig. 12");
+    out.push({ ...f12, title: `${f12.title} (ViT)` });
   }
   out.push(densityAllLayersFigure(analyses));
   const second = analyses.find((a) => a !== first);

@@ -98,7 +98,7 @@ export function bmusByClassFigure(
   const g = a.layers[0].grid;
   const rows = _rows(a, names);
   const classes = [...new Set(rows.map((r) => r.cls as string))];
-  const side = Math.min(200, panelWidth(Math.max(1, classes.length), 200, 110, 220));
+  const side = Math.min(220, panelWidth(Math.max(1, classes.length), 140, 110, 220));
   const max = Math.max(1, maxOf(rows.map((r) => r.count as number)));
   const size = {
     field: "count",

@@ -95,7 +95,7 @@ export function correctnessFigure(as: readonly ModelAnalysis[]): FigureSpec {
       "their label's centre (from SOM-tr), separately for correctly and wrongly predicted " +
       "examples (the paper's Corr and InCorr); box over classes.",
     spec: panelBoxSpec(
-      "Supp. Fig. 3 — distance to the label centre by prediction correctness",
+      "Supp. Fig. 3 — Distance to the label centre by prediction correctness",
       rows,
       layerOrder(as),
       "group",

@@ -27,19 +27,19 @@ interface _Metric {
 
 const _METRICS: _Metric[] = [
   {
-    title: "quantization error",
+    title: "Quantization error",
     axis: "cosine distance",
     value: (l) => l.quality.quantizationError,
     domain: (vs) => niceDomain(vs),
   },
   {
-    title: "topographic error",
+    title: "Topographic error",
     axis: "share of codes",
     value: (l) => l.quality.topographicError,
     domain: () => [0, 1],
   },
   {
-    title: "placement stability",
+    title: "Placement stability",
     axis: "stability",
     value: (l) => l.ensemble?.stability,
     domain: (vs) => [Math.min(0, niceDomain(vs, false)[0]), 1],
@@ -115,7 +115,7 @@ export function mapQualityFigure(as: readonly ModelAnalysis[]): FigureSpec {
       "classes).",
     spec: {
       $schema: SCHEMA,
-      title: "Beyond the paper — map quality and seed stability",
+      title: "Beyond the paper — Map quality and seed stability",
       config: CONFIG,
       vconcat: as.map((a, i) => ({
         title: { text: a.model, fontSize: 14, anchor: "start" },

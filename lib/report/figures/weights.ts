@@ -152,7 +152,7 @@ export function centreDistanceFigure(
       "circles = outlier pairs." + (models.length > 1 ? " Colour = model." : ""),
     spec: {
       ...specHead({
-        text: `${paper} — cosine distance between class-centre weights`,
+        text: `${paper} — Cosine distance between class-centre weights`,
         subtitle: `${subtitle}one panel per SOM size`,
       }, rows),
       facet: { column: { field: "size", type: "nominal", sort: sizes, title: "SOM size" } },
