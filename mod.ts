@@ -310,11 +310,24 @@ export {
   type Verdict,
   VIT_FIGURES,
 } from "./lib/analysis/claims.ts";
-export { buildFigures, isVit } from "./lib/report/figures.ts";
+export { buildFigures, type BuildFiguresOptions, isVit } from "./lib/report/figures.ts";
 export type { FigureSpec } from "./lib/report/figures/spec.ts";
 export { renderSvg, svgToPng } from "./lib/report/render.ts";
 export { analysisTables, type Table, writeTables } from "./lib/report/tables.ts";
-export { buildReportHtml, type RenderedFigure, type RunSummary } from "./lib/report/html.ts";
+export {
+  buildReportHtml,
+  type RenderedFigure,
+  type ReportHtmlOptions,
+  type RunSummary,
+} from "./lib/report/html.ts";
+export {
+  type AttackSheetInput,
+  attackSheetInput,
+  type AttackSheetRow,
+  type AttackView,
+  attackViews,
+  sheetResult,
+} from "./lib/report/html/attack.ts";
 export {
   type ReportFiles,
   scopeSvgIds,

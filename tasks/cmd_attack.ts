@@ -196,7 +196,7 @@ export const command: CommandSpec = {
             threads,
             name: modelPath,
             onProgress: (done, total) => {
-              progress ??= new Progress("PGD", total, { unit: "iter" });
+              progress ??= new Progress("PGD", total, { unit: "batch×step" });
               progress.tick();
               if (done === total) progress.done();
             },

@@ -201,7 +201,9 @@ async function _extract(job: CodesJob, dir: string): Promise<{ manifest: Manifes
     com: job.com,
     normalize: job.normalize,
     threads: job.threads,
-    progress: !job.quiet,
+    progress: !job.quiet && {
+      context: `${job.model.split("/").pop()} ${job.split} (${indices.length} images)`,
+    },
   });
   const written = await writeCodes(dir, result);
   const correct = result.correct.reduce((a, b) => a + b, 0);

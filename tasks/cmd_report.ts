@@ -45,7 +45,7 @@ export const command: CommandSpec = {
       throw e;
     }
     const { reproduce } = await import("../lib/pipeline/reproduce.ts");
-    const r = await reproduce(c, { analysisOnly: true, quiet: !!v.quiet });
+    const r = await reproduce(c, { analysisOnly: true, progress: !v.quiet });
     console.log(`Report: ${await Deno.realPath(r.report)}`);
   },
 };

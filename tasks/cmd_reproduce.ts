@@ -126,12 +126,18 @@ export const command: CommandSpec = {
     },
     "allow-fewer": { type: "boolean", help: "allow classes with fewer examples than requested" },
     quiet: { type: "boolean", help: "no progress output" },
+    cache: {
+      type: "string",
+      arg: "DIR",
+      help: "codes cache folder (default $SOMSCOPE_CACHE, else ~/.cache/somscope)",
+    },
     ...ANALYSIS_OPTIONS,
   },
   notes: [
     "Writes runs/<name>/: report.html, claims.json, manifest.json, tables/ (Arrow + CSV),",
     "figures/ (SVG + PNG), work/ (cached SOMs, BMUs, attack results). Codes are cached in",
-    "$SOMSCOPE_CACHE (default .cache/somscope). Re-running with the same settings reuses",
+    "--cache, $SOMSCOPE_CACHE or the platform cache dir ($XDG_CACHE_HOME/somscope, else",
+    "~/.cache/somscope). Re-running with the same settings reuses",
     "everything; changing only analysis options (--resamples, --bandwidth, …) recomputes only the",
     "analyses. `deno task somscope report runs/<name>` does that without model files.",
     "The folder is written whole through .NAME.staging: a failed or killed run leaves the old run",
@@ -187,7 +193,8 @@ export const command: CommandSpec = {
     const t0 = performance.now();
     // The pipeline (models, SOMs, report renderers) loads only once the options are valid.
     const { reproduce } = await import("../lib/pipeline/reproduce.ts");
-    const r = await reproduce(c, { force: !!v.force, quiet: !!v.quiet });
+    if (v.cache) Deno.env.set("SOMSCOPE_CACHE", String(v.cache));
+    const r = await reproduce(c, { force: !!v.force, progress: !v.quiet });
     const verdicts = JSON.parse(await Deno.readTextFile(`${r.dir}/claims.json`)).claims as {
       holds: unknown;
     }[];

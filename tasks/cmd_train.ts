@@ -157,7 +157,11 @@ export const command: CommandSpec = {
       else if (backend === "auto") ctx = (await GpuContext.auto()).ctx;
       manifest.adapter = ctx?.adapter ?? null;
       const batches = Math.ceil(codes.rows / batchSize);
-      const progress = new Progress("train", epochs * batches, { unit: "batch", quiet });
+      const progress = new Progress("train", epochs * batches, {
+        unit: "batches",
+        context: `SOM ${m}×${n} on ${codes.rows} codes (${epochs} epochs)`,
+        quiet,
+      });
       let done = 0;
       let som: Som | undefined;
       try {

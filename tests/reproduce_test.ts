@@ -235,6 +235,15 @@ Deno.test({
       for (const id of FIGURE_IDS) {
         assert(figs.includes(`figures/${id}.svg`), id);
       }
+      // One data set: Fig. 8 (across data sets) is stated in a sentence, not drawn.
+      assert(!figs.includes("figures/fig08_datasets.svg"));
+      // The attack's contact sheet is in the run folder and embedded in the report.
+      for (const m of ["fmnist_resnet", "fmnist_vit"]) {
+        const png = await Deno.readFile(`${tmp}/run/work/${m}/attack/contact_sheet.png`);
+        assertEquals(Array.from(png.subarray(1, 4)), [0x50, 0x4e, 0x47]);
+      }
+      const html = await Deno.readTextFile(`${tmp}/run/report.html`);
+      assert(html.includes('<section id="attack">') && html.includes("data:image/png;base64,"));
       const layers = JSON.parse(await Deno.readTextFile(`${tmp}/run/claims.json`)).claims
         .find((c: { id: string; model: string }) =>
           c.id === "dclass-shrinks-train" && c.model === "fmnist_resnet"

@@ -11,7 +11,8 @@
  * DIR/work/<model>/correct_val.npy               SOM-val correctness
  * DIR/work/<model>/maps/<layer>/<s>x<s>_r<rep>/  one SOM: som.json (last), weights, top-k BMUs
  *   …/shift_{clean,adversarial,noise}.npy(.json) attack BMUs on the main maps
- * DIR/work/<model>/attack/attack.json, examples.json
+ * DIR/work/<model>/attack/attack.json, examples.json, contact_sheet.png and the images on it
+ *   (sheet_clean.npy, sheet_adversarial.npy, sheet_examples.json)
  * ```
  *
  * @module
@@ -24,6 +25,8 @@ import { readNpy, writeNpy } from "../npy.ts";
 import { sha256Hex } from "../model/load.ts";
 import type { Som } from "../som/som.ts";
 import type { TopK } from "../som/backend.ts";
+import { contactSheet } from "../attack/attack.ts";
+import { type AttackSheetInput, sheetResult } from "../report/html/attack.ts";
 
 /** One analysed layer of a model, as recorded in `state.json`. */
 export interface LayerState {
@@ -354,7 +357,7 @@ export class RunFolder {
     model: string,
     mapDirs: string[],
     key: string | null,
-  ): Promise<{ summary: unknown; shifts: ShiftSet[] } | null> {
+  ): Promise<{ summary: unknown; shifts: ShiftSet[]; sheet?: AttackSheetInput } | null> {
     const head = await _readJson<{ key: string; summary: unknown }>(
       `${this.modelDir(model)}/attack/attack.json`,
     );
@@ -371,7 +374,24 @@ export class RunFolder {
       }
       shifts.push(set as ShiftSet);
     }
-    return { summary: head.summary, shifts };
+    return { summary: head.summary, shifts, sheet: await this.#readSheet(model, head.summary) };
+  }
+
+  /** The report's contact-sheet images (first few attacked images), when stored. */
+  async #readSheet(model: string, summary: unknown): Promise<AttackSheetInput | undefined> {
+    const adir = `${this.modelDir(model)}/attack`;
+    if (!(await _exists(`${adir}/sheet_adversarial.npy`))) return undefined;
+    const clean = await readNpy(`${adir}/sheet_clean.npy`);
+    const adversarial = await readNpy(`${adir}/sheet_adversarial.npy`);
+    const examples = await _readJson<AttackSheetInput["examples"]>(`${adir}/sheet_examples.json`);
+    if (!examples || examples.length !== clean.shape[0]) return undefined;
+    return {
+      summary: summary as AttackSheetInput["summary"],
+      examples,
+      shape: clean.shape,
+      clean: clean.data as Float32Array,
+      adversarial: adversarial.data as Float32Array,
+    };
   }
 
   /**
@@ -386,10 +406,17 @@ export class RunFolder {
     model: string,
     key: string,
     mapDirs: string[],
-    result: { summary: unknown; examples: unknown; shifts: ShiftSet[]; k: number },
+    result: {
+      summary: unknown;
+      examples: unknown;
+      shifts: ShiftSet[];
+      k: number;
+      sheet?: AttackSheetInput;
+    },
   ): Promise<void> {
     const adir = `${this.modelDir(model)}/attack`;
     await Deno.mkdir(adir, { recursive: true });
+    if (result.sheet) await _writeSheet(adir, result.sheet);
     for (const kind of SHIFT_KINDS) {
       for (const [li, dir] of mapDirs.entries()) {
         const data = result.shifts[li][kind];
@@ -473,4 +500,14 @@ export async function attackKey(
   v: { state: string; n: number; eps: number; steps: number; seed: number },
 ): Promise<string> {
   return (await _key(v)).slice(0, 24);
+}
+/** The contact sheet of the first attacked images and those images (for the report). */
+async function _writeSheet(adir: string, r: AttackSheetInput): Promise<void> {
+  await writeFileAtomic(
+    `${adir}/contact_sheet.png`,
+    await contactSheet(sheetResult(r), r.shape[0]),
+  );
+  await writeNpy(`${adir}/sheet_clean.npy`, { data: r.clean, shape: r.shape });
+  await writeNpy(`${adir}/sheet_adversarial.npy`, { data: r.adversarial, shape: r.shape });
+  await writeJsonAtomic(`${adir}/sheet_examples.json`, r.examples);
 }

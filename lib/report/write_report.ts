@@ -10,6 +10,7 @@ import type { ModelAnalysis } from "../analysis/analyze.ts";
 import type { ClaimResult } from "../analysis/claims.ts";
 import { buildFigures } from "./figures.ts";
 import { buildReportHtml, type RenderedFigure, type RunSummary } from "./html.ts";
+import { type AttackSheetInput, attackViews } from "./html/attack.ts";
 import { renderSvg, svgToPng } from "./render.ts";
 import { analysisTables, writeTables } from "./tables.ts";
 
@@ -25,6 +26,10 @@ export interface WriteReportOptions {
   png?: boolean;
   /** Called after each figure, for progress. */
   onFigure?: (id: string, done: number, total: number) => void;
+  /** PGD results by model name, for the report's attack section and contact sheets. */
+  attacks?: Record<string, AttackSheetInput>;
+  /** Data set of each model by name (Fig. 8 is drawn when there are several). */
+  datasets?: Record<string, string>;
 }
 
 /** What {@linkcode writeReport} wrote. */
@@ -124,7 +129,10 @@ export async function writeReport(
     claims: claimResults,
   });
   const tables = await writeTables(`${dir}/tables`, analysisTables(analyses, claimResults));
-  const specs = buildFigures(analyses, { classNames: options.classNames });
+  const specs = buildFigures(analyses, {
+    classNames: options.classNames,
+    datasets: options.datasets,
+  });
   const rendered: RenderedFigure[] = [];
   const figFiles: string[] = [];
   for (const [i, f] of specs.entries()) {
@@ -147,6 +155,7 @@ export async function writeReport(
   }
   const html = buildReportHtml(summary, rendered, claimResults, analyses, {
     classNames: options.classNames,
+    attacks: options.attacks ? await attackViews(options.attacks) : [],
   });
   const reportPath = `${dir}/report.html`;
   await writeFileAtomic(reportPath, html);

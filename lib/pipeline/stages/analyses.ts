@@ -22,6 +22,7 @@ import type { RunContext } from "../run_context.ts";
 import type { ModelCodes } from "./codes.ts";
 import type { ModelMaps } from "./soms.ts";
 import type { ModelAttack } from "./attack.ts";
+import type { AttackSheetInput } from "../../report/html/attack.ts";
 
 /** The analysis stage's output for one model. */
 export interface ModelResult {
@@ -31,6 +32,8 @@ export interface ModelResult {
   claims: ClaimResult[];
   /** The model's line in the report's run summary. */
   summary: RunSummary["models"][number];
+  /** The attack's summary and first images, for the report's PGD section. */
+  attack?: AttackSheetInput;
 }
 
 /**
@@ -70,6 +73,7 @@ export async function analysesStage(
   return {
     analysis,
     claims,
+    attack: attack?.sheet,
     summary: {
       name: tag,
       path: m.config.path,

@@ -16,6 +16,7 @@ import { recordRuntime, type RunContext, streamSeed } from "../run_context.ts";
 import { attackKey, SHIFT_KINDS, type ShiftSet } from "../run_folder.ts";
 import type { ModelCodes, ModelSource } from "./codes.ts";
 import type { ModelMaps } from "./soms.ts";
+import { type AttackSheetInput, attackSheetInput } from "../../report/html/attack.ts";
 
 /** The attack stage's output for one model. */
 export interface ModelAttack {
@@ -23,6 +24,8 @@ export interface ModelAttack {
   summary: unknown;
   /** Clean/adversarial/noise top-k BMUs on each layer's main map. */
   shifts: ShiftSet[];
+  /** The first few attacked images and predictions, for the report's contact sheet. */
+  sheet?: AttackSheetInput;
 }
 
 /**
@@ -57,7 +60,7 @@ export async function attackStage(
         `${tag}/attack-bmus`,
         () => _attackBmus(run, m, maps, result, key!),
       );
-      return { summary: result.summary, shifts };
+      return { summary: result.summary, shifts, sheet: attackSheetInput(result) };
     },
     save: (v) =>
       run.folder.writeAttack(tag, key!, mapDirs, {
@@ -78,7 +81,8 @@ async function _pgd(
   seed: number,
 ): Promise<AttackResult> {
   const c = run.config;
-  const ap = new Progress(`${tag}: PGD`, 0, { unit: "step", quiet: run.quiet });
+  // runAttack reports steps done over all batches: the counter is batches × PGD steps.
+  let ap: Progress | undefined;
   const result = await timed(
     run.manifest,
     `${tag}/attack`,
@@ -91,12 +95,16 @@ async function _pgd(
         normalize: s.extract.normalize,
         name: tag,
         onProgress: (done: number, total: number) => {
-          (ap as unknown as { total: number }).total = total;
+          ap ??= new Progress("PGD", total, {
+            unit: "batch×step",
+            context: `${tag} SOM-val (${Math.min(c.attackN, s.val.size)} images, ${c.steps} steps)`,
+            quiet: run.quiet,
+          });
           ap.tick(done - ap.count);
         },
       }),
   );
-  ap.done();
+  ap?.done();
   return result;
 }
 

@@ -75,13 +75,14 @@ export async function codesStage(run: RunContext, mc: ModelConfig): Promise<Mode
   let codes: SplitCodes | null = null;
   const extract = (): Promise<SplitCodes> =>
     timed(run.manifest, `${mc.name}/codes`, async () => ({
-      train: await extractCodes(
-        source!.model,
-        source!.train,
-        source!.trainIndices,
-        source!.extract,
-      ),
-      val: await extractCodes(source!.model, source!.val, source!.valIndices, source!.extract),
+      train: await extractCodes(source!.model, source!.train, source!.trainIndices, {
+        ...source!.extract,
+        progress: !run.quiet && { context: `${mc.name} SOM-tr` },
+      }),
+      val: await extractCodes(source!.model, source!.val, source!.valIndices, {
+        ...source!.extract,
+        progress: !run.quiet && { context: `${mc.name} SOM-val` },
+      }),
     }));
   const key = source ? await _codesKey(source, mc) : null;
   const { state, labels } = await run.folder.loadOrCompute({

@@ -37,7 +37,14 @@ export async function reportStage(
       _summary(run, results),
       results.map((r) => r.analysis),
       results.flatMap((r) => r.claims),
-      { classNames, resamples: c.resamples, seed: c.seed },
+      {
+        classNames,
+        resamples: c.resamples,
+        seed: c.seed,
+        attacks: Object.fromEntries(
+          results.flatMap((r) => r.attack ? [[r.analysis.model, r.attack]] : []),
+        ),
+      },
     ));
   manifest.timings.total = (performance.now() - t0) / 1000;
   manifest.config = c;
