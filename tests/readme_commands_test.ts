@@ -38,6 +38,12 @@ interface Rule {
 /** The treatment of every README command, first match wins. */
 const RULES: Rule[] = [
   {
+    match: /^npx -y deno@2\.9\.6 task (reproduce|test)$/,
+    how: "help",
+    why: "the README's opening commands (the full default run, the whole suite): run through npx " +
+      "with --help here; tasks/fresh_check.sh runs them as written in CI",
+  },
+  {
     match: /^npm install --global deno@2\.9\.6$/,
     how: "install",
     why: "installs Deno from npm; into a temporary prefix so that the test changes nothing global",
@@ -135,7 +141,11 @@ async function sh(
 Deno.test("readmeCommands() finds the README's shell commands and a rule covers each", async () => {
   const cmds = readmeCommands(await Deno.readTextFile(`${ROOT}/README.md`));
   assert(cmds.length >= 10, cmds.join("\n"));
-  assertEquals(cmds[0], "npm install --global deno@2.9.6");
+  assertEquals(cmds.slice(0, 3), [
+    "npx -y deno@2.9.6 task reproduce",
+    "npx -y deno@2.9.6 task test",
+    "npm install --global deno@2.9.6",
+  ]);
   for (const c of cmds) assert(RULES.some((r) => r.match.test(c)), `no rule for: ${c}`);
   assert(!cmds.some((c) => c.includes("W0.npy|pca|sample]")), "--init lists its default first");
 });
@@ -169,7 +179,9 @@ Deno.test("every README command runs as written from a fresh clone", async () =>
         assert(v.out.startsWith("deno 2.9.6"), v.out + v.err);
         continue;
       }
-      const help = await sh(["deno", ...helpCommand(cmd)], clone, env);
+      const npx = /^npx -y deno@2\.9\.6 /;
+      const exe = npx.test(cmd) ? ["npx", "-y", "deno@2.9.6"] : ["deno"];
+      const help = await sh([...exe, ...helpCommand(cmd.replace(npx, "deno "))], clone, env);
       assertEquals(help.code, 0, `${cmd} --help\n${help.err}`);
       const text = help.out + help.err;
       for (const flag of cmd.match(/--[a-z][a-z0-9-]*/g) ?? []) {
