@@ -280,14 +280,22 @@ export {
   type SizedMap,
   type SplitBmus,
 } from "./lib/analysis/analyze.ts";
+export { claimsDocument, evaluateClaims, VIT_FIGURES } from "./lib/analysis/claims.ts";
 export {
+  CLAIM_DEFAULTS,
   type ClaimOptions,
   type ClaimResult,
-  evaluateClaims,
+  type EffectSummary,
+  type Interval,
   type LayerValue,
+  type NullSummary,
+  type SecondaryLine,
+  type TrendSummary,
   type Verdict,
-  VIT_FIGURES,
-} from "./lib/analysis/claims.ts";
+} from "./lib/analysis/claim_types.ts";
+export { GUARD_DEFAULTS, type Guard, type GuardOptions } from "./lib/analysis/guards.ts";
+export { type AttackOutcome, attackOutcome, type Rate } from "./lib/analysis/attack_outcome.ts";
+export { type ClassStatistic, type LayerClassStats } from "./lib/analysis/class_stats.ts";
 export type { GridShape } from "./lib/analysis/grid.ts";
 export { buildFigures, type FigureSpec, isVit } from "./lib/report/figures.ts";
 export { renderSvg, svgToPng } from "./lib/report/render.ts";

@@ -8,7 +8,7 @@
  */
 
 import type { ModelAnalysis } from "../analysis/analyze.ts";
-import type { ClaimResult } from "../analysis/claims.ts";
+import type { ClaimResult } from "../analysis/claim_types.ts";
 import { isVit } from "./figures.ts";
 
 /** A rendered figure for the page. */

@@ -8,7 +8,7 @@
 import * as aq from "npm:arquero@8.0.3";
 import { writeFileAtomic } from "../fs_atomic.ts";
 import type { ModelAnalysis } from "../analysis/analyze.ts";
-import type { ClaimResult } from "../analysis/claims.ts";
+import type { ClaimResult } from "../analysis/claim_types.ts";
 
 /** An arquero table (`ColumnTable`). */
 export type Table = aq.ColumnTable;

@@ -7,7 +7,8 @@
 
 import { writeFileAtomic, writeJsonAtomic } from "../fs_atomic.ts";
 import type { ModelAnalysis } from "../analysis/analyze.ts";
-import { type ClaimResult, evaluateClaims, VIT_FIGURES } from "../analysis/claims.ts";
+import type { ClaimResult } from "../analysis/claim_types.ts";
+import { evaluateClaims, VIT_FIGURES } from "../analysis/claims.ts";
 import { buildFigures, isVit } from "./figures.ts";
 import { buildReportHtml, type RenderedFigure, type RunSummary } from "./html.ts";
 import { renderSvg, svgToPng } from "./render.ts";
