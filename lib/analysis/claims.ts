@@ -152,7 +152,17 @@ function _verdict(
   };
 }
 
-function _rule(d: ClaimDraft, level: number | null, kind: string, adjust: string): string {
+function _rule(
+  d: ClaimDraft,
+  level: number | null,
+  kind: string,
+  adjust: string,
+  minSeeds: number,
+): string {
+  if (kind.startsWith("range")) {
+    return `Needs a Student-t interval over at least ${minSeeds} SOM seeds; with fewer, the ` +
+      `${kind} is shown and the claim is inconclusive.`;
+  }
   const side = d.direction === "above" ? "above" : "below";
   const other = d.direction === "above" ? "below" : "above";
   const iv = level === null
@@ -280,7 +290,7 @@ export function evaluateClaims(a: ModelAnalysis, options: ClaimOptions = {}): Cl
         : d.missing ?? _verdict(d, alpha, o.minSeeds).reason;
       return {
         ...base,
-        rule: d.missing ? "not evaluated" : _rule(d, o.level, kind, "none"),
+        rule: d.missing ? "not evaluated" : _rule(d, o.level, kind, "none", o.minSeeds),
         value: _fin(d.point),
         interval: _ivl(iv),
         intervalKind: d.missing ? "none" : kind,
@@ -297,7 +307,7 @@ export function evaluateClaims(a: ModelAnalysis, options: ClaimOptions = {}): Cl
     if (tail.null) tail.null.met = v.nullMet;
     return {
       ...base,
-      rule: _rule(d, adjusted, kind, o.adjust),
+      rule: _rule(d, adjusted, kind, o.adjust, o.minSeeds),
       value: _fin(d.point),
       interval: _ivl(v.iv),
       intervalKind: kind,
