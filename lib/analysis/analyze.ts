@@ -321,7 +321,8 @@ function _shiftSummary(
  * @param layers Per-layer inputs in depth order.
  * @param options Featured classes, density bandwidth, class subset size and seed.
  * @returns The model's analyses.
- * @throws {RangeError} If SOM-val holds a class that SOM-tr lacks, or on malformed inputs.
+ * @throws {RangeError} If SOM-val holds a class that SOM-tr lacks, SOM weights are not finite,
+ *   a map lacks a class of the class-centre subset, or on malformed inputs.
  *
  * @example
  * ```ts
@@ -534,6 +535,21 @@ function _checkLayer(L: LayerInput): void {
   }
   checkTopk(`analyse layer ${L.layer}`, L.train.topk, L.k, L.grid);
   checkTopk(`analyse layer ${L.layer} (SOM-val)`, L.val.topk, L.k, L.grid);
+  const maps = [
+    ["main map", L.weights],
+    ...(L.sizes ?? []).map((s) => [`${s.grid.m}×${s.grid.n} map`, s.weights] as const),
+    ...(L.ensemble ?? []).map((e) => [`seed ${e.seed} map`, e.weights] as const),
+  ] as const;
+  for (const [what, w] of maps) {
+    let bad = 0;
+    for (let i = 0; i < w.length; i++) if (!Number.isFinite(w[i])) bad++;
+    if (bad) {
+      throw new RangeError(
+        `Cannot analyse layer ${L.layer}: the ${what}'s SOM weights hold ${bad} non-finite ` +
+          "value(s) (NaN or infinite); expected finite weights — were the codes finite?",
+      );
+    }
+  }
   for (const s of L.sizes ?? []) checkTopk(`analyse layer ${L.layer}`, s.train.topk, L.k, s.grid);
 }
 

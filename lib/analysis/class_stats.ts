@@ -7,7 +7,8 @@
  * Every layer and map size sees the same resamples and the same permutations, so that
  * differences between layers are paired:
  *
- * - **Bootstrap** (stream `class-bootstrap/<model>`): a replicate draws classes with replacement,
+ * - **Bootstrap** (streams `class-bootstrap/<model>` and, for the class-centre subset,
+ *   `class-bootstrap/centres/<model>`): a replicate draws classes with replacement,
  *   then, within each drawn class, its SOM-tr and its SOM-val examples with replacement
  *   (two-stage). Centres of the class-centre analysis are re-estimated from the drawn examples
  *   (around the class's mode unit on the full sample); D_class uses each example's distance to
@@ -268,6 +269,7 @@ class _LazyCd {
       x = Math.min(2, Math.max(0, cosineDist(this.w, u * this.d, this.w, v * this.d, this.d)));
       this.#t[i] = x;
       this.#t[v * this.K + u] = x;
+      x = this.#t[i]; // the float32 value, so results never depend on the order of lookups
     }
     return x;
   }
@@ -659,7 +661,14 @@ export function classStatistics(
   const subset = _classIndex(labels, options.centreClasses ?? labels, "centre");
   const D: _Design = { gTr, gVa, gVs, C, subset, flags: !!correct };
   const prep = layers.map((L) => _prepareLayer(L, gTr, gVa, gVs, C));
-  const boot = _bootstrap(prep, D, B, _stream(options, "class-bootstrap"));
+  // The class-centre subset has its own stream, so that its size changes nothing else.
+  const boot = _bootstrap(
+    prep,
+    D,
+    B,
+    _stream(options, "class-bootstrap"),
+    _stream(options, "class-bootstrap/centres"),
+  );
   const nul = _nulls(prep, D, P, _stream(options, "label-permutation"));
   const units = new Int32Array(subset.length), tmp = _tmpCentres(C);
   return prep.map((p, l) => {
@@ -817,7 +826,7 @@ function _starMeans(
 }
 
 /** Two-stage bootstrap replicates of every statistic, shared by all layers and sizes. */
-function _bootstrap(prep: _Layer[], D: _Design, B: number, r: Rng): _Series[] {
+function _bootstrap(prep: _Layer[], D: _Design, B: number, r: Rng, rc: Rng): _Series[] {
   const { gTr, C, subset } = D, S = subset.length;
   const out = _series(prep, B), w = _draws(D);
   const subBuf = new Int32Array(S * _maxGroup(gTr, C)), subOff = new Int32Array(S + 1);
@@ -844,9 +853,9 @@ function _bootstrap(prep: _Layer[], D: _Design, B: number, r: Rng): _Series[] {
     // around each class's full-sample mode from the drawn examples' unfolded sums.
     let as = 0;
     for (let j = 0; j < S; j++) {
-      lab[j] = subset[r.int(S)];
+      lab[j] = subset[rc.int(S)];
       subOff[j] = as;
-      as = _drawMembers(r, gTr, lab[j], subBuf, as);
+      as = _drawMembers(rc, gTr, lab[j], subBuf, as);
     }
     subOff[S] = as;
     for (let l = 0; l < prep.length; l++) {
