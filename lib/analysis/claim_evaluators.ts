@@ -57,7 +57,7 @@ export interface ClaimContext {
 
 /** How a claim's interval is made: percentile bootstrap, or over per-seed values. */
 export type ClaimTest =
-  | { kind: "bootstrap"; replicates: Float64Array }
+  | { kind: "bootstrap"; replicates: Float64Array; units: number }
   | { kind: "seeds"; values: number[] };
 
 /** An evaluator's result, before guards, adjustment and verdict. */
@@ -116,9 +116,28 @@ function _sorted(xs: ArrayLike<number>): Float64Array {
   return Float64Array.from(Array.from(xs).filter(Number.isFinite)).sort();
 }
 
-/** Percentile interval of replicates at a level. */
-export function replicateInterval(reps: ArrayLike<number>, level: number): [number, number] {
-  return percentileInterval(_sorted(reps), level);
+/**
+ * Hesterberg's expanded percentile interval of bootstrap replicates: with `units` independent
+ * units resampled, the percentile level is widened so that its normal quantile equals
+ * `sqrt(n/(n−1)) · t_{n−1}` (the plain percentile interval is too narrow for small n, by the
+ * variance factor (n−1)/n and the normal-versus-t quantile).
+ *
+ * @param reps Replicates.
+ * @param level Nominal level.
+ * @param units Independent units resampled (classes or images); omitted: plain percentile.
+ * @returns `[low, high]`.
+ */
+export function replicateInterval(
+  reps: ArrayLike<number>,
+  level: number,
+  units?: number,
+): [number, number] {
+  let lv = level;
+  if (units !== undefined && units >= 2) {
+    const z = Math.sqrt(units / (units - 1)) * tQuantile((1 + level) / 2, units - 1);
+    lv = 2 * normalCdf(z) - 1;
+  }
+  return percentileInterval(_sorted(reps), lv);
 }
 
 /**
@@ -141,7 +160,7 @@ export function seedInterval(
 /** Interval of a test at a level. */
 export function testInterval(t: ClaimTest, level: number, minSeeds: number): [number, number] {
   return t.kind === "bootstrap"
-    ? replicateInterval(t.replicates, level)
+    ? replicateInterval(t.replicates, level, t.units)
     : seedInterval(t.values, level, minSeeds);
 }
 
@@ -215,6 +234,7 @@ function _bootTrend(
   expected: "increasing" | "decreasing",
   point: number[],
   series: Float64Array[],
+  units: number,
 ): TrendSummary {
   return {
     measure: `Kendall's τ between layer order (${c.names[0]} … ${
@@ -222,7 +242,7 @@ function _bootTrend(
     }) and ${measure}`,
     expected,
     tau: _fin(kendallTau(point)),
-    interval: _ivl(replicateInterval(_tauReplicates(series), c.level)),
+    interval: _ivl(replicateInterval(_tauReplicates(series), c.level, units)),
     layers: point.length,
   };
 }
@@ -274,7 +294,7 @@ function _missing(
     threshold,
     scale: 1,
     point: NaN,
-    test: { kind: "bootstrap", replicates: new Float64Array(0) },
+    test: { kind: "bootstrap", replicates: new Float64Array(0), units: 0 },
     perLayer: [],
     effect: null,
     trend: null,
@@ -383,6 +403,7 @@ function dClassClaim(c: ClaimContext, split: "train" | "val"): ClaimDraft {
   const stat = `D_class / null D_class (${tag}; D_class = mean over classes of the mean ` +
     `distance of an example's BMUs to its class centre) in ${first} minus in ${last}`;
   if (L.length < 2) return _missing(c, id, statement, measures, stat, "above", 0, NEEDS_TWO);
+  const U = c.a.classes.length;
   const st = L.map((l) => (split === "train" ? l.classStats.dClassTrain : l.classStats.dClassVal));
   if (st.some((s) => !(s.nullMean > 0))) {
     return _missing(
@@ -412,7 +433,7 @@ function dClassClaim(c: ClaimContext, split: "train" | "val"): ClaimDraft {
     threshold: 0,
     scale: 1,
     point: e[0] - e[nL],
-    test: { kind: "bootstrap", replicates: reps },
+    test: { kind: "bootstrap", replicates: reps, units: U },
     nullReq: {
       p: pLast,
       summary: {
@@ -428,27 +449,27 @@ function dClassClaim(c: ClaimContext, split: "train" | "val"): ClaimDraft {
     perLayer: L.map((l, i) => ({
       layer: l.layer,
       value: _fin(st[i].observed),
-      interval: _ivl(replicateInterval(st[i].replicates, c.level)),
+      interval: _ivl(replicateInterval(st[i].replicates, c.level, U)),
       effect: _fin(e[i]),
-      effectInterval: _ivl(replicateInterval(eff[i], c.level)),
+      effectInterval: _ivl(replicateInterval(eff[i], c.level, U)),
       null: { mean: _fin(st[i].nullMean), sd: _fin(st[i].nullSd), p: _fin(st[i].p) },
     })),
     effect: {
       measure: `D_class / null D_class (${tag}); 1 = no class structure, smaller = tighter classes`,
       noEffect: 1,
       value: _fin(e[nL]),
-      interval: _ivl(replicateInterval(eff[nL], c.level)),
+      interval: _ivl(replicateInterval(eff[nL], c.level, U)),
       perLayer: L.map((l, i) => ({
         layer: l.layer,
         value: _fin(e[i]),
-        interval: _ivl(replicateInterval(eff[i], c.level)),
+        interval: _ivl(replicateInterval(eff[i], c.level, U)),
       })),
     },
-    trend: _bootTrend(c, `D_class / null D_class (${tag})`, "decreasing", e, eff),
+    trend: _bootTrend(c, `D_class / null D_class (${tag})`, "decreasing", e, eff, U),
     secondary: _signLine(
       `raw D_class (${tag}) in ${first} minus ${last}, grid units`,
       st[0].observed - st[nL].observed,
-      replicateInterval(raw, c.level),
+      replicateInterval(raw, c.level, U),
       _randomUnitDistance(L[0].grid),
       _pct(c.level),
     ),
@@ -470,6 +491,7 @@ function overlapClaim(c: ClaimContext): ClaimDraft {
     "intersection over units, all k BMUs) of a class's SOM-tr and SOM-val BMUs, minus its " +
     "label-permutation null";
   const st = L.map((l) => l.classStats.overlap);
+  const U = c.a.classes.length;
   const ex = st.map((s) => s.replicates.map((v) => v - s.nullMean));
   const x = st.map((s) => s.observed - s.nullMean);
   const reps = ex[0].map((_, b) => Math.min(...ex.map((r) => r[b])));
@@ -483,7 +505,7 @@ function overlapClaim(c: ClaimContext): ClaimDraft {
     threshold: 0,
     scale: 1,
     point: Math.min(...x),
-    test: { kind: "bootstrap", replicates: reps },
+    test: { kind: "bootstrap", replicates: reps, units: U },
     nullReq: {
       p: pMax,
       summary: {
@@ -501,7 +523,7 @@ function overlapClaim(c: ClaimContext): ClaimDraft {
     perLayer: L.map((l, i) => ({
       layer: l.layer,
       value: _fin(st[i].observed),
-      interval: _ivl(replicateInterval(st[i].replicates, c.level)),
+      interval: _ivl(replicateInterval(st[i].replicates, c.level, U)),
       effect: _fin(st[i].observed / st[i].nullMean),
       null: { mean: _fin(st[i].nullMean), sd: _fin(st[i].nullSd), p: _fin(st[i].p) },
     })),
@@ -514,7 +536,7 @@ function overlapClaim(c: ClaimContext): ClaimDraft {
         layer: l.layer,
         value: _fin(st[i].observed / st[i].nullMean),
         interval: _ivl(
-          replicateInterval(st[i].replicates.map((v) => v / st[i].nullMean), c.level),
+          replicateInterval(st[i].replicates.map((v) => v / st[i].nullMean), c.level, U),
         ),
       })),
     },
@@ -606,6 +628,7 @@ function centreCdClaim(c: ClaimContext): ClaimDraft {
   const { L, names, a } = c, first = names[0], last = names[names.length - 1];
   const id = "centre-cd-grows";
   const sub = a.centreSubset;
+  const U = sub.labels.length;
   const sizesOf = (l: LayerAnalysis) => Object.keys(l.classStats.centreCd);
   const sizes = L.length >= 2
     ? sizesOf(L[0]).filter((s) => sizesOf(L[L.length - 1]).includes(s))
@@ -659,7 +682,7 @@ function centreCdClaim(c: ClaimContext): ClaimDraft {
     threshold: 0,
     scale: 1,
     point: Math.min(...sizes.map((s) => x(L[nL], s) - x(L[0], s))),
-    test: { kind: "bootstrap", replicates: reps },
+    test: { kind: "bootstrap", replicates: reps, units: U },
     nullReq: {
       p: pMax,
       summary: {
@@ -678,9 +701,9 @@ function centreCdClaim(c: ClaimContext): ClaimDraft {
       return {
         layer: l.layer,
         value: _fin(v.observed),
-        interval: _ivl(replicateInterval(v.replicates, c.level)),
+        interval: _ivl(replicateInterval(v.replicates, c.level, U)),
         effect: _fin(x(l, s)),
-        effectInterval: _ivl(replicateInterval(ex(l, s), c.level)),
+        effectInterval: _ivl(replicateInterval(ex(l, s), c.level, U)),
         null: { mean: _fin(v.nullMean), sd: _fin(v.nullSd), p: _fin(v.p) },
         detail: Object.fromEntries(
           sizes.flatMap((z) => [[z, _fin(st(l, z).observed)], [`${z} excess`, _fin(x(l, z))]]),
@@ -692,11 +715,11 @@ function centreCdClaim(c: ClaimContext): ClaimDraft {
         "no class structure)",
       noEffect: 0,
       value: _fin(x(L[nL], main[nL])),
-      interval: _ivl(replicateInterval(ex(L[nL], main[nL]), c.level)),
+      interval: _ivl(replicateInterval(ex(L[nL], main[nL]), c.level, U)),
       perLayer: L.map((l, i) => ({
         layer: l.layer,
         value: _fin(x(l, main[i])),
-        interval: _ivl(replicateInterval(ex(l, main[i]), c.level)),
+        interval: _ivl(replicateInterval(ex(l, main[i]), c.level, U)),
       })),
     },
     trend: {
@@ -706,13 +729,14 @@ function centreCdClaim(c: ClaimContext): ClaimDraft {
         "increasing",
         L.map((l, i) => x(l, main[i])),
         L.map((l, i) => ex(l, main[i])),
+        U,
       ),
       bySize: tauBySize,
     },
     secondary: _signLine(
       `smallest, over sizes, of the raw mean class-centre cosine distance in ${last} minus ${first}`,
       Math.min(...sizes.map((s) => st(L[nL], s).observed - st(L[0], s).observed)),
-      replicateInterval(raw[0].map((_, b) => Math.min(...raw.map((r) => r[b]))), c.level),
+      replicateInterval(raw[0].map((_, b) => Math.min(...raw.map((r) => r[b]))), c.level, U),
       1,
       _pct(c.level),
     ),
@@ -758,6 +782,7 @@ function noiseClaim(c: ClaimContext): ClaimDraft {
     );
   }
   const norm = c.L.map((l) => _randomUnitDistance(l.grid)), N = sh[0].length;
+  const U = N;
   const reps = _imageReplicates(c, N, c.L.length, (idx, out) => {
     for (let l = 0; l < sh.length; l++) out[l] = _meanAt(sh[l], idx) / norm[l];
   });
@@ -774,13 +799,14 @@ function noiseClaim(c: ClaimContext): ClaimDraft {
     test: {
       kind: "bootstrap",
       replicates: reps[0].map((_, b) => Math.max(...reps.map((r) => r[b]))),
+      units: U,
     },
     perLayer: c.L.map((l, i) => ({
       layer: l.layer,
       value: _fin(_meanAt(sh[i], all)),
-      interval: _ivl(replicateInterval(reps[i].map((v) => v * norm[i]), c.level)),
+      interval: _ivl(replicateInterval(reps[i].map((v) => v * norm[i]), c.level, U)),
       effect: _fin(y[i]),
-      effectInterval: _ivl(replicateInterval(reps[i], c.level)),
+      effectInterval: _ivl(replicateInterval(reps[i], c.level, U)),
       detail: { randomUnitDistance: norm[i] },
     })),
     effect: {
@@ -790,7 +816,7 @@ function noiseClaim(c: ClaimContext): ClaimDraft {
       threshold: f,
       value: _fin(Math.max(...y)),
       interval: _ivl(
-        replicateInterval(reps[0].map((_, b) => Math.max(...reps.map((r) => r[b]))), c.level),
+        replicateInterval(reps[0].map((_, b) => Math.max(...reps.map((r) => r[b]))), c.level, U),
       ),
     },
     trend: null,
@@ -824,6 +850,7 @@ function pgdClaim(c: ClaimContext): ClaimDraft {
     );
   }
   const N = sh[0].length, nL = L.length - 1;
+  const U = N;
   const reps = _imageReplicates(c, N, L.length, (idx, out) => {
     for (let l = 0; l < sh.length; l++) out[l] = _meanAt(sh[l], idx);
   });
@@ -840,24 +867,24 @@ function pgdClaim(c: ClaimContext): ClaimDraft {
     threshold: 0,
     scale,
     point: m[nL] - r * m[0],
-    test: { kind: "bootstrap", replicates: d },
+    test: { kind: "bootstrap", replicates: d, units: U },
     perLayer: L.map((l, i) => ({
       layer: l.layer,
       value: _fin(m[i]),
-      interval: _ivl(replicateInterval(reps[i], c.level)),
+      interval: _ivl(replicateInterval(reps[i], c.level, U)),
     })),
     effect: {
       measure: `mean PGD shift in ${last} / in ${first} ("much more" at least ${r})`,
       noEffect: 1,
       threshold: r,
       value: _fin(m[nL] / m[0]),
-      interval: _ivl(replicateInterval(ratio, c.level)),
+      interval: _ivl(replicateInterval(ratio, c.level, U)),
     },
-    trend: _bootTrend(c, "the mean BMU shift under PGD", "increasing", m, reps),
+    trend: _bootTrend(c, "the mean BMU shift under PGD", "increasing", m, reps, U),
     secondary: _signLine(
       `mean PGD shift in ${last} minus ${first}, grid units`,
       m[nL] - m[0],
-      replicateInterval(reps[0].map((v, b) => reps[nL][b] - v), c.level),
+      replicateInterval(reps[0].map((v, b) => reps[nL][b] - v), c.level, U),
       scale,
       _pct(c.level),
     ),
@@ -889,6 +916,7 @@ function advNoiseClaim(c: ClaimContext): ClaimDraft {
     );
   }
   const N = adv[0].length, L = c.L.length;
+  const U = N;
   const reps = _imageReplicates(c, N, 2 * L, (idx, out) => {
     for (let l = 0; l < L; l++) {
       out[l] = _meanAt(adv[l], idx);
@@ -910,13 +938,16 @@ function advNoiseClaim(c: ClaimContext): ClaimDraft {
     test: {
       kind: "bootstrap",
       replicates: gapReps[0].map((_, b) => Math.min(...gapReps.map((r) => r[b]))),
+      units: U,
     },
     perLayer: c.L.map((l, i) => ({
       layer: l.layer,
       value: _fin(gap[i]),
-      interval: _ivl(replicateInterval(gapReps[i], c.level)),
+      interval: _ivl(replicateInterval(gapReps[i], c.level, U)),
       effect: _fin(_meanAt(adv[i], all) / _meanAt(noi[i], all)),
-      effectInterval: _ivl(replicateInterval(reps[i].map((v, b) => v / reps[L + i][b]), c.level)),
+      effectInterval: _ivl(
+        replicateInterval(reps[i].map((v, b) => v / reps[L + i][b]), c.level, U),
+      ),
     })),
     effect: {
       measure: "mean PGD shift / mean noise shift, in the layer where the gap is smallest",
@@ -947,6 +978,7 @@ function collapseClaim(c: ClaimContext): ClaimDraft {
     return _missing(c, id, statement, measures, stat, "above", 0, "no attack was run");
   }
   const N = im.label.length;
+  const U = N;
   const acc = (pred: Int32Array, idx: Int32Array) => {
     let s = 0;
     for (let i = 0; i < idx.length; i++) if (pred[idx[i]] === im.label[idx[i]]) s++;
@@ -970,11 +1002,15 @@ function collapseClaim(c: ClaimContext): ClaimDraft {
     threshold: 0,
     scale: 1,
     point: stOf(cl, ad, no),
-    test: { kind: "bootstrap", replicates: reps[0].map((x, b) => stOf(x, reps[1][b], reps[2][b])) },
+    test: {
+      kind: "bootstrap",
+      replicates: reps[0].map((x, b) => stOf(x, reps[1][b], reps[2][b])),
+      units: U,
+    },
     perLayer: (["clean", "adversarial", "noise"] as const).map((k, i) => ({
       layer: k,
       value: _fin([cl, ad, no][i]),
-      interval: _ivl(replicateInterval(reps[i], c.level)),
+      interval: _ivl(replicateInterval(reps[i], c.level, U)),
     })),
     effect: {
       measure: `adversarial / clean accuracy ("collapses" at most ${cr}); noise / clean in the ` +
@@ -982,15 +1018,15 @@ function collapseClaim(c: ClaimContext): ClaimDraft {
       noEffect: 1,
       threshold: cr,
       value: _fin(ad / cl),
-      interval: _ivl(replicateInterval(reps[1].map((v, b) => v / reps[0][b]), c.level)),
+      interval: _ivl(replicateInterval(reps[1].map((v, b) => v / reps[0][b]), c.level, U)),
     },
     trend: null,
     secondary: {
       statistic: `noise / clean accuracy (kept if at least ${kr})`,
       value: _fin(no / cl),
-      interval: _ivl(replicateInterval(reps[2].map((v, b) => v / reps[0][b]), c.level)),
+      interval: _ivl(replicateInterval(reps[2].map((v, b) => v / reps[0][b]), c.level, U)),
       holds: intervalVerdict(
-        replicateInterval(reps[2].map((v, b) => v / reps[0][b]), c.level),
+        replicateInterval(reps[2].map((v, b) => v / reps[0][b]), c.level, U),
         kr,
         "above",
         1,
@@ -1034,6 +1070,7 @@ function correctnessClaim(c: ClaimContext): ClaimDraft {
     );
   }
   const s = st as ClassStatistic[];
+  const U = c.a.classes.length;
   const ex = s.map((v) => v.replicates.map((x) => x - v.nullMean));
   const x = s.map((v) => v.observed - v.nullMean);
   const pMax = Math.max(...s.map((v) => _nullP(v, true)));
@@ -1046,7 +1083,11 @@ function correctnessClaim(c: ClaimContext): ClaimDraft {
     threshold: 0,
     scale: _randomUnitDistance(L[0].grid),
     point: Math.min(...x),
-    test: { kind: "bootstrap", replicates: ex[0].map((_, b) => Math.min(...ex.map((r) => r[b]))) },
+    test: {
+      kind: "bootstrap",
+      replicates: ex[0].map((_, b) => Math.min(...ex.map((r) => r[b]))),
+      units: U,
+    },
     nullReq: {
       p: pMax,
       summary: {
@@ -1063,9 +1104,9 @@ function correctnessClaim(c: ClaimContext): ClaimDraft {
     perLayer: L.map((l, i) => ({
       layer: l.layer,
       value: _fin(s[i].observed),
-      interval: _ivl(replicateInterval(s[i].replicates, c.level)),
+      interval: _ivl(replicateInterval(s[i].replicates, c.level, U)),
       effect: _fin(x[i]),
-      effectInterval: _ivl(replicateInterval(ex[i], c.level)),
+      effectInterval: _ivl(replicateInterval(ex[i], c.level, U)),
       null: { mean: _fin(s[i].nullMean), sd: _fin(s[i].nullSd), p: _fin(s[i].p) },
     })),
     effect: {
@@ -1076,7 +1117,7 @@ function correctnessClaim(c: ClaimContext): ClaimDraft {
       perLayer: L.map((l, i) => ({
         layer: l.layer,
         value: _fin(x[i]),
-        interval: _ivl(replicateInterval(ex[i], c.level)),
+        interval: _ivl(replicateInterval(ex[i], c.level, U)),
       })),
     },
     trend: null,

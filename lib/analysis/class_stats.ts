@@ -378,6 +378,11 @@ interface _Layer {
  */
 interface _ClassLevel {
   theta: Float64Array;
+  /**
+   * Per class, `sqrt(v_c / v*_c)`: resampling n examples with replacement gives a mean whose
+   * variance is (n − 1)/n of the sampling variance v_c; the within-class deviation is scaled back.
+   */
+  f: Float64Array;
   m: number;
   alpha: number;
 }
@@ -472,7 +477,7 @@ function _prepareLayer(
  * `α = sqrt(max(0, s²_θ − v̄) / s²_θ)` where `s²_θ` is the variance of the θ_c over classes and
  * `v̄` the mean within-class sampling variance of θ_c (its examples' variance over their number).
  */
-function _level(theta: Float64Array, v: Float64Array): _ClassLevel {
+function _level(theta: Float64Array, v: Float64Array, f: Float64Array): _ClassLevel {
   let s = 0, n = 0, vs = 0;
   for (let c = 0; c < theta.length; c++) {
     if (theta[c] !== theta[c]) continue;
@@ -484,7 +489,7 @@ function _level(theta: Float64Array, v: Float64Array): _ClassLevel {
   let q = 0;
   for (let c = 0; c < theta.length; c++) if (theta[c] === theta[c]) q += (theta[c] - m) ** 2;
   const s2 = n >= 2 ? q / (n - 1) : 0, vbar = n ? vs / n : 0;
-  return { theta, m, alpha: s2 > 0 ? Math.sqrt(Math.max(0, s2 - vbar) / s2) : 0 };
+  return { theta, f, m, alpha: s2 > 0 ? Math.sqrt(Math.max(0, s2 - vbar) / s2) : 0 };
 }
 
 /** Mean of `d[mem[t]]` over `t ∈ [from, to)` and the variance of that mean (NaN/0 when empty). */
@@ -510,9 +515,13 @@ function _rangeMean(d: Float64Array, mem: Int32Array, from: number, to: number):
 
 /** θ_c = mean of `d` over the members of class c (NaN when none), with its sampling variance. */
 function _meanLevel(d: Float64Array, g: _Groups, C: number): _ClassLevel {
-  const theta = new Float64Array(C), v = new Float64Array(C);
-  for (let c = 0; c < C; c++) [theta[c], v[c]] = _meanVar(d, g.mem, g.off[c], g.off[c + 1]);
-  return _level(theta, v);
+  const theta = new Float64Array(C), v = new Float64Array(C), f = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    [theta[c], v[c]] = _meanVar(d, g.mem, g.off[c], g.off[c + 1]);
+    const n = g.off[c + 1] - g.off[c];
+    f[c] = n >= 2 ? Math.sqrt(n / (n - 1)) : 1;
+  }
+  return _level(theta, v, f);
 }
 
 /**
@@ -520,14 +529,17 @@ function _meanLevel(d: Float64Array, g: _Groups, C: number): _ClassLevel {
  * (stratum 2c: wrong, 2c + 1: right); NaN unless both are present.
  */
 function _corrLevel(d: Float64Array, gVs: _Groups, C: number): _ClassLevel {
-  const theta = new Float64Array(C), v = new Float64Array(C);
+  const theta = new Float64Array(C), v = new Float64Array(C), f = new Float64Array(C);
   for (let c = 0; c < C; c++) {
+    const nw = gVs.off[2 * c + 1] - gVs.off[2 * c], nr = gVs.off[2 * c + 2] - gVs.off[2 * c + 1];
     const [mw, vw] = _meanVar(d, gVs.mem, gVs.off[2 * c], gVs.off[2 * c + 1]);
     const [mr, vr] = _meanVar(d, gVs.mem, gVs.off[2 * c + 1], gVs.off[2 * c + 2]);
     theta[c] = mw - mr;
     v[c] = vw + vr;
+    const vb = (nw >= 2 ? (vw * (nw - 1)) / nw : 0) + (nr >= 2 ? (vr * (nr - 1)) / nr : 0);
+    f[c] = vb > 0 ? Math.sqrt(v[c] / vb) : 1;
   }
-  return _level(theta, v);
+  return _level(theta, v, f);
 }
 
 /** Mean over classes (with members) of the mean of `d` over the class's members. */
@@ -557,8 +569,8 @@ function _correctnessMean(d: Float64Array, sOff: Int32Array, mem: Int32Array, C:
 
 /**
  * One replicate of the shrunken two-stage bootstrap (Davison & Hinkley 1997, §3.8): the mean
- * over drawn classes j of `m + α(θ_{c_j} − m) + (θ*_j − θ_{c_j})`, where θ*_j is the statistic of
- * class c_j on its resampled examples. Resampling classes and then examples with replacement
+ * over drawn classes j of `m + α(θ_{c_j} − m) + f_{c_j}(θ*_j − θ_{c_j})`, where θ*_j is the
+ * statistic of class c_j on its resampled examples and f the with-replacement variance correction. Resampling classes and then examples with replacement
  * counts the within-class variance twice (once inside the spread of the θ_c); shrinking the class
  * effects by α removes the double count, so the replicates' variance matches the estimator's.
  */
@@ -567,7 +579,7 @@ function _shrunk(lv: _ClassLevel, drawn: Int32Array, star: Float64Array, J: numb
   for (let j = 0; j < J; j++) {
     const t = lv.theta[drawn[j]], st = star[j];
     if (t !== t || st !== st) continue;
-    s += lv.m + lv.alpha * (t - lv.m) + (st - t);
+    s += lv.m + lv.alpha * (t - lv.m) + lv.f[drawn[j]] * (st - t);
     n++;
   }
   return n ? s / n : NaN;
