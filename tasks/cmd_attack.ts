@@ -7,8 +7,8 @@
  * @module
  */
 
-import { type CommandSpec, integerOption, numberOption, UsageError } from "../lib/cli_util.ts";
-import { parseNormalization } from "../lib/grad/derive.ts";
+import { type CommandSpec, integerOption, numberOption, UsageError } from "./cli.ts";
+import { parseNormalize } from "../lib/model/surgery.ts";
 import { type AttackDataset, runAttack, writeAttackOutputs } from "../lib/attack/attack.ts";
 import { newManifest, timed, writeManifest } from "../lib/manifest.ts";
 import { Progress } from "../lib/progress.ts";
@@ -120,7 +120,7 @@ export const command: CommandSpec = {
     }
     let normalize;
     try {
-      normalize = parseNormalization(String(values.normalize));
+      normalize = parseNormalize(String(values.normalize));
     } catch (e) {
       throw new UsageError(`--normalize: ${(e as Error).message}`);
     }

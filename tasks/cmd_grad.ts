@@ -5,8 +5,9 @@
  * @module
  */
 
-import { type CommandSpec, integerOption, UsageError } from "../lib/cli_util.ts";
-import { deriveGradientGraph, derivePgdStepGraph, parseNormalization } from "../lib/grad/derive.ts";
+import { type CommandSpec, integerOption, UsageError } from "./cli.ts";
+import { deriveGradientGraph, derivePgdStepGraph } from "../lib/grad/derive.ts";
+import { parseNormalize } from "../lib/model/surgery.ts";
 import { writeFileAtomic } from "../lib/fs_atomic.ts";
 
 /** The `grad` command. */
@@ -39,7 +40,7 @@ export const command: CommandSpec = {
     const batch = integerOption("batch", values.batch, 1);
     let normalize;
     try {
-      normalize = parseNormalization(String(values.normalize));
+      normalize = parseNormalize(String(values.normalize));
     } catch (e) {
       throw new UsageError(`--normalize: ${(e as Error).message}`);
     }

@@ -36,8 +36,8 @@ import {
   dClass,
 } from "./class_centres.ts";
 import { type BmuDensity, bmuDensity, type DensityOptions } from "./density.ts";
-import { checkTopk, type GridShape } from "./grid.ts";
-import { quantizationError, topographicError, uMatrix } from "./map_quality.ts";
+import { checkTopk, type GridShape } from "../geometry/torus.ts";
+import { quantizationError, topographicError, uMatrix } from "../som/quality.ts";
 import { type PlacementStability, placementStability, stabilityInterval } from "./alignment.ts";
 import { bmuShiftDistances } from "./shifts.ts";
 import {

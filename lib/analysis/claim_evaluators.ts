@@ -20,7 +20,7 @@ import type {
   TrendSummary,
   Verdict,
 } from "./claim_types.ts";
-import { type GridShape, unitDist } from "./grid.ts";
+import { type GridShape, unitDist } from "../geometry/torus.ts";
 import {
   finiteMean,
   kendallTau,

@@ -25,7 +25,8 @@
  */
 
 import { Rng } from "../rng.ts";
-import { cosineDist, type GridShape, nearestUnit, torusDist, wrap } from "./grid.ts";
+import { cosineDist } from "../geometry/cosine.ts";
+import { type GridShape, nearestUnit, torusDist, wrap } from "../geometry/torus.ts";
 
 /** One statistic of one layer (or map), with its bootstrap replicates and permutation null. */
 export interface ClassStatistic {

@@ -8,9 +8,8 @@
  * @module
  */
 
-import { torusD2 } from "../som/torus.ts";
+import { checkTopk, type GridShape, torusD2 } from "../geometry/torus.ts";
 import { quantileSorted } from "./box_stats.ts";
-import { checkTopk, type GridShape } from "./grid.ts";
 
 /** Summary statistics of a set of distances (quartiles by linear interpolation, numpy's default). */
 export interface ShiftStats {
