@@ -152,3 +152,97 @@ export function attackOutcome(
     budget: { maxLinf, eps: s.eps, within: maxLinf <= s.eps + 1e-6 },
   };
 }
+
+/** Columns of {@linkcode attackRows}. */
+export const ATTACK_COLUMNS: readonly string[] = Object.freeze([
+  "model",
+  "quantity",
+  "condition",
+  "value",
+  "low",
+  "high",
+  "count",
+  "of",
+]);
+
+/**
+ * The attack outcome as long-table rows (the `attack` table): parameters, accuracies, success
+ * rates, norms and the 8-bit survival count, one quantity per row.
+ *
+ * @param model Model name.
+ * @param o The outcome.
+ * @returns Rows with the {@linkcode ATTACK_COLUMNS}.
+ *
+ * @example
+ * ```ts
+ * import { attackRows } from "./attack_outcome.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const rate = { value: 0.5, interval: [0.2, 0.8] as [number, number], count: 1, of: 2 };
+ * const norm = { linf: { mean: 0.01, max: 0.015 }, l2: { mean: 0.2, max: 0.3 } };
+ * const rows = attackRows("m", {
+ *   parameters: { images: 2, eps: 0.0157, steps: 50, stepSize: 0.0003, norm: "L∞", loss: "cross-entropy",
+ *     randomInit: "", noise: "", matched: "", seed: 0, batch: 16, normalize: "none", runtime: "node" },
+ *   level: 0.95,
+ *   accuracy: { clean: rate, adversarial: rate, noise: rate, matched: rate, quantized: rate },
+ *   success: { vsLabel: rate, vsCleanPrediction: rate, onCleanCorrect: rate },
+ *   norms: { adversarial: norm, noise: norm, matched: norm },
+ *   quantized: { stillSucceed: 1, of: 1 },
+ *   budget: { maxLinf: 0.015, eps: 0.0157, within: true },
+ * });
+ * assertEquals(rows.find((r) => r.quantity === "accuracy" && r.condition === "clean")?.value, 0.5);
+ * ```
+ */
+export function attackRows(
+  model: string,
+  o: AttackOutcome,
+): Record<string, string | number | null>[] {
+  const fin = (x: number) => (Number.isFinite(x) ? x : null);
+  const rate = (quantity: string, condition: string, r: Rate) => ({
+    model,
+    quantity,
+    condition,
+    value: fin(r.value),
+    low: fin(r.interval[0]),
+    high: fin(r.interval[1]),
+    count: r.count,
+    of: r.of,
+  });
+  const plain = (quantity: string, condition: string, value: number) => ({
+    model,
+    quantity,
+    condition,
+    value: fin(value),
+    low: null,
+    high: null,
+    count: null,
+    of: null,
+  });
+  const p = o.parameters;
+  return [
+    plain("parameter", "images", p.images),
+    plain("parameter", "eps", p.eps),
+    plain("parameter", "steps", p.steps),
+    plain("parameter", "step size", p.stepSize),
+    plain("parameter", "seed", p.seed),
+    ...Object.entries(o.accuracy).map(([k, r]) => rate("accuracy", k, r)),
+    rate("success rate", "vs true label", o.success.vsLabel),
+    rate("success rate", "vs clean prediction", o.success.vsCleanPrediction),
+    rate("success rate", "on clean-correct images", o.success.onCleanCorrect),
+    ...Object.entries(o.norms).flatMap(([k, n]) => [
+      plain("Linf mean", k, n.linf.mean),
+      plain("Linf max", k, n.linf.max),
+      plain("L2 mean", k, n.l2.mean),
+      plain("L2 max", k, n.l2.max),
+    ]),
+    {
+      model,
+      quantity: "8-bit survival",
+      condition: "adversarial successes still successful after 8-bit quantisation",
+      value: o.quantized.of ? o.quantized.stillSucceed / o.quantized.of : null,
+      low: null,
+      high: null,
+      count: o.quantized.stillSucceed,
+      of: o.quantized.of,
+    },
+  ];
+}

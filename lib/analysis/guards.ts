@@ -291,3 +291,47 @@ export function finiteGuard(
     claims,
   };
 }
+
+/** Columns of {@linkcode guardRows}. */
+export const GUARD_COLUMNS: readonly string[] = Object.freeze([
+  "model",
+  "guard",
+  "check",
+  "scope",
+  "value",
+  "comparison",
+  "threshold",
+  "passed",
+  "reason",
+]);
+
+/**
+ * A model's guards as table rows (the `guards` table).
+ *
+ * @param model Model name.
+ * @param guards Its guards.
+ * @returns Rows with the {@linkcode GUARD_COLUMNS} (`passed` as `"yes"`, `"no"` or `"not checked"`).
+ *
+ * @example
+ * ```ts
+ * import { guardRows, logitsGuard } from "./guards.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(guardRows("m", [logitsGuard([0, 1], 2)])[0].passed, "yes");
+ * ```
+ */
+export function guardRows(
+  model: string,
+  guards: readonly Guard[],
+): Record<string, string | number | null>[] {
+  return guards.map((g) => ({
+    model,
+    guard: g.id,
+    check: g.check,
+    scope: g.scope,
+    value: g.value,
+    comparison: g.comparison,
+    threshold: g.threshold,
+    passed: g.passed === null ? "not checked" : g.passed ? "yes" : "no",
+    reason: g.reason,
+  }));
+}

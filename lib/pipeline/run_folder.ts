@@ -21,6 +21,7 @@ import { writeFileAtomic, writeJsonAtomic } from "../fs_atomic.ts";
 import { type Manifest, writeManifest } from "../manifest.ts";
 import { readNpy, writeNpy } from "../npy.ts";
 import { sha256Hex } from "../model/load.ts";
+import type { AttackExample, AttackSummary } from "../attack/attack.ts";
 import type { Som } from "../som/som.ts";
 import type { TopK } from "../som/backend.ts";
 
@@ -78,6 +79,10 @@ export interface ModelState {
   runtime: string | null;
   /** Data set identities of the two splits. */
   dataIdentity: { train: string; val: string };
+  /** Model family from the graph (`listLayers`), when recorded. */
+  family?: "cnn" | "vit" | "other";
+  /** Number of logits (classes the model can predict), when known. */
+  logits?: number | null;
 }
 
 /** Labels of SOM-tr and SOM-val and SOM-val correctness. */
@@ -356,8 +361,8 @@ export class RunFolder {
     model: string,
     mapDirs: string[],
     key: string | null,
-  ): Promise<{ summary: unknown; shifts: ShiftSet[] } | null> {
-    const head = await _readJson<{ key: string; summary: unknown }>(
+  ): Promise<{ summary: AttackSummary; examples?: AttackExample[]; shifts: ShiftSet[] } | null> {
+    const head = await _readJson<{ key: string; summary: AttackSummary }>(
       `${this.modelDir(model)}/attack/attack.json`,
     );
     if (!head || (key !== null && head.key !== key)) return null;
@@ -373,7 +378,10 @@ export class RunFolder {
       }
       shifts.push(set as ShiftSet);
     }
-    return { summary: head.summary, shifts };
+    const examples = await _readJson<AttackExample[]>(
+      `${this.modelDir(model)}/attack/examples.json`,
+    );
+    return { summary: head.summary, examples: examples ?? undefined, shifts };
   }
 
   /**
@@ -388,7 +396,7 @@ export class RunFolder {
     model: string,
     key: string,
     mapDirs: string[],
-    result: { summary: unknown; examples: unknown; shifts: ShiftSet[]; k: number },
+    result: { summary: AttackSummary; examples?: AttackExample[]; shifts: ShiftSet[]; k: number },
   ): Promise<void> {
     const adir = `${this.modelDir(model)}/attack`;
     await Deno.mkdir(adir, { recursive: true });
@@ -402,7 +410,7 @@ export class RunFolder {
         await writeJsonAtomic(`${dir}/shift_${kind}.npy.json`, { key });
       }
     }
-    await writeJsonAtomic(`${adir}/examples.json`, result.examples);
+    await writeJsonAtomic(`${adir}/examples.json`, result.examples ?? []);
     await writeJsonAtomic(`${adir}/attack.json`, { key, summary: result.summary });
   }
 

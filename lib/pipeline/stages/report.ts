@@ -12,7 +12,7 @@ import type { RunSummary } from "../../report/html.ts";
 import { type ReportFiles, writeReport } from "../../report/write_report.ts";
 import { type ReproduceConfig, runSettings } from "../config.ts";
 import type { RunContext } from "../run_context.ts";
-import type { ModelResult } from "./analyses.ts";
+import { claimOptions, type ModelResult } from "./analyses.ts";
 
 /**
  * Writes the report of a run, then its manifest and README.
@@ -37,7 +37,7 @@ export async function reportStage(
       _summary(run, results),
       results.map((r) => r.analysis),
       results.flatMap((r) => r.claims),
-      { classNames, resamples: c.resamples, seed: c.seed },
+      { classNames, resamples: c.resamples, seed: c.seed, claimOptions: claimOptions(c) },
     ));
   manifest.timings.total = (performance.now() - t0) / 1000;
   manifest.config = c;
