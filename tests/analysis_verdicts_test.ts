@@ -3,7 +3,10 @@ import { analyzeModel, type LayerInput } from "../lib/analysis/analyze.ts";
 import { evaluateClaims } from "../lib/analysis/claims.ts";
 import type { ClaimResult } from "../lib/analysis/claim_types.ts";
 import { classCentres, dClass } from "../lib/analysis/class_centres.ts";
-import { synthLayers, type SynthOptions } from "./verdict_fixtures.ts";
+import { syntheticAttack, synthLayers, type SynthOptions } from "./verdict_fixtures.ts";
+import { applyAnalysisOptions, UsageError } from "../tasks/cli.ts";
+import { defaultConfig, validateConfig } from "../lib/pipeline/config.ts";
+import { claimOptions } from "../lib/pipeline/stages/analyses.ts";
 import { PAPER_LIKE, planted } from "./analysis_planted.ts";
 
 const FAST = { resamples: 200, permutations: 100 };
@@ -301,7 +304,10 @@ Deno.test("each analysis option changes the numbers it is for and nothing else",
 });
 
 Deno.test("each claim threshold and --adjust change only their own claim's verdict and wording", () => {
-  const a = analyzeModel("opt", planted(PAPER_LIKE, { seeds: 5, smooth: true }), FAST);
+  const a = analyzeModel("opt", planted(PAPER_LIKE, { seeds: 5, smooth: true }), {
+    ...FAST,
+    attack: syntheticAttack(5),
+  });
   const base = evaluateClaims(a, { adjust: "none" });
   const cases: [Record<string, number>, string[]][] = [
     [{ noiseFraction: 0.01 }, ["noise-barely-moves"]],
@@ -310,6 +316,8 @@ Deno.test("each claim threshold and --adjust change only their own claim's verdi
       "weight-cd-grows",
     ]],
     [{ minSeeds: 6 }, ["loss-last-layer-highest", "weight-cd-grows"]],
+    [{ collapseRatio: 0.01 }, ["pgd-collapses-accuracy"]],
+    [{ keepRatio: 1.5 }, ["pgd-collapses-accuracy"]],
   ];
   for (const [opt, ids] of cases) {
     const changed = evaluateClaims(a, { adjust: "none", ...opt });
@@ -323,4 +331,59 @@ Deno.test("each claim threshold and --adjust change only their own claim's verdi
   const holm = evaluateClaims(a);
   assertEquals(holm.map((c) => c.value), base.map((c) => c.value));
   assert(holm.some((c) => c.adjustedLevel !== null && c.adjustedLevel > 0.95));
+});
+
+Deno.test("--permutations changes only the nulls; options reach the config and the claims", () => {
+  const layers = planted(PAPER_LIKE);
+  const a = analyzeModel("p", layers, FAST),
+    b = analyzeModel("p", layers, { ...FAST, permutations: 50 });
+  assertEquals(b.layers[0].classStats.dClassTrain.null.length, 50);
+  const noNulls = (x: typeof a) =>
+    JSON.stringify(
+      x.layers.map((
+        l,
+      ) => [l.classStats.dClassTrain.observed, Array.from(l.classStats.dClassTrain.replicates)]),
+    );
+  assertEquals(noNulls(b), noNulls(a));
+  assertEquals(
+    without(b, ["classStats"], ["resampling"]),
+    without(a, ["classStats"], ["resampling"]),
+  );
+  // CLI flags → config → claim options.
+  const c = defaultConfig(true);
+  applyAnalysisOptions(c, {
+    adjust: "none",
+    permutations: "300",
+    "much-more-ratio": "3",
+    "much-more-similar-ratio": "4",
+    "collapse-ratio": "0.25",
+    "keep-ratio": "0.8",
+    "noise-fraction": "0.05",
+  });
+  validateConfig(c);
+  assertEquals(
+    [
+      c.adjust,
+      c.permutations,
+      c.muchMoreRatio,
+      c.muchMoreSimilarRatio,
+      c.collapseRatio,
+      c.keepRatio,
+    ],
+    ["none", 300, 3, 4, 0.25, 0.8],
+  );
+  const o = claimOptions(c);
+  assertEquals([o.adjust, o.muchMoreRatio, o.noiseFraction, o.keepRatio], ["none", 3, 0.05, 0.8]);
+  assertThrows(
+    () => applyAnalysisOptions(defaultConfig(), { adjust: "bonferroni" }),
+    UsageError,
+    "holm, none",
+  );
+  assertThrows(
+    () => validateConfig({ ...defaultConfig(), permutations: 5 }),
+    RangeError,
+    "permutations",
+  );
+  // The full default run has enough SOM seeds for intervals; --quick says "range over 3 seeds".
+  assertEquals([defaultConfig().seeds, defaultConfig(true).seeds], [5, 3]);
 });

@@ -96,10 +96,11 @@ Deno.test("writeReport() writes claims, tables, figures and a page that shows ev
     const evaluated = [resnet, vit].flatMap((a) => modelClaims(a, { ...CLAIMS, seed: 0 }));
     const files = await writeReport(dir, SUMMARY, [resnet, vit], evaluated, { resamples: 100 });
     const claims = JSON.parse(await Deno.readTextFile(files.claims));
-    assertEquals(claims.claims.length, 18);
+    assertEquals(claims.claims.length, 22);
     assert(
       claims.claims.every((c: { holds: unknown }) =>
-        c.holds === true || c.holds === false || c.holds === "inconclusive"
+        c.holds === true || c.holds === false || c.holds === "inconclusive" ||
+        c.holds === "invalid"
       ),
     );
     for (const f of files.tables.filter((p) => p.endsWith(".arrow"))) {

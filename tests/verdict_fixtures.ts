@@ -9,6 +9,7 @@
  */
 import type { EnsembleMap, LayerInput } from "../lib/analysis/analyze.ts";
 import { Rng } from "../lib/rng.ts";
+import type { AttackExample, AttackSummary } from "../lib/attack/attack.ts";
 
 /** Options of {@linkcode synthLayers}. */
 export interface SynthOptions {
@@ -190,4 +191,60 @@ export function synthLayers(o: SynthOptions): LayerInput[] {
     }
     return layer;
   });
+}
+
+/** An attack on 100 images: clean accuracy 0.8; PGD leaves `advRight` right; noise keeps all. */
+export function syntheticAttack(advRight: number): {
+  summary: AttackSummary;
+  examples: AttackExample[];
+} {
+  const examples: AttackExample[] = Array.from({ length: 100 }, (_, i) => {
+    const label = i % 10, right = i % 5 !== 0;
+    const clean = right ? label : (label + 1) % 10;
+    return {
+      id: i,
+      label,
+      clean,
+      adversarial: right && i < advRight * 1.25 ? label : (label + 2) % 10,
+      noise: clean,
+      matched: clean,
+      quantized: (label + 2) % 10,
+      success: true,
+      advLinf: 4 / 255,
+      advL2: 0.5,
+      noiseLinf: 4 / 255,
+      noiseL2: 0.3,
+      matchedLinf: 4 / 255,
+      matchedL2: 0.4,
+    };
+  });
+  const acc = (k: "clean" | "adversarial" | "noise" | "matched" | "quantized") =>
+    examples.filter((e) => e[k] === e.label).length / 100;
+  const n = { linf: { mean: 4 / 255, max: 4 / 255 }, l2: { mean: 0.5, max: 0.6 } };
+  return {
+    summary: {
+      n: 100,
+      settings: {
+        eps: 4 / 255,
+        steps: 50,
+        stepSize: (4 / 255) * 0.02,
+        seed: 0,
+        batch: 16,
+        normalize: "none",
+        runtime: "node",
+      },
+      accuracy: {
+        clean: acc("clean"),
+        adversarial: acc("adversarial"),
+        noise: acc("noise"),
+        matched: acc("matched"),
+        quantized: acc("quantized"),
+      },
+      successRate: 1 - acc("adversarial"),
+      successRateOnCorrect: 0.9,
+      norms: { adversarial: n, noise: n, matched: n },
+      quantized: { stillSucceed: 90, of: 95, linf: n.linf },
+    },
+    examples,
+  };
 }
