@@ -298,7 +298,7 @@ export {
   type TrendSummary,
   type Verdict,
 } from "./lib/analysis/claim_types.ts";
-export { GUARD_DEFAULTS, type Guard, type GuardOptions } from "./lib/analysis/guards.ts";
+export { type Guard, GUARD_DEFAULTS, type GuardOptions } from "./lib/analysis/guards.ts";
 export { type AttackOutcome, attackOutcome, type Rate } from "./lib/analysis/attack_outcome.ts";
 export { type ClassStatistic, type LayerClassStats } from "./lib/analysis/class_stats.ts";
 export { buildFigures, isVit } from "./lib/report/figures.ts";

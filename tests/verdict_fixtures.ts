@@ -125,7 +125,7 @@ export function synthLayers(o: SynthOptions): LayerInput[] {
   const trLabels = Array.from({ length: C * o.perClass }, (_, i) => i % C);
   const vaN = o.valPerClass ?? o.perClass;
   const vaLabels = Array.from({ length: C * vaN }, (_, i) => i % C);
-  const correct = vaLabels.map((_, i) => (rng.float() < (o.correctRate ?? 0.8) ? 1 : 0));
+  const correct = vaLabels.map(() => (rng.float() < (o.correctRate ?? 0.8) ? 1 : 0));
   const outTr = o.permuteLabels ? rng.shuffle(trLabels.slice()) : trLabels;
   const outVa = o.permuteLabels ? rng.shuffle(vaLabels.slice()) : vaLabels;
   const attackLabels = o.attack

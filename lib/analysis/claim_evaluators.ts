@@ -276,7 +276,6 @@ function _identity(N: number): Int32Array {
 }
 
 function _missing(
-  c: ClaimContext,
   id: string,
   statement: string,
   measures: string,
@@ -338,7 +337,7 @@ function lossClaim(c: ClaimContext): ClaimDraft {
     "loss of the earlier layers, per SOM seed";
   const stat = "final loss (mean of the last 10 % of batches) of the last layer minus the " +
     "largest final loss of the earlier layers, mean over SOM seeds";
-  if (L.length < 2) return _missing(c, id, statement, measures, stat, "above", 0, NEEDS_TWO);
+  if (L.length < 2) return _missing(id, statement, measures, stat, "above", 0, NEEDS_TWO);
   const bySeed = L.map((
     l,
   ) => (l.ensemble?.finalLossBySeed.length ? l.ensemble.finalLossBySeed : [l.finalLoss]));
@@ -402,12 +401,11 @@ function dClassClaim(c: ClaimContext, split: "train" | "val"): ClaimDraft {
     "shuffled labels";
   const stat = `D_class / null D_class (${tag}; D_class = mean over classes of the mean ` +
     `distance of an example's BMUs to its class centre) in ${first} minus in ${last}`;
-  if (L.length < 2) return _missing(c, id, statement, measures, stat, "above", 0, NEEDS_TWO);
+  if (L.length < 2) return _missing(id, statement, measures, stat, "above", 0, NEEDS_TWO);
   const U = c.a.classes.length;
   const st = L.map((l) => (split === "train" ? l.classStats.dClassTrain : l.classStats.dClassVal));
   if (st.some((s) => !(s.nullMean > 0))) {
     return _missing(
-      c,
       id,
       statement,
       measures,
@@ -563,7 +561,7 @@ function weightCdClaim(c: ClaimContext): ClaimDraft {
     "(cosine distance) as the shallow layers', per SOM seed";
   const stat = `mean pairwise weight cosine distance of the deep half (${deep.join(", ")}) ` +
     `minus ${r} × that of the shallow half (${shallow.join(", ")}), mean over SOM seeds`;
-  if (L.length < 2) return _missing(c, id, statement, measures, stat, "above", 0, NEEDS_TWO);
+  if (L.length < 2) return _missing(id, statement, measures, stat, "above", 0, NEEDS_TWO);
   const bySeed = L.map((l) =>
     (l.ensemble?.weightCdUnitMeansBySeed.length
       ? l.ensemble.weightCdUnitMeansBySeed
@@ -644,7 +642,6 @@ function centreCdClaim(c: ClaimContext): ClaimDraft {
     `${last} minus in ${first}`;
   if (sizes.length === 0) {
     return _missing(
-      c,
       id,
       statement,
       measures,
@@ -771,7 +768,6 @@ function noiseClaim(c: ClaimContext): ClaimDraft {
   const sh = _shifts(c, "noise");
   if (!sh) {
     return _missing(
-      c,
       id,
       statement,
       measures,
@@ -839,7 +835,6 @@ function pgdClaim(c: ClaimContext): ClaimDraft {
   const sh = _shifts(c, "adversarial");
   if (!sh || L.length < 2) {
     return _missing(
-      c,
       id,
       statement,
       measures,
@@ -905,7 +900,6 @@ function advNoiseClaim(c: ClaimContext): ClaimDraft {
   const adv = _shifts(c, "adversarial"), noi = _shifts(c, "noise");
   if (!adv || !noi || adv[0].length !== noi[0].length) {
     return _missing(
-      c,
       id,
       statement,
       measures,
@@ -975,7 +969,7 @@ function collapseClaim(c: ClaimContext): ClaimDraft {
     "accuracy)";
   const im = c.a.attackImages;
   if (!im || im.label.length === 0) {
-    return _missing(c, id, statement, measures, stat, "above", 0, "no attack was run");
+    return _missing(id, statement, measures, stat, "above", 0, "no attack was run");
   }
   const N = im.label.length;
   const U = N;
@@ -1059,7 +1053,6 @@ function correctnessClaim(c: ClaimContext): ClaimDraft {
   const st = L.map((l) => l.classStats.correctness);
   if (st.some((s) => !s || !Number.isFinite(s.observed))) {
     return _missing(
-      c,
       id,
       statement,
       measures,

@@ -212,9 +212,18 @@ export interface ClaimOptions {
  * assertEquals(CLAIM_DEFAULTS.muchMoreRatio, 2);
  * ```
  */
-export const CLAIM_DEFAULTS = Object.freeze({
+export const CLAIM_DEFAULTS: Readonly<{
+  level: number;
+  adjust: "holm" | "none";
+  noiseFraction: number;
+  muchMoreRatio: number;
+  muchMoreSimilarRatio: number;
+  collapseRatio: number;
+  keepRatio: number;
+  minSeeds: number;
+}> = Object.freeze({
   level: 0.95,
-  adjust: "holm" as "holm" | "none",
+  adjust: "holm",
   noiseFraction: 0.1,
   muchMoreRatio: 2,
   muchMoreSimilarRatio: 2,
