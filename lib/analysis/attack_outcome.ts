@@ -78,7 +78,7 @@ function _rate(count: number, of: number, level: number): Rate {
  * ```ts
  * import { attackOutcome } from "./attack_outcome.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert";
- * const norms = { linf: { mean: 0.01, max: 0.0157 }, l2: { mean: 0.3, max: 0.4 } };
+ * const norms = { linf: { mean: 0.01, max: 0.0156 }, l2: { mean: 0.3, max: 0.4 } };
  * const summary = {
  *   n: 2,
  *   settings: { eps: 4 / 255, steps: 50, stepSize: 0.0003, seed: 0, batch: 16, normalize: "none", runtime: "node" },

@@ -12,6 +12,7 @@ import { Rng } from "../rng.ts";
 import type { LayerAnalysis, ModelAnalysis } from "./analyze.ts";
 import type { ClassStatistic } from "./class_stats.ts";
 import type {
+  CLAIM_DEFAULTS,
   EffectSummary,
   Interval,
   LayerValue,
@@ -45,14 +46,7 @@ export interface ClaimContext {
   /** Root seed of the image bootstraps. */
   seed: number | string;
   /** Thresholds. */
-  o: {
-    noiseFraction: number;
-    muchMoreRatio: number;
-    muchMoreSimilarRatio: number;
-    collapseRatio: number;
-    keepRatio: number;
-    minSeeds: number;
-  };
+  o: Omit<typeof CLAIM_DEFAULTS, "level" | "adjust">;
 }
 
 /** How a claim's interval is made: percentile bootstrap, or over per-seed values. */
@@ -206,6 +200,62 @@ function _nullRow(layer: string, st: ClassStatistic, size?: string): NullSummary
     range: _ivl(r),
     p: _fin(st.p),
   };
+}
+
+/** A label-permutation null requirement (same shape for every class-structure claim). */
+function _nullReq(
+  c: ClaimContext,
+  method: string,
+  requirement: string,
+  p: number,
+  permutations: number,
+  rows: NullSummary["perLayer"],
+): NonNullable<ClaimDraft["nullReq"]> {
+  return {
+    p,
+    summary: {
+      method,
+      permutations,
+      stream: `label-permutation/${c.a.model}`,
+      requirement,
+      p: _fin(p),
+      met: null,
+      perLayer: rows,
+    },
+  };
+}
+
+/** A class statistic's per-layer line: raw value and interval, effect and interval, null. */
+function _classRow(
+  c: ClaimContext,
+  layer: string,
+  st: ClassStatistic,
+  units: number,
+  effect: number,
+  effectReps?: ArrayLike<number>,
+): LayerValue {
+  return {
+    layer,
+    value: _fin(st.observed),
+    interval: _ivl(replicateInterval(st.replicates, c.level, units)),
+    effect: _fin(effect),
+    ...(effectReps ? { effectInterval: _ivl(replicateInterval(effectReps, c.level, units)) } : {}),
+    null: { mean: _fin(st.nullMean), sd: _fin(st.nullSd), p: _fin(st.p) },
+  };
+}
+
+/** Per-layer effects with intervals. */
+function _effectRows(
+  c: ClaimContext,
+  values: number[],
+  reps: ArrayLike<number>[],
+  units: number,
+): NonNullable<EffectSummary["perLayer"]> {
+  return c.L.map((l, i) => ({
+    layer: l.layer,
+    value: _fin(values[i]),
+    interval: _ivl(replicateInterval(reps[i], c.level, units)),
+  }));
 }
 
 /** Mean torus distance between two uniformly random units (unit 0 stands for all). */
@@ -432,36 +482,21 @@ function dClassClaim(c: ClaimContext, split: "train" | "val"): ClaimDraft {
     scale: 1,
     point: e[0] - e[nL],
     test: { kind: "bootstrap", replicates: reps, units: U },
-    nullReq: {
-      p: pLast,
-      summary: {
-        method: PERM_METHOD,
-        permutations: st[0].null.length,
-        stream: `label-permutation/${c.a.model}`,
-        requirement: `${last}'s D_class is below its null (one-sided p at most the adjusted α)`,
-        p: _fin(pLast),
-        met: null,
-        perLayer: L.map((l, i) => _nullRow(l.layer, st[i])),
-      },
-    },
-    perLayer: L.map((l, i) => ({
-      layer: l.layer,
-      value: _fin(st[i].observed),
-      interval: _ivl(replicateInterval(st[i].replicates, c.level, U)),
-      effect: _fin(e[i]),
-      effectInterval: _ivl(replicateInterval(eff[i], c.level, U)),
-      null: { mean: _fin(st[i].nullMean), sd: _fin(st[i].nullSd), p: _fin(st[i].p) },
-    })),
+    nullReq: _nullReq(
+      c,
+      PERM_METHOD,
+      `${last}'s D_class is below its null (one-sided p at most the adjusted α)`,
+      pLast,
+      st[0].null.length,
+      L.map((l, i) => _nullRow(l.layer, st[i])),
+    ),
+    perLayer: L.map((l, i) => _classRow(c, l.layer, st[i], U, e[i], eff[i])),
     effect: {
       measure: `D_class / null D_class (${tag}); 1 = no class structure, smaller = tighter classes`,
       noEffect: 1,
       value: _fin(e[nL]),
       interval: _ivl(replicateInterval(eff[nL], c.level, U)),
-      perLayer: L.map((l, i) => ({
-        layer: l.layer,
-        value: _fin(e[i]),
-        interval: _ivl(replicateInterval(eff[i], c.level, U)),
-      })),
+      perLayer: _effectRows(c, e, eff, U),
     },
     trend: _bootTrend(c, `D_class / null D_class (${tag})`, "decreasing", e, eff, U),
     secondary: _signLine(
@@ -494,6 +529,7 @@ function overlapClaim(c: ClaimContext): ClaimDraft {
   const x = st.map((s) => s.observed - s.nullMean);
   const reps = ex[0].map((_, b) => Math.min(...ex.map((r) => r[b])));
   const pMax = Math.max(...st.map((s) => _nullP(s, true)));
+  const ratio = st.map((v) => v.observed / v.nullMean);
   return {
     id,
     statement,
@@ -504,39 +540,22 @@ function overlapClaim(c: ClaimContext): ClaimDraft {
     scale: 1,
     point: Math.min(...x),
     test: { kind: "bootstrap", replicates: reps, units: U },
-    nullReq: {
-      p: pMax,
-      summary: {
-        method: "SOM-val labels shuffled (class sizes kept); overlap with the true classes' " +
-          "SOM-tr BMUs recomputed",
-        permutations: st[0].null.length,
-        stream: `label-permutation/${c.a.model}`,
-        requirement: "in every layer the overlap is above its null (largest one-sided p at " +
-          "most the adjusted α)",
-        p: _fin(pMax),
-        met: null,
-        perLayer: L.map((l, i) => _nullRow(l.layer, st[i])),
-      },
-    },
-    perLayer: L.map((l, i) => ({
-      layer: l.layer,
-      value: _fin(st[i].observed),
-      interval: _ivl(replicateInterval(st[i].replicates, c.level, U)),
-      effect: _fin(st[i].observed / st[i].nullMean),
-      null: { mean: _fin(st[i].nullMean), sd: _fin(st[i].nullSd), p: _fin(st[i].p) },
-    })),
+    nullReq: _nullReq(
+      c,
+      "SOM-val labels shuffled (class sizes kept); overlap with the true classes' SOM-tr BMUs " +
+        "recomputed",
+      "in every layer the overlap is above its null (largest one-sided p at most the adjusted α)",
+      pMax,
+      st[0].null.length,
+      L.map((l, i) => _nullRow(l.layer, st[i])),
+    ),
+    perLayer: L.map((l, i) => _classRow(c, l.layer, st[i], U, ratio[i])),
     effect: {
       measure: "overlap / null overlap; 1 = SOM-val BMUs no closer to their class than chance",
       noEffect: 1,
-      value: _fin(Math.min(...st.map((s) => s.observed / s.nullMean))),
+      value: _fin(Math.min(...ratio)),
       interval: [null, null],
-      perLayer: L.map((l, i) => ({
-        layer: l.layer,
-        value: _fin(st[i].observed / st[i].nullMean),
-        interval: _ivl(
-          replicateInterval(st[i].replicates.map((v) => v / st[i].nullMean), c.level, U),
-        ),
-      })),
+      perLayer: _effectRows(c, ratio, st.map((v) => v.replicates.map((x) => x / v.nullMean)), U),
     },
     trend: null,
     secondary: null,
@@ -680,44 +699,28 @@ function centreCdClaim(c: ClaimContext): ClaimDraft {
     scale: 1,
     point: Math.min(...sizes.map((s) => x(L[nL], s) - x(L[0], s))),
     test: { kind: "bootstrap", replicates: reps, units: U },
-    nullReq: {
-      p: pMax,
-      summary: {
-        method: PERM_METHOD,
-        permutations: st(L[0], sizes[0]).null.length,
-        stream: `label-permutation/${a.model}`,
-        requirement: `at every size, ${last}'s class-centre cosine distance is above its null ` +
-          "(largest one-sided p at most the adjusted α)",
-        p: _fin(pMax),
-        met: null,
-        perLayer: L.flatMap((l) => sizes.map((s) => _nullRow(l.layer, st(l, s), s))),
-      },
-    },
-    perLayer: L.map((l, i) => {
-      const s = main[i], v = st(l, s);
-      return {
-        layer: l.layer,
-        value: _fin(v.observed),
-        interval: _ivl(replicateInterval(v.replicates, c.level, U)),
-        effect: _fin(x(l, s)),
-        effectInterval: _ivl(replicateInterval(ex(l, s), c.level, U)),
-        null: { mean: _fin(v.nullMean), sd: _fin(v.nullSd), p: _fin(v.p) },
-        detail: Object.fromEntries(
-          sizes.flatMap((z) => [[z, _fin(st(l, z).observed)], [`${z} excess`, _fin(x(l, z))]]),
-        ),
-      };
-    }),
+    nullReq: _nullReq(
+      c,
+      PERM_METHOD,
+      `at every size, ${last}'s class-centre cosine distance is above its null (largest ` +
+        "one-sided p at most the adjusted α)",
+      pMax,
+      st(L[0], sizes[0]).null.length,
+      L.flatMap((l) => sizes.map((s) => _nullRow(l.layer, st(l, s), s))),
+    ),
+    perLayer: L.map((l, i) => ({
+      ..._classRow(c, l.layer, st(l, main[i]), U, x(l, main[i]), ex(l, main[i])),
+      detail: Object.fromEntries(
+        sizes.flatMap((z) => [[z, _fin(st(l, z).observed)], [`${z} excess`, _fin(x(l, z))]]),
+      ),
+    })),
     effect: {
       measure: "mean class-centre cosine distance minus its label-permutation null (excess; 0 = " +
         "no class structure)",
       noEffect: 0,
       value: _fin(x(L[nL], main[nL])),
       interval: _ivl(replicateInterval(ex(L[nL], main[nL]), c.level, U)),
-      perLayer: L.map((l, i) => ({
-        layer: l.layer,
-        value: _fin(x(l, main[i])),
-        interval: _ivl(replicateInterval(ex(l, main[i]), c.level, U)),
-      })),
+      perLayer: _effectRows(c, L.map((l, i) => x(l, main[i])), L.map((l, i) => ex(l, main[i])), U),
     },
     trend: {
       ..._bootTrend(
@@ -1081,37 +1084,21 @@ function correctnessClaim(c: ClaimContext): ClaimDraft {
       replicates: ex[0].map((_, b) => Math.min(...ex.map((r) => r[b]))),
       units: U,
     },
-    nullReq: {
-      p: pMax,
-      summary: {
-        method: "right/wrong flags shuffled within each class (distances kept)",
-        permutations: s[0].null.length,
-        stream: `label-permutation/${c.a.model}`,
-        requirement: "in every layer the gap is above its null (largest one-sided p at most the " +
-          "adjusted α)",
-        p: _fin(pMax),
-        met: null,
-        perLayer: L.map((l, i) => _nullRow(l.layer, s[i])),
-      },
-    },
-    perLayer: L.map((l, i) => ({
-      layer: l.layer,
-      value: _fin(s[i].observed),
-      interval: _ivl(replicateInterval(s[i].replicates, c.level, U)),
-      effect: _fin(x[i]),
-      effectInterval: _ivl(replicateInterval(ex[i], c.level, U)),
-      null: { mean: _fin(s[i].nullMean), sd: _fin(s[i].nullSd), p: _fin(s[i].p) },
-    })),
+    nullReq: _nullReq(
+      c,
+      "right/wrong flags shuffled within each class (distances kept)",
+      "in every layer the gap is above its null (largest one-sided p at most the adjusted α)",
+      pMax,
+      s[0].null.length,
+      L.map((l, i) => _nullRow(l.layer, s[i])),
+    ),
+    perLayer: L.map((l, i) => _classRow(c, l.layer, s[i], U, x[i], ex[i])),
     effect: {
       measure: "wrong − right label-centre distance minus its null, grid units (0 = no effect)",
       noEffect: 0,
       value: _fin(Math.min(...x)),
       interval: [null, null],
-      perLayer: L.map((l, i) => ({
-        layer: l.layer,
-        value: _fin(x[i]),
-        interval: _ivl(replicateInterval(ex[i], c.level, U)),
-      })),
+      perLayer: _effectRows(c, x, ex, U),
     },
     trend: null,
     secondary: null,

@@ -80,7 +80,7 @@ function _fmt(x: number): string {
  * ```ts
  * import { mapGuards } from "./guards.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert";
- * const g = mapGuards("CL1", "CL1", new Int32Array(20), 1, 100, "all");
+ * const g = mapGuards("CL1", "CL1", new Int32Array(40), 1, 100, "all");
  * assertEquals(g.map((x) => x.passed), [false, false]);
  * ```
  */

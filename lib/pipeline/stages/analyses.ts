@@ -85,6 +85,17 @@ export async function analysesStage(
   };
 }
 
+/** The settings that decide claims: replicates, seed, adjustment and thresholds. */
+export type ClaimSettings =
+  & Pick<AnalysisSettings, "resamples" | "noiseFraction">
+  & { seed: number }
+  & Partial<
+    Pick<
+      AnalysisSettings,
+      "adjust" | "muchMoreRatio" | "muchMoreSimilarRatio" | "collapseRatio" | "keepRatio"
+    >
+  >;
+
 /**
  * Evaluates the paper's claims on one model's analyses (the model's family, from its graph,
  * picks the paper figures cited).
@@ -110,15 +121,7 @@ export async function analysesStage(
  */
 export function modelClaims(
   analysis: ModelAnalysis,
-  settings:
-    & Pick<AnalysisSettings, "resamples" | "noiseFraction">
-    & { seed: number }
-    & Partial<
-      Pick<
-        AnalysisSettings,
-        "adjust" | "muchMoreRatio" | "muchMoreSimilarRatio" | "collapseRatio" | "keepRatio"
-      >
-    >,
+  settings: ClaimSettings,
 ): ClaimResult[] {
   return evaluateClaims(analysis, claimOptions(settings));
 }
@@ -137,15 +140,7 @@ export function modelClaims(
  * ```
  */
 export function claimOptions(
-  s:
-    & Pick<AnalysisSettings, "resamples" | "noiseFraction">
-    & { seed: number }
-    & Partial<
-      Pick<
-        AnalysisSettings,
-        "adjust" | "muchMoreRatio" | "muchMoreSimilarRatio" | "collapseRatio" | "keepRatio"
-      >
-    >,
+  s: ClaimSettings,
 ): ClaimOptions {
   return {
     resamples: s.resamples,
