@@ -25,7 +25,7 @@
  */
 
 import { Rng } from "../rng.ts";
-import { cosineDist } from "../geometry/cosine.ts";
+import { cosineDist, unitRows } from "../geometry/cosine.ts";
 import { type GridShape, nearestUnit, torusDist, wrap } from "../geometry/torus.ts";
 
 /** One statistic of one layer (or map), with its bootstrap replicates and permutation null. */
@@ -130,6 +130,8 @@ interface _Bmus {
   k: number;
   row: Int32Array;
   col: Int32Array;
+  /** Unit index of each BMU. */
+  unit: Int32Array;
   /** Per axis, the unfolded coordinate of `r` seen from `r0`: `unfR[r * m + r0]`. */
   unfR: Int32Array;
   unfC: Int32Array;
@@ -160,7 +162,8 @@ function _bmus(topk: ArrayLike<number>, k: number, grid: GridShape): _Bmus {
     row[i] = Math.floor(topk[i] / grid.n);
     col[i] = topk[i] % grid.n;
   }
-  return { grid, k, row, col, unfR: _unfoldTable(grid.m), unfC: _unfoldTable(grid.n) };
+  const unit = Int32Array.from(topk);
+  return { grid, k, row, col, unit, unfR: _unfoldTable(grid.m), unfC: _unfoldTable(grid.n) };
 }
 
 /** Scratch space for centre estimation on a map with K units. */
@@ -175,7 +178,9 @@ function _scratch(K: number, maxBmus: number): _Scratch {
 
 /**
  * Class centres (SPEC §4.4) of the groups `classes` from `mem[off[c]..off[c+1])`: writes each
- * class's mode unit, continuous centre and centre unit at index `c` of the outputs.
+ * class's mode unit, continuous centre and centre unit at index `c` of the outputs; with `dMean`,
+ * also the class's D_class (mean torus distance of its BMUs to the centre). Works on the class's
+ * unit histogram, so the cost per class is its BMUs plus the units they touch.
  */
 function _centres(
   b: _Bmus,
@@ -183,8 +188,9 @@ function _centres(
   classes: ArrayLike<number>,
   sc: _Scratch,
   out: { mode: Int32Array; row: Float64Array; col: Float64Array; unit?: Int32Array },
+  dMean?: Float64Array,
 ): void {
-  const { k, row, col, unfR, unfC, grid } = b;
+  const { k, unit, unfR, unfC, grid } = b;
   const { m, n } = grid;
   const { counts, touched } = sc;
   for (let q = 0; q < classes.length; q++) {
@@ -194,7 +200,7 @@ function _centres(
     for (let t = from; t < to; t++) {
       const base = g.mem[t] * k;
       for (let j = 0; j < k; j++) {
-        const u = row[base + j] * n + col[base + j];
+        const u = unit[base + j];
         if (counts[u]++ === 0) touched[nt++] = u;
         const cu = counts[u];
         if (cu > best || (cu === best && u < mode)) {
@@ -203,23 +209,41 @@ function _centres(
         }
       }
     }
-    for (let t = 0; t < nt; t++) counts[touched[t]] = 0;
     const mr = Math.floor(mode / n), mc = mode % n;
+    // Integer sums of unfolded coordinates: exact, so the centre equals classCentres' bit for bit.
     let sr = 0, scol = 0;
-    for (let t = from; t < to; t++) {
-      const base = g.mem[t] * k;
-      for (let j = 0; j < k; j++) {
-        sr += unfR[row[base + j] * m + mr];
-        scol += unfC[col[base + j] * n + mc];
-      }
+    for (let t = 0; t < nt; t++) {
+      const u = touched[t], w = counts[u];
+      sr += w * unfR[Math.floor(u / n) * m + mr];
+      scol += w * unfC[(u % n) * n + mc];
     }
     const cnt = (to - from) * k;
     const r = wrap(sr / cnt, m), cc = wrap(scol / cnt, n);
+    if (dMean) {
+      let sd = 0;
+      for (let t = 0; t < nt; t++) {
+        const u = touched[t];
+        sd += counts[u] * _dist(Math.floor(u / n), u % n, r, cc, m, n);
+      }
+      dMean[c] = sd / cnt;
+    }
+    for (let t = 0; t < nt; t++) counts[touched[t]] = 0;
     out.mode[c] = mode;
     out.row[c] = r;
     out.col[c] = cc;
     if (out.unit) out.unit[c] = nearestUnit(r, cc, grid);
   }
+}
+
+/**
+ * Torus distance between grid point (r, c) and a point (R, C) inside the grid: `torusDist`
+ * without the modulo (both coordinates are already in `[0, m)×[0, n)`), same value.
+ */
+function _dist(r: number, c: number, R: number, C: number, m: number, n: number): number {
+  let dr = Math.abs(r - R), dc = Math.abs(c - C);
+  if (m - dr < dr) dr = m - dr;
+  if (n - dc < dc) dc = n - dc;
+  return Math.sqrt(dr * dr + dc * dc);
 }
 
 /** Mean over an example's k BMUs of the torus distance to a point. */
@@ -231,68 +255,111 @@ function _exampleDist(b: _Bmus, i: number, r: number, c: number): number {
 }
 
 /**
- * Mean over classes (with members) of the mean over members of `d[member]` for the groups,
- * with example `i` of class `c` measured against centre `c` (the distances recomputed).
+ * Mean over classes (with members) of D_class of the groups measured against the given centres,
+ * through each class's unit histogram.
  */
 function _meanDClass(
   b: _Bmus,
   g: _Groups,
   C: number,
   centres: { row: Float64Array; col: Float64Array },
+  sc: _Scratch,
 ): number {
+  const { k, unit } = b, { m, n } = b.grid, { counts, touched } = sc;
   let s = 0, nc = 0;
   for (let c = 0; c < C; c++) {
     const from = g.off[c], to = g.off[c + 1];
     if (to === from) continue;
-    let sc = 0;
-    for (let t = from; t < to; t++) sc += _exampleDist(b, g.mem[t], centres.row[c], centres.col[c]);
-    s += sc / (to - from);
+    let nt = 0;
+    for (let t = from; t < to; t++) {
+      const base = g.mem[t] * k;
+      for (let j = 0; j < k; j++) {
+        if (counts[unit[base + j]]++ === 0) touched[nt++] = unit[base + j];
+      }
+    }
+    let sd = 0;
+    const R = centres.row[c], Cc = centres.col[c];
+    for (let t = 0; t < nt; t++) {
+      const u = touched[t];
+      sd += counts[u] * _dist(Math.floor(u / n), u % n, R, Cc, m, n);
+      counts[u] = 0;
+    }
+    s += sd / ((to - from) * k);
     nc++;
   }
   return nc ? s / nc : NaN;
 }
 
-/** Lazily filled `K×K` cosine-distance table of a map's weights (clamped to [0, 2]). */
-class _LazyCd {
-  #t: Float32Array;
-  constructor(readonly w: Float32Array, readonly K: number, readonly d: number) {
-    this.#t = new Float32Array(K * K).fill(NaN);
+/**
+ * Mean cosine distance between the weights of class-centre units, over pairs of entries with
+ * different labels.
+ *
+ * `exact` is the pairwise float64 definition (each distance clamped to [0, 2]), for reported
+ * values. `fast` (replicates and permutations) uses
+ * `Σ_{a<b} cos(w_a, w_b) = (‖Σ ŵ‖² − Σ_groups ‖Σ_group ŵ‖²) / 2` over unit rows
+ * `ŵ = w / max(‖w‖, 1e-8)` grouped by label: O(S·d) per call instead of S²/2 random lookups.
+ */
+class _PairCd {
+  readonly unit: Float32Array;
+  #acc: Float64Array;
+  #group: Float64Array;
+  #slot: Int32Array;
+  #sizes: Int32Array;
+  constructor(
+    readonly w: Float32Array,
+    readonly K: number,
+    readonly d: number,
+    S: number,
+    C: number,
+  ) {
+    this.unit = unitRows(w, K, d);
+    this.#acc = new Float64Array(d);
+    this.#group = new Float64Array(S * d);
+    this.#slot = new Int32Array(C).fill(-1);
+    this.#sizes = new Int32Array(S);
   }
-  /** The distance in float64 (not cached), for values reported as observed. */
-  exact(u: number, v: number): number {
-    return Math.min(2, Math.max(0, cosineDist(this.w, u * this.d, this.w, v * this.d, this.d)));
-  }
-  /** The distance, cached in float32 (for replicates and permutations). */
-  get(u: number, v: number): number {
-    const i = u * this.K + v;
-    let x = this.#t[i];
-    if (x !== x) {
-      x = Math.min(2, Math.max(0, cosineDist(this.w, u * this.d, this.w, v * this.d, this.d)));
-      this.#t[i] = x;
-      this.#t[v * this.K + u] = x;
-      x = this.#t[i]; // the float32 value, so results never depend on the order of lookups
+  /** Pairwise, float64, clamped. */
+  exact(units: Int32Array, labelOf: ArrayLike<number>, S: number): number {
+    let s = 0, np = 0;
+    const { w, d } = this;
+    for (let a = 0; a < S; a++) {
+      for (let b = a + 1; b < S; b++) {
+        if (labelOf[a] === labelOf[b]) continue;
+        s += Math.min(2, Math.max(0, cosineDist(w, units[a] * d, w, units[b] * d, d)));
+        np++;
+      }
     }
-    return x;
+    return np ? s / np : NaN;
   }
-}
-
-/** Mean cosine distance over pairs of distinct entries of `labelOf` (their centre units). */
-function _meanPairCd(
-  cd: _LazyCd,
-  units: Int32Array,
-  labelOf: ArrayLike<number>,
-  S: number,
-  exact = false,
-): number {
-  let s = 0, np = 0;
-  for (let a = 0; a < S; a++) {
-    for (let b = a + 1; b < S; b++) {
-      if (labelOf[a] === labelOf[b]) continue;
-      s += exact ? cd.exact(units[a], units[b]) : cd.get(units[a], units[b]);
-      np++;
+  /** Through sums of unit rows (see the class doc). */
+  fast(units: Int32Array, labelOf: ArrayLike<number>, S: number): number {
+    const { unit, d } = this, acc = this.#acc, group = this.#group;
+    const slot = this.#slot, sizes = this.#sizes;
+    acc.fill(0);
+    let groups = 0;
+    for (let a = 0; a < S; a++) {
+      let gi = slot[labelOf[a]];
+      if (gi < 0) {
+        gi = slot[labelOf[a]] = groups++;
+        group.fill(0, gi * d, gi * d + d);
+        sizes[gi] = 0;
+      }
+      sizes[gi]++;
+      const base = units[a] * d, gb = gi * d;
+      for (let t = 0; t < d; t++) {
+        const x = unit[base + t];
+        acc[t] += x;
+        group[gb + t] += x;
+      }
     }
+    let tot = 0, within = 0, same = 0;
+    for (let t = 0; t < d; t++) tot += acc[t] * acc[t];
+    for (let g = 0; g < groups * d; g++) within += group[g] * group[g];
+    for (let g = 0; g < groups; g++) same += (sizes[g] * (sizes[g] - 1)) / 2;
+    for (let a = 0; a < S; a++) slot[labelOf[a]] = -1;
+    const np = (S * (S - 1)) / 2 - same;
+    return np > 0 ? 1 - (tot - within) / 2 / np : NaN;
   }
-  return np ? s / np : NaN;
 }
 
 /** Scratch space for a histogram intersection on a map with K units. */
@@ -315,7 +382,7 @@ function _overlap(
   cv: number,
   sc: _PairScratch,
 ): number {
-  const k = tr.k, n = tr.grid.n;
+  const k = tr.k;
   const { a, b, touched } = sc;
   const nTr = (gTr.off[c + 1] - gTr.off[c]) * k, nVa = (gVa.off[cv + 1] - gVa.off[cv]) * k;
   if (nTr === 0 || nVa === 0) return NaN;
@@ -323,7 +390,7 @@ function _overlap(
   for (let t = gTr.off[c]; t < gTr.off[c + 1]; t++) {
     const base = gTr.mem[t] * k;
     for (let j = 0; j < k; j++) {
-      const u = tr.row[base + j] * n + tr.col[base + j];
+      const u = tr.unit[base + j];
       if (a[u] === 0 && b[u] === 0) touched[nt++] = u;
       a[u]++;
     }
@@ -331,7 +398,7 @@ function _overlap(
   for (let t = gVa.off[cv]; t < gVa.off[cv + 1]; t++) {
     const base = gVa.mem[t] * k;
     for (let j = 0; j < k; j++) {
-      const u = va.row[base + j] * n + va.col[base + j];
+      const u = va.unit[base + j];
       if (a[u] === 0 && b[u] === 0) touched[nt++] = u;
       b[u]++;
     }
@@ -350,7 +417,7 @@ function _overlap(
 interface _CentreMap {
   key: string;
   bmus: _Bmus;
-  cd: _LazyCd;
+  cd: _PairCd;
   /** Per example: the sums over its k BMUs of the unfolded row / column around its class's mode. */
   exR: Float64Array;
   exC: Float64Array;
@@ -400,6 +467,7 @@ function _prepareCentreMap(
   k: number,
   gTr: _Groups,
   C: number,
+  S: number,
 ): _CentreMap {
   const bmus = _bmus(topk, k, grid), K = grid.m * grid.n;
   const scratch = _scratch(K, topk.length);
@@ -420,7 +488,14 @@ function _prepareCentreMap(
       exC[i] = sc;
     }
   }
-  return { key: _sizeKey(grid), bmus, cd: new _LazyCd(weights, K, dim), exR, exC, scratch };
+  return {
+    key: _sizeKey(grid),
+    bmus,
+    cd: new _PairCd(weights, K, dim, S, C),
+    exR,
+    exC,
+    scratch,
+  };
 }
 
 function _prepareLayer(
@@ -429,6 +504,7 @@ function _prepareLayer(
   gVa: _Groups,
   gVs: _Groups,
   C: number,
+  S: number,
 ): _Layer {
   const tr = _bmus(L.train.topk, L.k, L.grid), va = _bmus(L.val.topk, L.k, L.grid);
   const K = L.grid.m * L.grid.n;
@@ -457,7 +533,7 @@ function _prepareLayer(
     { grid: L.grid, weights: L.weights, train: L.train },
     ...(L.sizes ?? []).filter((s) => _sizeKey(s.grid) !== _sizeKey(L.grid)),
   ].sort((a, b) => a.grid.m * a.grid.n - b.grid.m * b.grid.n)
-    .map((s) => _prepareCentreMap(s.grid, s.weights, L.dim, s.train.topk, L.k, gTr, C));
+    .map((s) => _prepareCentreMap(s.grid, s.weights, L.dim, s.train.topk, L.k, gTr, C, S));
   const dTr = dist(tr, gTr), dVa = dist(va, gVa);
   return {
     tr,
@@ -598,7 +674,7 @@ function _centreMean(
 ): number {
   _centres(mp.bmus, g, classes.subarray(0, S), mp.scratch, tmp);
   for (let a = 0; a < S; a++) units[a] = tmp.unit[classes[a]];
-  return _meanPairCd(mp.cd, units, classes, S, exact);
+  return exact ? mp.cd.exact(units, classes, S) : mp.cd.fast(units, classes, S);
 }
 
 function _classIndex(labels: number[], values: ArrayLike<number>, what: string): Int32Array {
@@ -673,7 +749,7 @@ export function classStatistics(
   };
   const subset = _classIndex(labels, options.centreClasses ?? labels, "centre");
   const D: _Design = { gTr, gVa, gVs, C, subset, flags: !!correct };
-  const prep = layers.map((L) => _prepareLayer(L, gTr, gVa, gVs, C));
+  const prep = layers.map((L) => _prepareLayer(L, gTr, gVa, gVs, C, subset.length));
   // The class-centre subset has its own stream, so that its size changes nothing else.
   const boot = _bootstrap(
     prep,
@@ -883,7 +959,7 @@ function _bootstrap(prep: _Layer[], D: _Design, B: number, r: Rng, rc: Rng): _Se
           const cnt = (subOff[j + 1] - subOff[j]) * k;
           units[j] = nearestUnit(wrap(sr / cnt, g.m), wrap(sc / cnt, g.n), g);
         }
-        out[l].cd[s][b] = _meanPairCd(mp.cd, units, lab, S);
+        out[l].cd[s][b] = mp.cd.fast(units, lab, S);
       });
     }
   }
@@ -897,7 +973,7 @@ function _nulls(prep: _Layer[], D: _Design, P: number, r: Rng): _Series[] {
   const pTr: _Groups = { off: gTr.off, mem: gTr.mem.slice() };
   const pVa: _Groups = { off: gVa.off, mem: gVa.mem.slice() };
   const cMem = gVs.mem.slice();
-  const tmp = _tmpCentres(C), units = new Int32Array(S);
+  const tmp = _tmpCentres(C), units = new Int32Array(S), dMean = new Float64Array(C);
   const allClasses = Int32Array.from({ length: C }, (_, c) => c);
   const ps = prep.map((p) => {
     const K = p.tr.grid.m * p.tr.grid.n;
@@ -914,9 +990,9 @@ function _nulls(prep: _Layer[], D: _Design, P: number, r: Rng): _Series[] {
     }
     for (let l = 0; l < prep.length; l++) {
       const p = prep[l], o = out[l];
-      _centres(p.tr, pTr, allClasses, p.scratch, tmp);
-      o.dTr[q] = _meanDClass(p.tr, pTr, C, tmp);
-      o.dVa[q] = _meanDClass(p.va, pVa, C, tmp);
+      _centres(p.tr, pTr, allClasses, p.scratch, tmp, dMean);
+      o.dTr[q] = _nanMean(dMean);
+      o.dVa[q] = _meanDClass(p.va, pVa, C, tmp, p.scratch);
       let s = 0, n = 0;
       for (let c = 0; c < C; c++) {
         const v = _overlap(p.tr, gTr, p.va, pVa, c, c, ps[l]);
