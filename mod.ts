@@ -26,6 +26,13 @@ export {
 export { Rng } from "./lib/rng.ts";
 export { decodeNpy, encodeNpy, type NpyArray, type NpyData, readNpy, writeNpy } from "./lib/npy.ts";
 export { writeFileAtomic, writeJsonAtomic } from "./lib/fs_atomic.ts";
+export {
+  type BeginOptions,
+  type Ownership,
+  type PreviousRun,
+  RunFolderError,
+  StagedFolder,
+} from "./lib/output_folder.ts";
 export { Progress, type ProgressOptions } from "./lib/progress.ts";
 export {
   type AdapterFacts,
@@ -102,8 +109,10 @@ export {
   type SomLoadOptions,
   type SomOptions,
   type SomProgress,
+  type SomQuality,
 } from "./lib/som/som.ts";
 export type { SomInit } from "./lib/som/init.ts";
+export { checkSomSize, type SomSize, type SomSizeOptions } from "./lib/som/size.ts";
 export type { SomFile } from "./lib/som/som_file.ts";
 export { quantizationError, topographicError, uMatrix } from "./lib/som/quality.ts";
 
@@ -131,6 +140,7 @@ export {
   IMAGENET_MEAN,
   IMAGENET_STD,
   type Normalize,
+  parseNormalize,
   type PreparedModel,
   type PreparedTap,
   prepareModel,
@@ -212,7 +222,14 @@ export { BUILTIN_MODELS, type BuiltinModelName, builtinModelUrl } from "./lib/bu
 
 // Data: dataset specs, loaders and seeded per-class sampling.
 export { openDataset } from "./lib/data/dataset.ts";
-export { type Dataset, type OpenDatasetOptions } from "./lib/data/types.ts";
+export { type Dataset, type LabelMapping, type OpenDatasetOptions } from "./lib/data/types.ts";
+export {
+  type ClassIndex,
+  readClassIndex,
+  relabelDataset,
+  resolveLabelMapping,
+  type ResolveLabelMappingOptions,
+} from "./lib/data/class_index.ts";
 export { BUILTIN_DATASETS, type DataKind, type DataSpec, parseDataSpec } from "./lib/data/spec.ts";
 export { type IdxArray, parseIdx } from "./lib/data/idx.ts";
 export { CIFAR10_CLASSES } from "./lib/data/cifar.ts";
@@ -314,10 +331,10 @@ export {
 } from "./lib/report/write_report.ts";
 export {
   type AnalysisSettings,
+  checkGridSize,
   DEFAULT_RUN_MODELS,
   defaultConfig,
   type ModelConfig,
-  parseNormalize,
   type ReproduceConfig,
   type RunSettings,
   runSettings,
@@ -328,4 +345,3 @@ export {
   type ReproduceOptions,
   type ReproduceResult,
 } from "./lib/pipeline/reproduce.ts";
-export { RunFolderError } from "./lib/pipeline/run_folder.ts";

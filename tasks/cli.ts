@@ -9,8 +9,11 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { DataFormatError } from "../lib/errors.ts";
+import { sha256Hex } from "../lib/hash.ts";
 import { type NpyArray, readNpy } from "../lib/npy.ts";
+import { StagedFolder } from "../lib/output_folder.ts";
 import type { ReproduceConfig } from "../lib/pipeline/config.ts";
+import { type Normalize, parseNormalize } from "../lib/model/surgery.ts";
 
 /** A command-line usage mistake (unknown option, missing argument): exit code 2. */
 export class UsageError extends Error {
@@ -149,6 +152,21 @@ export function numberOption(name: string, v: unknown): number {
     throw new UsageError(`--${name} is "${v}" but must be a number`);
   }
   return x;
+}
+
+/**
+ * Parses `--normalize`: `none`, `imagenet`, `M1,M2,M3/S1,S2,S3` or `MEAN,STD`.
+ *
+ * @param v The option value.
+ * @returns The normalisation setting.
+ * @throws {UsageError} If the value has another form.
+ */
+export function normalizeOption(v: unknown): Normalize {
+  try {
+    return parseNormalize(String(v));
+  } catch (e) {
+    throw new UsageError(`--normalize: ${(e as Error).message}`);
+  }
 }
 
 /**
@@ -308,5 +326,90 @@ export const ANALYSIS_OPTIONS: CommandSpec["options"] = {
     type: "string",
     arg: "X",
     help: "'noise does not': noise ≥ X × clean accuracy (default 0.9)",
+  },
+};
+
+/** Options of {@linkcode writeOutputFolder}. */
+export interface OutputFolderOptions {
+  /** The command (the kind of run that owns the folder). */
+  kind: string;
+  /** The run-defining parameters (their hash is the run key). */
+  params: unknown;
+  /** Replace another run or foreign files (moved aside). */
+  force: boolean;
+  /** The file that holds the manifest. Default `manifest.json`. */
+  manifest?: string;
+}
+
+/**
+ * Refuses an output path that is an existing file (a usage error, before any work).
+ *
+ * @param option The option name, e.g. `out`.
+ * @param path The path given.
+ * @param expected `"folder"` or `"file"`.
+ * @throws {UsageError} If `path` exists and is not of the expected kind.
+ */
+export async function checkOutputPath(
+  option: string,
+  path: string,
+  expected: "folder" | "file",
+): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch {
+    return;
+  }
+  if (expected === "folder" && !info.isDirectory) {
+    throw new UsageError(`--${option} ${path} is a file but a folder is expected`);
+  }
+  if (expected === "file" && info.isDirectory) {
+    throw new UsageError(`--${option} ${path} is a folder but a file is expected`);
+  }
+}
+
+/**
+ * Runs a command's work into its output folder, committed whole: the folder is checked first
+ * (a file, foreign files or another run are refused before any work), `work` writes into the
+ * staging folder it is given and returns the manifest, and the staging folder is then switched
+ * in. A failure leaves the folder as it was and removes the staging folder.
+ *
+ * @param out The output folder.
+ * @param options Kind, parameters, `force`, manifest file.
+ * @param work Writes the outputs into the given folder; returns the manifest.
+ * @returns Where replaced contents went (`--force`), or null.
+ * @throws {UsageError} If `out` is a file.
+ * @throws {RunFolderError} If `out` holds foreign files or another run (without `force`).
+ */
+export async function writeOutputFolder(
+  out: string,
+  options: OutputFolderOptions,
+  work: (dir: string) => Promise<Record<string, unknown>>,
+): Promise<string | null> {
+  await checkOutputPath("out", out, "folder");
+  const staged = await StagedFolder.begin(out, {
+    kind: options.kind,
+    runKey: await sha256Hex(JSON.stringify(options.params)),
+    force: options.force,
+    manifest: options.manifest,
+    note: (m) => console.error(`somscope ${options.kind}: ${m}`),
+  });
+  let manifest: Record<string, unknown>;
+  try {
+    manifest = await work(staged.path);
+  } catch (e) {
+    await staged.abort();
+    throw e;
+  }
+  return await staged.commit(manifest);
+}
+
+/** `--class-index`, shared by `codes`, `attack` and `reproduce`. */
+export const CLASS_INDEX_OPTION: CommandSpec["options"] = {
+  "class-index": {
+    type: "string",
+    arg: "FILE",
+    help: 'class (folder) name → logit index: JSON {"name": index}, or one name a line in ' +
+      "logit order (LOC_synset_mapping.txt); ImageNet wnid folders with 1000 logits need none",
   },
 };

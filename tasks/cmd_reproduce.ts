@@ -9,16 +9,32 @@
 import {
   ANALYSIS_OPTIONS,
   applyAnalysisOptions,
+  checkOutputPath,
+  CLASS_INDEX_OPTION,
   type CommandSpec,
+  normalizeOption,
   numberOption,
   UsageError,
 } from "./cli.ts";
 import {
   defaultConfig,
   type ModelConfig,
-  parseNormalize,
   type ReproduceConfig,
+  validateConfig,
 } from "../lib/pipeline/config.ts";
+import { parseDataSpec } from "../lib/data/spec.ts";
+
+/** Every setting checked against its limits before any work: a bad one is a usage error. */
+async function _validate(c: ReproduceConfig): Promise<void> {
+  try {
+    validateConfig({ ...c, models: c.models.map((m) => ({ ...m })) });
+    await parseDataSpec(c.data);
+  } catch (e) {
+    if (e instanceof RangeError) throw new UsageError(e.message);
+    throw e;
+  }
+  if (c.out) await checkOutputPath("out", c.out, "folder");
+}
 
 async function _readConfig(path: string): Promise<Partial<ReproduceConfig>> {
   let text: string;
@@ -54,8 +70,9 @@ export const command: CommandSpec = {
       type: "string",
       arg: "SPEC",
       help:
-        "builtin:fashion-mnist, folder:PATH, idx:PATH or cifar:PATH (default builtin:fashion-mnist)",
+        "builtin:fashion-mnist, folder:PATH, idx:PATH, cifar:PATH or svhn:PATH (default builtin:fashion-mnist)",
     },
+    ...CLASS_INDEX_OPTION,
     layers: {
       type: "string",
       arg: "L1,L2,…",
@@ -75,7 +92,7 @@ export const command: CommandSpec = {
     out: { type: "string", arg: "DIR", help: "output folder (default runs/NAME)" },
     force: {
       type: "boolean",
-      help: "write into a folder holding another run (never deletes files)",
+      help: "replace a folder holding another run or other files (moved aside to DIR.replaced-…)",
     },
     seed: { type: "string", arg: "S", help: "root seed (default 0)" },
     "per-class": {
@@ -117,6 +134,8 @@ export const command: CommandSpec = {
     "$SOMSCOPE_CACHE (default .cache/somscope). Re-running with the same settings reuses",
     "everything; changing only analysis options (--resamples, --bandwidth, …) recomputes only the",
     "analyses. `deno task somscope report runs/<name>` does that without model files.",
+    "The folder is written whole through .NAME.staging: a failed or killed run leaves the old run",
+    "(or none) and resumes from its stored artefacts when rerun with the same settings.",
   ].join("\n"),
   async run(v, positionals) {
     if (positionals.length) {
@@ -137,14 +156,10 @@ export const command: CommandSpec = {
       if (!v.name && !v.config) c.name = `${c.models.map((m) => m.name).join("+")}`;
     }
     if (v.data) c.data = String(v.data);
+    if (v["class-index"] !== undefined) c.classIndex = String(v["class-index"]);
     if (v.layers) { for (const m of c.models) m.layers = String(v.layers).split(","); }
     if (v.normalize) {
-      let n;
-      try {
-        n = parseNormalize(String(v.normalize));
-      } catch (e) {
-        throw new UsageError((e as Error).message);
-      }
+      const n = normalizeOption(v.normalize);
       for (const m of c.models) m.normalize = n;
     }
     if (v.name) c.name = String(v.name);
@@ -168,6 +183,7 @@ export const command: CommandSpec = {
     if (v.runtime) c.runtime = String(v.runtime) as ReproduceConfig["runtime"];
     if (v["allow-fewer"]) c.allowFewer = true;
     applyAnalysisOptions(c, v);
+    await _validate(c);
     const t0 = performance.now();
     // The pipeline (models, SOMs, report renderers) loads only once the options are valid.
     const { reproduce } = await import("../lib/pipeline/reproduce.ts");

@@ -18,36 +18,13 @@
  */
 
 import { writeFileAtomic, writeJsonAtomic } from "../fs_atomic.ts";
-import { type Manifest, writeManifest } from "../manifest.ts";
+import type { Manifest } from "../manifest.ts";
+import { RunFolderError, StagedFolder } from "../output_folder.ts";
 import { readNpy, writeNpy } from "../npy.ts";
 import { sha256Hex } from "../model/load.ts";
 import type { AttackExample, AttackSummary } from "../attack/attack.ts";
 import type { Som } from "../som/som.ts";
 import type { TopK } from "../som/backend.ts";
-
-/**
- * The run folder holds another run, or files that are not a somscope run.
- *
- * @example
- * ```ts
- * import { RunFolderError } from "../../mod.ts";
- * import { deepStrictEqual as assertEquals } from "node:assert";
- * const e = new RunFolderError("Cannot write runs/x: it holds another run");
- * assertEquals(e.name, "RunFolderError");
- * assertEquals(e instanceof Error, true);
- * ```
- */
-export class RunFolderError extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param message What is in the way and how to proceed.
-   */
-  constructor(message: string) {
-    super(message);
-    this.name = "RunFolderError";
-  }
-}
 
 /** One analysed layer of a model, as recorded in `state.json`. */
 export interface LayerState {
@@ -135,10 +112,12 @@ export interface Artefact<T> {
 
 /** Options of {@linkcode RunFolder.open}. */
 export interface RunFolderOptions {
-  /** Accept a folder that holds another run or foreign files. */
+  /** Replace a folder that holds another run or foreign files (moved aside, never deleted). */
   force?: boolean;
   /** Report-only: the folder must hold a finished run; nothing may be computed. */
   analysisOnly?: boolean;
+  /** Where notes for the user go (e.g. where replaced contents were moved). */
+  note?: (message: string) => void;
 }
 
 async function _readJson<T>(p: string): Promise<T | null> {
@@ -163,32 +142,51 @@ function _key(value: unknown): Promise<string> {
   return sha256Hex(JSON.stringify(value));
 }
 
-/** The run folder of one `reproduce` (or report-only) run. */
+/**
+ * The run folder of one `reproduce` (or report-only) run. Everything is written into the
+ * folder's staging sibling (see `output_folder.ts`), which starts with the previous run's
+ * `work/` (hard links) and is switched in whole by {@linkcode RunFolder.finish}; a failed or
+ * killed run leaves the folder as it was and its staging folder to resume from.
+ */
 export class RunFolder {
-  /** The folder. */
+  /** The run folder. */
   readonly dir: string;
+  /** Where this run writes (the staging folder). */
+  readonly path: string;
   /** Report-only: artefacts are read, never computed. */
   readonly analysisOnly: boolean;
+  readonly #staged: StagedFolder;
 
-  private constructor(dir: string, analysisOnly: boolean) {
-    this.dir = dir;
+  private constructor(staged: StagedFolder, analysisOnly: boolean) {
+    this.dir = staged.dir;
+    this.path = staged.path;
     this.analysisOnly = analysisOnly;
+    this.#staged = staged;
   }
 
   /**
-   * Checks that `dir` may receive the run `runKey` and creates it.
+   * Checks that `dir` may receive the run `runKey` and opens its staging folder (resuming an
+   * interrupted attempt at the same run).
    *
    * @param dir Run folder.
    * @param runKey Key of the run-defining settings.
    * @param options `force`, `analysisOnly`.
    * @returns The store.
-   * @throws {RunFolderError} If the folder holds another run or foreign files (without
-   *   `force`), or, report-only, if it holds no run.
+   * @throws {RunFolderError} If `dir` is a file, holds foreign files or another run (without
+   *   `force`), or, report-only, holds no run.
    */
   static async open(dir: string, runKey: string, options: RunFolderOptions): Promise<RunFolder> {
-    await _checkFolder(dir, runKey, options);
-    await Deno.mkdir(dir, { recursive: true });
-    return new RunFolder(dir, options.analysisOnly ?? false);
+    const staged = await StagedFolder.begin(dir, {
+      kind: "reproduce",
+      legacyCommands: ["reproduce", "report"],
+      runKey,
+      force: !options.analysisOnly && options.force,
+      resumable: true,
+      carry: ["work"],
+      mustExist: options.analysisOnly,
+      note: options.note,
+    });
+    return new RunFolder(staged, options.analysisOnly ?? false);
   }
 
   /**
@@ -196,8 +194,8 @@ export class RunFolder {
    *
    * @returns It, or null.
    */
-  previousManifest<T extends Manifest>(): Promise<T | null> {
-    return _readJson<T>(`${this.dir}/manifest.json`);
+  previousManifest<T extends Manifest>(): T | null {
+    return this.#staged.previous.manifest as T | null;
   }
 
   /**
@@ -213,7 +211,7 @@ export class RunFolder {
     if (hit !== null) return hit;
     if (this.analysisOnly) {
       throw new RunFolderError(
-        `Cannot regenerate the report: ${a.what} missing from ${this.dir}; run reproduce with ` +
+        `Cannot regenerate the report: ${a.what} missing from ${this.dir}/work; run reproduce with ` +
           "the same settings first",
       );
     }
@@ -229,7 +227,7 @@ export class RunFolder {
    * @returns `DIR/work/<model>`.
    */
   modelDir(model: string): string {
-    return `${this.dir}/work/${model}`;
+    return `${this.path}/work/${model}`;
   }
 
   /**
@@ -415,14 +413,15 @@ export class RunFolder {
   }
 
   /**
-   * Writes the manifest and the folder's README (the run's last files).
+   * Writes the folder's README and the manifest, and switches the staging folder in.
    *
    * @param manifest The manifest.
    * @param readme README text.
    */
   async finish(manifest: Manifest, readme: string): Promise<void> {
-    await writeManifest(`${this.dir}/manifest.json`, manifest);
-    await writeFileAtomic(`${this.dir}/README.txt`, readme);
+    await writeFileAtomic(`${this.path}/README.txt`, readme);
+    manifest.finished = new Date().toISOString();
+    await this.#staged.commit(manifest);
   }
 }
 
@@ -482,44 +481,4 @@ export async function attackKey(
   v: { state: string; n: number; eps: number; steps: number; seed: number },
 ): Promise<string> {
   return (await _key(v)).slice(0, 24);
-}
-
-async function _checkFolder(dir: string, runKey: string, opts: RunFolderOptions): Promise<void> {
-  const entries: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) entries.push(e.name);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      if (opts.analysisOnly) {
-        throw new RunFolderError(`Cannot regenerate the report: run folder ${dir} does not exist`);
-      }
-      return;
-    }
-    throw e;
-  }
-  const m = await _readJson<{ runKey?: string; command?: string }>(`${dir}/manifest.json`);
-  if (opts.analysisOnly) {
-    if (!m) {
-      throw new RunFolderError(
-        `Cannot regenerate the report: ${dir} has no manifest.json; expected a folder written by ` +
-          "`deno task reproduce`",
-      );
-    }
-    return;
-  }
-  if (opts.force) return;
-  if (m && m.runKey !== undefined && m.runKey !== runKey) {
-    throw new RunFolderError(
-      `Cannot write run into ${dir}: it holds another run (manifest runKey ${
-        m.runKey.slice(0, 12)
-      }… but this run is ${runKey.slice(0, 12)}…); choose another --out/--name or pass --force ` +
-        "(files are overwritten, never deleted)",
-    );
-  }
-  if (!m && entries.length > 0) {
-    throw new RunFolderError(
-      `Cannot write run into ${dir}: the folder exists and holds ${entries.length} file(s) that ` +
-        "are not a somscope run (no manifest.json); choose another --out or pass --force",
-    );
-  }
 }

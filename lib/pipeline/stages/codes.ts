@@ -111,6 +111,9 @@ async function _openSource(run: RunContext, mc: ModelConfig): Promise<ModelSourc
     channels: (model.input.channels ?? undefined) as 1 | 3 | undefined,
     height: model.input.height ?? undefined,
     width: model.input.width ?? undefined,
+    // Labels become the model's logit indices (ImageNet wnid folders, --class-index) or fail.
+    logits: model.logits.classes ?? undefined,
+    classIndex: c.classIndex,
   };
   const [train, val] = await timed(run.manifest, `${tag}/data`, () =>
     Promise.all([
@@ -148,6 +151,7 @@ async function _openSource(run: RunContext, mc: ModelConfig): Promise<ModelSourc
       train: await sha256Hex(dataIdentity.train),
       val: await sha256Hex(dataIdentity.val),
     },
+    labels: train.labelMapping?.note,
     counts,
   };
   return {
