@@ -196,7 +196,7 @@ export const command: CommandSpec = {
       `Report: ${await Deno.realPath(r.report)}\n` +
         `Claims: ${count(true)} hold, ${count(false)} do not, ${
           count("inconclusive")
-        } inconclusive ` +
+        } inconclusive, ${count("invalid")} invalid ` +
         `(claims.json). Done in ${((performance.now() - t0) / 1000).toFixed(1)} s.`,
     );
   },
