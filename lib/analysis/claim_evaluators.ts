@@ -376,6 +376,34 @@ function _pct(level: number): string {
 
 const NEEDS_TWO = "needs at least two layers";
 
+/** Per-layer lines of a seed-level statistic: mean over seeds and its seed interval. */
+function _seedRows(
+  c: ClaimContext,
+  bySeed: readonly (readonly number[])[],
+  means: number[],
+  S: number,
+): LayerValue[] {
+  return c.L.map((l, i) => ({
+    layer: l.layer,
+    value: _fin(means[i]),
+    interval: _ivl(seedInterval(bySeed[i].slice(0, S), c.level, c.o.minSeeds)),
+  }));
+}
+
+/** Kendall's τ of a seed-level statistic: per seed over the layers, then over the seeds. */
+function _seedTrend(c: ClaimContext, what: string, seeds: number[][]): TrendSummary {
+  const taus = seeds.map((v) => kendallTau(v));
+  return {
+    measure: `Kendall's τ between layer order (${c.names[0]} … ${
+      c.names[c.names.length - 1]
+    }) and ${what}, mean over SOM seeds`,
+    expected: "increasing",
+    tau: _fin(finiteMean(taus)),
+    interval: _ivl(seedInterval(taus, c.level, c.o.minSeeds)),
+    layers: c.L.length,
+  };
+}
+
 /** Fig. 3: the last layer's final SOM loss is above every earlier layer's (SOM seeds). */
 function lossClaim(c: ClaimContext): ClaimDraft {
   const { L, names } = c, last = names[names.length - 1];
@@ -395,7 +423,6 @@ function lossClaim(c: ClaimContext): ClaimDraft {
   const seeds = Array.from({ length: S }, (_, j) => bySeed.map((v) => v[j]));
   const diffs = seeds.map((v) => v[v.length - 1] - Math.max(...v.slice(0, -1)));
   const means = bySeed.map((v) => finiteMean(v.slice(0, S)));
-  const taus = seeds.map((v) => kendallTau(v));
   const scale = Math.max(...means.map(Math.abs).filter(Number.isFinite), 1e-300);
   return {
     id,
@@ -407,11 +434,7 @@ function lossClaim(c: ClaimContext): ClaimDraft {
     scale,
     point: finiteMean(diffs),
     test: { kind: "seeds", values: diffs },
-    perLayer: L.map((l, i) => ({
-      layer: l.layer,
-      value: _fin(means[i]),
-      interval: _ivl(seedInterval(bySeed[i].slice(0, S), c.level, c.o.minSeeds)),
-    })),
+    perLayer: _seedRows(c, bySeed, means, S),
     effect: {
       measure: "last layer's final loss / highest earlier final loss (means over seeds)",
       noEffect: 1,
@@ -424,14 +447,7 @@ function lossClaim(c: ClaimContext): ClaimDraft {
         ),
       ),
     },
-    trend: {
-      measure: `Kendall's τ between layer order (${names[0]} … ${last}) and the final SOM loss, ` +
-        "mean over SOM seeds",
-      expected: "increasing",
-      tau: _fin(finiteMean(taus)),
-      interval: _ivl(seedInterval(taus, c.level, c.o.minSeeds)),
-      layers: L.length,
-    },
+    trend: _seedTrend(c, "the final SOM loss", seeds),
     secondary: null,
     resampled: `SOM seeds (${S}; the final loss of each seed's maps)`,
     resamples: S,
@@ -592,7 +608,6 @@ function weightCdClaim(c: ClaimContext): ClaimDraft {
   const vals = halves.map(([s, d]) => d - r * s);
   const ratios = halves.map(([s, d]) => d / s);
   const means = bySeed.map((v) => finiteMean(v.slice(0, S)));
-  const taus = seeds.map((v) => kendallTau(v));
   const pct = _pct(c.level);
   const diffs = halves.map(([s, d]) => d - s);
   return {
@@ -605,11 +620,7 @@ function weightCdClaim(c: ClaimContext): ClaimDraft {
     scale: 1,
     point: finiteMean(vals),
     test: { kind: "seeds", values: vals },
-    perLayer: L.map((l, i) => ({
-      layer: l.layer,
-      value: _fin(means[i]),
-      interval: _ivl(seedInterval(bySeed[i].slice(0, S), c.level, c.o.minSeeds)),
-    })),
+    perLayer: _seedRows(c, bySeed, means, S),
     effect: {
       measure: "deep-half / shallow-half mean weight cosine distance",
       noEffect: 1,
@@ -617,15 +628,7 @@ function weightCdClaim(c: ClaimContext): ClaimDraft {
       value: _fin(finiteMean(ratios)),
       interval: _ivl(seedInterval(ratios, c.level, c.o.minSeeds)),
     },
-    trend: {
-      measure: `Kendall's τ between layer order (${names[0]} … ${
-        names[names.length - 1]
-      }) and the mean weight cosine distance, mean over SOM seeds`,
-      expected: "increasing",
-      tau: _fin(finiteMean(taus)),
-      interval: _ivl(seedInterval(taus, c.level, c.o.minSeeds)),
-      layers: L.length,
-    },
+    trend: _seedTrend(c, "the mean weight cosine distance", seeds),
     secondary: {
       ..._signLine(
         "deep-half minus shallow-half mean weight cosine distance",
