@@ -302,14 +302,22 @@ export {
   type SizedMap,
   type SplitBmus,
 } from "./lib/analysis/analyze.ts";
+export { claimsDocument, evaluateClaims, VIT_FIGURES } from "./lib/analysis/claims.ts";
 export {
+  CLAIM_DEFAULTS,
   type ClaimOptions,
   type ClaimResult,
-  evaluateClaims,
+  type EffectSummary,
+  type Interval,
   type LayerValue,
+  type NullSummary,
+  type SecondaryLine,
+  type TrendSummary,
   type Verdict,
-  VIT_FIGURES,
-} from "./lib/analysis/claims.ts";
+} from "./lib/analysis/claim_types.ts";
+export { type Guard, GUARD_DEFAULTS, type GuardOptions } from "./lib/analysis/guards.ts";
+export { type AttackOutcome, attackOutcome, type Rate } from "./lib/analysis/attack_outcome.ts";
+export { type ClassStatistic, type LayerClassStats } from "./lib/analysis/class_stats.ts";
 export { buildFigures, type BuildFiguresOptions, isVit } from "./lib/report/figures.ts";
 export type { FigureSpec } from "./lib/report/figures/spec.ts";
 export { renderSvg, svgToPng } from "./lib/report/render.ts";

@@ -251,6 +251,23 @@ export function applyAnalysisOptions(
   if (v.featured !== undefined) {
     c.featuredClasses = String(v.featured).split(",").map((x) => numberOption("featured", x));
   }
+  if (v.permutations !== undefined) c.permutations = numberOption("permutations", v.permutations);
+  if (v.adjust !== undefined) {
+    if (v.adjust !== "holm" && v.adjust !== "none") {
+      throw new UsageError(`--adjust is "${v.adjust}" but expected one of holm, none`);
+    }
+    c.adjust = v.adjust;
+  }
+  for (
+    const [flag, key] of [
+      ["much-more-ratio", "muchMoreRatio"],
+      ["much-more-similar-ratio", "muchMoreSimilarRatio"],
+      ["collapse-ratio", "collapseRatio"],
+      ["keep-ratio", "keepRatio"],
+    ] as const
+  ) {
+    if (v[flag] !== undefined) c[key] = numberOption(flag, v[flag]);
+  }
 }
 
 /** Analysis-only options, shared with `report`. */
@@ -279,6 +296,36 @@ export const ANALYSIS_OPTIONS: CommandSpec["options"] = {
     type: "string",
     arg: "L1,L2,…",
     help: "class labels shown in the BMUs-by-class figures",
+  },
+  permutations: {
+    type: "string",
+    arg: "N",
+    help: "label permutations of the null baselines (default 200)",
+  },
+  adjust: {
+    type: "string",
+    arg: "holm|none",
+    help: "multiple-comparison adjustment of a model's claims (default holm)",
+  },
+  "much-more-ratio": {
+    type: "string",
+    arg: "X",
+    help: "'PGD moves BMUs much more in the last layer': last ≥ X × first shift (default 2)",
+  },
+  "much-more-similar-ratio": {
+    type: "string",
+    arg: "X",
+    help: "'shallow weights much more similar': deep ≥ X × shallow cosine distance (default 2)",
+  },
+  "collapse-ratio": {
+    type: "string",
+    arg: "X",
+    help: "'PGD collapses accuracy': adversarial ≤ X × clean accuracy (default 0.5)",
+  },
+  "keep-ratio": {
+    type: "string",
+    arg: "X",
+    help: "'noise does not': noise ≥ X × clean accuracy (default 0.9)",
   },
 };
 

@@ -107,7 +107,11 @@ export const command: CommandSpec = {
       help: "SOM sides for the class-centre analysis (default 10,20,30,40)",
     },
     epochs: { type: "string", arg: "N", help: "SOM epochs (default 5)" },
-    seeds: { type: "string", arg: "N", help: "SOM seeds per layer at the main size (default 3)" },
+    seeds: {
+      type: "string",
+      arg: "N",
+      help: "SOM seeds per layer at the main size (default 5; --quick 3)",
+    },
     "attack-n": {
       type: "string",
       arg: "N",
@@ -203,7 +207,7 @@ export const command: CommandSpec = {
       `Report: ${await Deno.realPath(r.report)}\n` +
         `Claims: ${count(true)} hold, ${count(false)} do not, ${
           count("inconclusive")
-        } inconclusive ` +
+        } inconclusive, ${count("invalid")} invalid ` +
         `(claims.json). Done in ${((performance.now() - t0) / 1000).toFixed(1)} s.`,
     );
   },

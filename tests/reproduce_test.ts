@@ -11,7 +11,8 @@ export async function checkRunFolder(dir: string, models: string[]): Promise<voi
   const claims = JSON.parse(await Deno.readTextFile(`${dir}/claims.json`));
   assert(claims.claims.length >= 9 * models.length);
   for (const c of claims.claims) {
-    assert([true, false, "inconclusive"].includes(c.holds), c.id);
+    assert([true, false, "inconclusive", "invalid"].includes(c.holds), c.id);
+    assert(c.holds !== "invalid" || (typeof c.reason === "string" && c.reason.length > 0), c.id);
     assert(models.includes(c.model));
     assert(typeof c.statement === "string" && c.statement.length > 10);
   }

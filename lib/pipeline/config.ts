@@ -81,6 +81,18 @@ export interface AnalysisSettings {
   featuredClasses?: number[];
   /** Threshold of the "noise barely moves BMUs" claim. */
   noiseFraction: number;
+  /** Label permutations of the null baselines (default 200). */
+  permutations: number;
+  /** Multiple-comparison adjustment of a model's claims (default `"holm"`). */
+  adjust: "holm" | "none";
+  /** "Much more" (PGD shift, last vs first layer): ratio threshold (default 2). */
+  muchMoreRatio: number;
+  /** "Much more similar" (weights, deep vs shallow cosine distance): ratio threshold (default 2). */
+  muchMoreSimilarRatio: number;
+  /** "PGD collapses accuracy": adversarial ≤ this × clean accuracy (default 0.5). */
+  collapseRatio: number;
+  /** "… noise does not": noise ≥ this × clean accuracy (default 0.9). */
+  keepRatio: number;
 }
 
 /** A whole run configuration. */
@@ -140,7 +152,7 @@ export function defaultConfig(quick = false): ReproduceConfig {
     sigma0: 10,
     alpha0: 0.1,
     k: 10,
-    seeds: 3,
+    seeds: 5,
     attackN: 500,
     eps: 4 / 255,
     steps: 50,
@@ -151,6 +163,12 @@ export function defaultConfig(quick = false): ReproduceConfig {
     resamples: 1000,
     maxCentreClasses: 100,
     noiseFraction: 0.1,
+    permutations: 200,
+    adjust: "holm",
+    muchMoreRatio: 2,
+    muchMoreSimilarRatio: 2,
+    collapseRatio: 0.5,
+    keepRatio: 0.9,
   };
   if (quick) {
     Object.assign(base, {
@@ -160,6 +178,7 @@ export function defaultConfig(quick = false): ReproduceConfig {
       sizes: [10, 20],
       attackN: 40,
       steps: 10,
+      seeds: 3,
       resamples: 200,
     });
   }
@@ -330,6 +349,16 @@ export function validateConfig(c: ReproduceConfig): ReproduceConfig {
   _num("resamples", c.resamples, 10);
   _num("maxCentreClasses", c.maxCentreClasses, 2);
   _num("noiseFraction", c.noiseFraction, 0, false);
+  _num("permutations", c.permutations, 20);
+  _num("muchMoreRatio", c.muchMoreRatio, 1, false);
+  _num("muchMoreSimilarRatio", c.muchMoreSimilarRatio, 1, false);
+  _num("collapseRatio", c.collapseRatio, 0, false);
+  _num("keepRatio", c.keepRatio, 0, false);
+  if (c.adjust !== "holm" && c.adjust !== "none") {
+    throw new RangeError(
+      `Cannot use run config: adjust is ${JSON.stringify(c.adjust)} but expected one of holm, none`,
+    );
+  }
   if (c.bandwidth !== undefined) _num("bandwidth", c.bandwidth, 0, false);
   if (!Array.isArray(c.sizes)) throw new RangeError("Cannot use run config: sizes must be a list");
   for (const s of c.sizes) _num("sizes[]", s, 2);

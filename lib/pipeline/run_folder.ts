@@ -23,6 +23,7 @@ import type { Manifest } from "../manifest.ts";
 import { RunFolderError, StagedFolder } from "../output_folder.ts";
 import { readNpy, writeNpy } from "../npy.ts";
 import { sha256Hex } from "../model/load.ts";
+import type { AttackExample, AttackSummary } from "../attack/attack.ts";
 import type { Som } from "../som/som.ts";
 import type { TopK } from "../som/backend.ts";
 import { contactSheet } from "../attack/attack.ts";
@@ -58,6 +59,10 @@ export interface ModelState {
   runtime: string | null;
   /** Data set identities of the two splits. */
   dataIdentity: { train: string; val: string };
+  /** Model family from the graph (`listLayers`), when recorded. */
+  family?: "cnn" | "vit" | "other";
+  /** Number of logits (classes the model can predict), when known. */
+  logits?: number | null;
 }
 
 /** Labels of SOM-tr and SOM-val and SOM-val correctness. */
@@ -357,8 +362,15 @@ export class RunFolder {
     model: string,
     mapDirs: string[],
     key: string | null,
-  ): Promise<{ summary: unknown; shifts: ShiftSet[]; sheet?: AttackSheetInput } | null> {
-    const head = await _readJson<{ key: string; summary: unknown }>(
+  ): Promise<
+    {
+      summary: AttackSummary;
+      examples?: AttackExample[];
+      shifts: ShiftSet[];
+      sheet?: AttackSheetInput;
+    } | null
+  > {
+    const head = await _readJson<{ key: string; summary: AttackSummary }>(
       `${this.modelDir(model)}/attack/attack.json`,
     );
     if (!head || (key !== null && head.key !== key)) return null;
@@ -374,7 +386,15 @@ export class RunFolder {
       }
       shifts.push(set as ShiftSet);
     }
-    return { summary: head.summary, shifts, sheet: await this.#readSheet(model, head.summary) };
+    const examples = await _readJson<AttackExample[]>(
+      `${this.modelDir(model)}/attack/examples.json`,
+    );
+    return {
+      summary: head.summary,
+      examples: examples ?? undefined,
+      shifts,
+      sheet: await this.#readSheet(model, head.summary),
+    };
   }
 
   /** The report's contact-sheet images (first few attacked images), when stored. */
@@ -407,8 +427,8 @@ export class RunFolder {
     key: string,
     mapDirs: string[],
     result: {
-      summary: unknown;
-      examples: unknown;
+      summary: AttackSummary;
+      examples?: AttackExample[];
       shifts: ShiftSet[];
       k: number;
       sheet?: AttackSheetInput;
@@ -427,7 +447,7 @@ export class RunFolder {
         await writeJsonAtomic(`${dir}/shift_${kind}.npy.json`, { key });
       }
     }
-    await writeJsonAtomic(`${adir}/examples.json`, result.examples);
+    await writeJsonAtomic(`${adir}/examples.json`, result.examples ?? []);
     await writeJsonAtomic(`${adir}/attack.json`, { key, summary: result.summary });
   }
 

@@ -10,7 +10,7 @@
  */
 
 import type { ModelAnalysis } from "../analysis/analyze.ts";
-import type { ClaimResult } from "../analysis/claims.ts";
+import type { ClaimResult } from "../analysis/claim_types.ts";
 import { isVit } from "./figures.ts";
 import { attackSection, type AttackView } from "./html/attack.ts";
 import { claimBlock, claimsTable, verdictCounts } from "./html/claims.ts";

@@ -7,7 +7,8 @@
 
 import { writeFileAtomic, writeJsonAtomic } from "../fs_atomic.ts";
 import type { ModelAnalysis } from "../analysis/analyze.ts";
-import type { ClaimResult } from "../analysis/claims.ts";
+import type { ClaimOptions, ClaimResult } from "../analysis/claim_types.ts";
+import { claimsDocument } from "../analysis/claims.ts";
 import { buildFigures } from "./figures.ts";
 import { buildReportHtml, type RenderedFigure, type RunSummary } from "./html.ts";
 import { type AttackSheetInput, attackViews } from "./html/attack.ts";
@@ -22,6 +23,8 @@ export interface WriteReportOptions {
   resamples?: number;
   /** Seed the claims were evaluated with (recorded in `claims.json`). Default: the run's root seed. */
   seed?: number | string;
+  /** The claim options the claims used (thresholds and adjustment, stated in `claims.json`). */
+  claimOptions?: ClaimOptions;
   /** Write PNGs beside the SVGs. Default true. */
   png?: boolean;
   /** Called after each figure, for progress. */
@@ -121,12 +124,11 @@ export async function writeReport(
   await Deno.mkdir(`${dir}/figures`, { recursive: true });
   const claimsPath = `${dir}/claims.json`;
   await writeJsonAtomic(claimsPath, {
-    run: summary.name,
-    generated: new Date().toISOString(),
+    ...claimsDocument(summary.name, analyses, claimResults, {
+      ...options.claimOptions,
+      resamples: options.resamples,
+    }),
     seed: options.seed ?? summary.seed,
-    resamples: options.resamples ?? 1000,
-    level: 0.95,
-    claims: claimResults,
   });
   const tables = await writeTables(`${dir}/tables`, analysisTables(analyses, claimResults));
   const specs = buildFigures(analyses, {

@@ -9,7 +9,7 @@
 import { timed } from "../../manifest.ts";
 import { Progress } from "../../progress.ts";
 import { runAttack } from "../../attack/attack.ts";
-import type { AttackResult } from "../../attack/attack.ts";
+import type { AttackExample, AttackResult, AttackSummary } from "../../attack/attack.ts";
 import { type DatasetLike, extractCodes, type LayerCodes } from "../../extract/extract.ts";
 import { Som } from "../../som/som.ts";
 import { recordRuntime, type RunContext, streamSeed } from "../run_context.ts";
@@ -21,7 +21,9 @@ import { type AttackSheetInput, attackSheetInput } from "../../report/html/attac
 /** The attack stage's output for one model. */
 export interface ModelAttack {
   /** The attack summary (success rates, norms). */
-  summary: unknown;
+  summary: AttackSummary;
+  /** Per-image rows (predictions per condition, norms), for the PGD outcome and its claim. */
+  examples?: AttackExample[];
   /** Clean/adversarial/noise top-k BMUs on each layer's main map. */
   shifts: ShiftSet[];
   /** The first few attacked images and predictions, for the report's contact sheet. */
@@ -48,24 +50,26 @@ export async function attackStage(
     ? null
     : await attackKey({ state: m.state.key, n: c.attackN, eps: c.eps, steps: c.steps, seed });
   const mapDirs = maps.main.map((a) => a.dir);
-  let examples: unknown;
   const out = await run.folder.loadOrCompute<ModelAttack>({
     what: `the attack results of ${tag}`,
     load: () => run.folder.readAttack(tag, mapDirs, key),
     compute: async () => {
       const result = await _pgd(run, m.source!, tag, seed);
-      examples = result.examples;
       const shifts = await timed(
         run.manifest,
         `${tag}/attack-bmus`,
         () => _attackBmus(run, m, maps, result, key!),
       );
-      return { summary: result.summary, shifts, sheet: attackSheetInput(result) };
+      return {
+        summary: result.summary,
+        examples: result.examples,
+        shifts,
+        sheet: attackSheetInput(result),
+      };
     },
     save: (v) =>
       run.folder.writeAttack(tag, key!, mapDirs, {
         ...v,
-        examples,
         k: Math.min(c.k, c.grid * c.grid),
       }),
   });

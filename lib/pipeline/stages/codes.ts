@@ -195,6 +195,8 @@ function _state(mc: ModelConfig, key: string, s: ModelSource, codes: SplitCodes)
     counts: s.counts,
     runtime: codes.train.runtime?.kind ?? codes.val.runtime?.kind ?? "cache",
     dataIdentity: s.dataIdentity,
+    family: codes.train.layerList.family,
+    logits: s.model.logits.classes,
   };
 }
 

@@ -12,7 +12,7 @@ import type { RunSummary } from "../../report/html.ts";
 import { type ReportFiles, writeReport } from "../../report/write_report.ts";
 import { type ReproduceConfig, runSettings } from "../config.ts";
 import type { RunContext } from "../run_context.ts";
-import type { ModelResult } from "./analyses.ts";
+import { claimOptions, type ModelResult } from "./analyses.ts";
 
 /**
  * Writes the report of a run, then its manifest and README.
@@ -41,6 +41,7 @@ export async function reportStage(
         classNames,
         resamples: c.resamples,
         seed: c.seed,
+        claimOptions: claimOptions(c),
         attacks: Object.fromEntries(
           results.flatMap((r) => r.attack ? [[r.analysis.model, r.attack]] : []),
         ),

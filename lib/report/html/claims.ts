@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { ClaimResult } from "../../analysis/claims.ts";
+import type { ClaimResult } from "../../analysis/claim_types.ts";
 import { esc, interval, num, words } from "./format.ts";
 
 /** A claim result with the optional fields the page renders when an evaluator provides them. */
