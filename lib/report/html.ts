@@ -282,30 +282,60 @@ interface _Guard {
   reason?: string;
 }
 
-/** Failed validity guards and invalid claims, as a banner for the top of the page. */
+/**
+ * Failed validity guards and invalid claims, as a banner for the top of the page: one line per
+ * model and kind of check (how many maps or scopes failed it, the worst value against its
+ * threshold), with every failed guard listed in a collapsed block below.
+ */
 function _guardBanner(claims: readonly ClaimResult[], analyses: readonly ModelAnalysis[]): string {
-  const lines: string[] = [];
+  const summary: string[] = [], detail: string[] = [];
   for (const a of analyses) {
-    const guards = ((a as { validity?: _Guard[] }).validity ?? []).filter((g) =>
+    const failed = ((a as { validity?: _Guard[] }).validity ?? []).filter((g) =>
       g.passed === false
     );
-    for (const g of guards) {
-      lines.push(
-        `<li><b>${esc(a.model)}</b> — ${esc(g.check ?? "validity")} (${esc(g.scope ?? "model")}): ${
-          num(g.value)
-        }, needs ${esc(g.comparison ?? "")} ${num(g.threshold)}. ${esc(g.reason ?? "")}</li>`,
+    const byCheck = new Map<string, _Guard[]>();
+    for (const g of failed) {
+      const k = g.check ?? "validity";
+      byCheck.set(k, [...(byCheck.get(k) ?? []), g]);
+      detail.push(
+        `<li><b>${esc(a.model)}</b>, ${esc(g.scope ?? "model")}: ${esc(g.reason ?? "")}</li>`,
+      );
+    }
+    for (const [check, gs] of byCheck) {
+      const values = gs.map((g) => g.value).filter((v): v is number => typeof v === "number");
+      const worst = values.length
+        ? (gs[0].comparison === "≤" || gs[0].comparison === "<"
+          ? Math.max(...values)
+          : Math.min(...values))
+        : null;
+      const where = gs.length === 1
+        ? esc(gs[0].scope ?? "model")
+        : `${gs.length} ${gs.every((g) => /map/.test(g.scope ?? "")) ? "maps" : "scopes"}`;
+      summary.push(
+        `<li><b>${esc(a.model)}</b> — ${esc(check)}: failed on ${where}` +
+          (worst !== null
+            ? ` (worst ${num(worst)}, needs ${esc(gs[0].comparison ?? "")} ${num(gs[0].threshold)})`
+            : "") +
+          "</li>",
       );
     }
   }
   const bad = claims.filter((c) => (c.holds as unknown) === "invalid");
-  if (!lines.length && !bad.length) return "";
+  if (!summary.length && !bad.length) return "";
+  const models = [...new Set(bad.map((c) => c.model))];
   return `<div class="banner"><b>Validity checks failed on this run</b>${
     bad.length
-      ? `: ${bad.length} claim${
-        bad.length === 1 ? " is" : "s are"
-      } invalid (grey), their verdicts are not evidence either way`
+      ? `: ${bad.length} claim${bad.length === 1 ? " is" : "s are"} invalid (grey, in ${
+        models.map(esc).join(", ")
+      }); their verdicts are not evidence either way`
       : ""
-  }.${lines.length ? `<ul class="tight">${lines.join("")}</ul>` : ""}</div>`;
+  }.${summary.length ? `<ul class="tight">${summary.join("")}</ul>` : ""}${
+    detail.length
+      ? `<details><summary>every failed check (${detail.length})</summary><ul class="tight">${
+        detail.join("")
+      }</ul></details>`
+      : ""
+  }</div>`;
 }
 
 const CSS = `
