@@ -315,6 +315,11 @@ function _imageReplicates(
   return reps;
 }
 
+/** Per replicate, \`pick\` (Math.min or Math.max) over the layers' (or sizes') replicate rows. */
+function _across(rows: readonly Float64Array[], pick: (...v: number[]) => number): Float64Array {
+  return rows[0].map((_, b) => pick(...rows.map((r) => r[b])));
+}
+
 function _meanAt(v: ArrayLike<number>, idx: Int32Array): number {
   let s = 0;
   for (let i = 0; i < idx.length; i++) s += v[idx[i]];
@@ -325,22 +330,26 @@ function _identity(N: number): Int32Array {
   return Int32Array.from({ length: N }, (_, i) => i);
 }
 
-function _missing(
+/** The fields that name a claim and its rule, shared by its result and its "missing" draft. */
+type ClaimHead = Pick<
+  ClaimDraft,
+  "id" | "statement" | "measures" | "statistic" | "direction" | "threshold"
+>;
+
+function _head(
   id: string,
   statement: string,
   measures: string,
   statistic: string,
-  direction: "above" | "below",
-  threshold: number,
-  why: string,
-): ClaimDraft {
+  direction: "above" | "below" = "above",
+  threshold = 0,
+): ClaimHead {
+  return { id, statement, measures, statistic, direction, threshold };
+}
+
+function _missing(h: ClaimHead, why: string): ClaimDraft {
   return {
-    id,
-    statement,
-    measures,
-    statistic,
-    direction,
-    threshold,
+    ...h,
     scale: 1,
     point: NaN,
     test: { kind: "bootstrap", replicates: new Float64Array(0), units: 0 },
@@ -415,7 +424,8 @@ function lossClaim(c: ClaimContext): ClaimDraft {
     "loss of the earlier layers, per SOM seed";
   const stat = "final loss (mean of the last 10 % of batches) of the last layer minus the " +
     "largest final loss of the earlier layers, mean over SOM seeds";
-  if (L.length < 2) return _missing(id, statement, measures, stat, "above", 0, NEEDS_TWO);
+  const head = _head(id, statement, measures, stat);
+  if (L.length < 2) return _missing(head, NEEDS_TWO);
   const bySeed = L.map((
     l,
   ) => (l.ensemble?.finalLossBySeed.length ? l.ensemble.finalLossBySeed : [l.finalLoss]));
@@ -425,12 +435,7 @@ function lossClaim(c: ClaimContext): ClaimDraft {
   const means = bySeed.map((v) => finiteMean(v.slice(0, S)));
   const scale = Math.max(...means.map(Math.abs).filter(Number.isFinite), 1e-300);
   return {
-    id,
-    statement,
-    measures,
-    statistic: stat,
-    direction: "above",
-    threshold: 0,
+    ...head,
     scale,
     point: finiteMean(diffs),
     test: { kind: "seeds", values: diffs },
@@ -467,17 +472,13 @@ function dClassClaim(c: ClaimContext, split: "train" | "val"): ClaimDraft {
     "shuffled labels";
   const stat = `D_class / null D_class (${tag}; D_class = mean over classes of the mean ` +
     `distance of an example's BMUs to its class centre) in ${first} minus in ${last}`;
-  if (L.length < 2) return _missing(id, statement, measures, stat, "above", 0, NEEDS_TWO);
+  const head = _head(id, statement, measures, stat);
+  if (L.length < 2) return _missing(head, NEEDS_TWO);
   const U = c.a.classes.length;
   const st = L.map((l) => (split === "train" ? l.classStats.dClassTrain : l.classStats.dClassVal));
   if (st.some((s) => !(s.nullMean > 0))) {
     return _missing(
-      id,
-      statement,
-      measures,
-      stat,
-      "above",
-      0,
+      head,
       "the label-permutation null D_class is 0 in some layer: every example shares its BMUs",
     );
   }
@@ -489,12 +490,7 @@ function dClassClaim(c: ClaimContext, split: "train" | "val"): ClaimDraft {
   const pLast = _nullP(st[nL], false);
   const C = c.a.classes.length;
   return {
-    id,
-    statement,
-    measures,
-    statistic: stat,
-    direction: "above",
-    threshold: 0,
+    ...head,
     scale: 1,
     point: e[0] - e[nL],
     test: { kind: "bootstrap", replicates: reps, units: U },
@@ -539,20 +535,16 @@ function overlapClaim(c: ClaimContext): ClaimDraft {
   const stat = "smallest, over layers, of the mean over classes of the overlap (histogram " +
     "intersection over units, all k BMUs) of a class's SOM-tr and SOM-val BMUs, minus its " +
     "label-permutation null";
+  const head = _head(id, statement, measures, stat);
   const st = L.map((l) => l.classStats.overlap);
   const U = c.a.classes.length;
   const ex = st.map((s) => s.replicates.map((v) => v - s.nullMean));
   const x = st.map((s) => s.observed - s.nullMean);
-  const reps = ex[0].map((_, b) => Math.min(...ex.map((r) => r[b])));
+  const reps = _across(ex, Math.min);
   const pMax = Math.max(...st.map((s) => _nullP(s, true)));
   const ratio = st.map((v) => v.observed / v.nullMean);
   return {
-    id,
-    statement,
-    measures,
-    statistic: stat,
-    direction: "above",
-    threshold: 0,
+    ...head,
     scale: 1,
     point: Math.min(...x),
     test: { kind: "bootstrap", replicates: reps, units: U },
@@ -596,7 +588,8 @@ function weightCdClaim(c: ClaimContext): ClaimDraft {
     "(cosine distance) as the shallow layers', per SOM seed";
   const stat = `mean pairwise weight cosine distance of the deep half (${deep.join(", ")}) ` +
     `minus ${r} × that of the shallow half (${shallow.join(", ")}), mean over SOM seeds`;
-  if (L.length < 2) return _missing(id, statement, measures, stat, "above", 0, NEEDS_TWO);
+  const head = _head(id, statement, measures, stat);
+  if (L.length < 2) return _missing(head, NEEDS_TWO);
   const bySeed = L.map((l) =>
     (l.ensemble?.weightCdUnitMeansBySeed.length
       ? l.ensemble.weightCdUnitMeansBySeed
@@ -611,12 +604,7 @@ function weightCdClaim(c: ClaimContext): ClaimDraft {
   const pct = _pct(c.level);
   const diffs = halves.map(([s, d]) => d - s);
   return {
-    id,
-    statement,
-    measures,
-    statistic: stat,
-    direction: "above",
-    threshold: 0,
+    ...head,
     scale: 1,
     point: finiteMean(vals),
     test: { kind: "seeds", values: vals },
@@ -662,16 +650,9 @@ function centreCdClaim(c: ClaimContext): ClaimDraft {
     "smallest";
   const stat = "smallest, over SOM sizes, of (mean class-centre cosine distance − its null) in " +
     `${last} minus in ${first}`;
+  const head = _head(id, statement, measures, stat);
   if (sizes.length === 0) {
-    return _missing(
-      id,
-      statement,
-      measures,
-      stat,
-      "above",
-      0,
-      L.length < 2 ? NEEDS_TWO : "no class-centre distances",
-    );
+    return _missing(head, L.length < 2 ? NEEDS_TWO : "no class-centre distances");
   }
   const nL = L.length - 1;
   const st = (l: LayerAnalysis, s: string) => l.classStats.centreCd[s];
@@ -681,7 +662,7 @@ function centreCdClaim(c: ClaimContext): ClaimDraft {
     const a0 = ex(L[0], s), a1 = ex(L[nL], s);
     return a1.map((v, b) => v - a0[b]);
   });
-  const reps = perSize[0].map((_, b) => Math.min(...perSize.map((r) => r[b])));
+  const reps = _across(perSize, Math.min);
   const main = L.map((l) =>
     sizes.includes(`${l.grid.m}x${l.grid.n}`) ? `${l.grid.m}x${l.grid.n}` : sizes[0]
   );
@@ -693,12 +674,7 @@ function centreCdClaim(c: ClaimContext): ClaimDraft {
     sizes.map((s) => [s, _fin(kendallTau(L.map((l) => x(l, s))))]),
   );
   return {
-    id,
-    statement,
-    measures,
-    statistic: stat,
-    direction: "above",
-    threshold: 0,
+    ...head,
     scale: 1,
     point: Math.min(...sizes.map((s) => x(L[nL], s) - x(L[0], s))),
     test: { kind: "bootstrap", replicates: reps, units: U },
@@ -739,7 +715,7 @@ function centreCdClaim(c: ClaimContext): ClaimDraft {
     secondary: _signLine(
       `smallest, over sizes, of the raw mean class-centre cosine distance in ${last} minus ${first}`,
       Math.min(...sizes.map((s) => st(L[nL], s).observed - st(L[0], s).observed)),
-      replicateInterval(raw[0].map((_, b) => Math.min(...raw.map((r) => r[b]))), c.level, U),
+      replicateInterval(_across(raw, Math.min), c.level, U),
       1,
       _pct(c.level),
     ),
@@ -771,17 +747,10 @@ function noiseClaim(c: ClaimContext): ClaimDraft {
     "distance between two random units, in the layer where it moves them most";
   const stat = "largest per-layer mean BMU shift under random noise, as a fraction of the mean " +
     "distance between two random units of the grid";
+  const head = _head(id, statement, measures, stat, "below", f);
   const sh = _shifts(c, "noise");
   if (!sh) {
-    return _missing(
-      id,
-      statement,
-      measures,
-      stat,
-      "below",
-      f,
-      "no random-noise BMUs were given",
-    );
+    return _missing(head, "no random-noise BMUs were given");
   }
   const norm = c.L.map((l) => _randomUnitDistance(l.grid)), N = sh[0].length;
   const U = N;
@@ -790,17 +759,12 @@ function noiseClaim(c: ClaimContext): ClaimDraft {
   });
   const all = _identity(N), y = sh.map((v, l) => _meanAt(v, all) / norm[l]);
   return {
-    id,
-    statement,
-    measures,
-    statistic: stat,
-    direction: "below",
-    threshold: f,
+    ...head,
     scale: 1,
     point: Math.max(...y),
     test: {
       kind: "bootstrap",
-      replicates: reps[0].map((_, b) => Math.max(...reps.map((r) => r[b]))),
+      replicates: _across(reps, Math.max),
       units: U,
     },
     perLayer: c.L.map((l, i) => ({
@@ -818,7 +782,7 @@ function noiseClaim(c: ClaimContext): ClaimDraft {
       threshold: f,
       value: _fin(Math.max(...y)),
       interval: _ivl(
-        replicateInterval(reps[0].map((_, b) => Math.max(...reps.map((r) => r[b]))), c.level, U),
+        replicateInterval(_across(reps, Math.max), c.level, U),
       ),
     },
     trend: null,
@@ -838,17 +802,10 @@ function pgdClaim(c: ClaimContext): ClaimDraft {
   const measures = `whether PGD moves an image's BMUs at least ${r}× as far in ${last} as in ` +
     first;
   const stat = `mean BMU shift under PGD in ${last} minus ${r} × that in ${first}, grid units`;
+  const head = _head(id, statement, measures, stat);
   const sh = _shifts(c, "adversarial");
   if (!sh || L.length < 2) {
-    return _missing(
-      id,
-      statement,
-      measures,
-      stat,
-      "above",
-      0,
-      sh ? NEEDS_TWO : "no adversarial BMUs were given",
-    );
+    return _missing(head, sh ? NEEDS_TWO : "no adversarial BMUs were given");
   }
   const N = sh[0].length, nL = L.length - 1;
   const U = N;
@@ -860,12 +817,7 @@ function pgdClaim(c: ClaimContext): ClaimDraft {
   const ratio = reps[0].map((v, b) => reps[nL][b] / v);
   const scale = _randomUnitDistance(L[nL].grid);
   return {
-    id,
-    statement,
-    measures,
-    statistic: stat,
-    direction: "above",
-    threshold: 0,
+    ...head,
     scale,
     point: m[nL] - r * m[0],
     test: { kind: "bootstrap", replicates: d, units: U },
@@ -903,17 +855,10 @@ function advNoiseClaim(c: ClaimContext): ClaimDraft {
     "layer where the gap is smallest";
   const stat = "smallest, over layers, of the mean BMU shift under PGD minus under random noise, " +
     "grid units";
+  const head = _head(id, statement, measures, stat);
   const adv = _shifts(c, "adversarial"), noi = _shifts(c, "noise");
   if (!adv || !noi || adv[0].length !== noi[0].length) {
-    return _missing(
-      id,
-      statement,
-      measures,
-      stat,
-      "above",
-      0,
-      "needs both adversarial and noise BMUs of the same images",
-    );
+    return _missing(head, "needs both adversarial and noise BMUs of the same images");
   }
   const N = adv[0].length, L = c.L.length;
   const U = N;
@@ -927,17 +872,12 @@ function advNoiseClaim(c: ClaimContext): ClaimDraft {
   const gap = adv.map((v, l) => _meanAt(v, all) - _meanAt(noi[l], all));
   const gapReps = Array.from({ length: L }, (_, l) => reps[l].map((v, b) => v - reps[L + l][b]));
   return {
-    id,
-    statement,
-    measures,
-    statistic: stat,
-    direction: "above",
-    threshold: 0,
+    ...head,
     scale: _randomUnitDistance(c.L[L - 1].grid),
     point: Math.min(...gap),
     test: {
       kind: "bootstrap",
-      replicates: gapReps[0].map((_, b) => Math.min(...gapReps.map((r) => r[b]))),
+      replicates: _across(gapReps, Math.min),
       units: U,
     },
     perLayer: c.L.map((l, i) => ({
@@ -973,9 +913,10 @@ function collapseClaim(c: ClaimContext): ClaimDraft {
     `while noise accuracy stays at least ${kr}× the clean accuracy`;
   const stat = `smaller of (${cr} × clean − adversarial accuracy) and (noise − ${kr} × clean ` +
     "accuracy)";
+  const head = _head(id, statement, measures, stat);
   const im = c.a.attackImages;
   if (!im || im.label.length === 0) {
-    return _missing(id, statement, measures, stat, "above", 0, "no attack was run");
+    return _missing(head, "no attack was run");
   }
   const N = im.label.length;
   const U = N;
@@ -994,12 +935,7 @@ function collapseClaim(c: ClaimContext): ClaimDraft {
   const stOf = (x: number, y: number, z: number) => Math.min(cr * x - y, z - kr * x);
   const o = c.a.attack;
   return {
-    id,
-    statement,
-    measures,
-    statistic: stat,
-    direction: "above",
-    threshold: 0,
+    ...head,
     scale: 1,
     point: stOf(cl, ad, no),
     test: {
@@ -1056,17 +992,10 @@ function correctnessClaim(c: ClaimContext): ClaimDraft {
     "where the gap is smallest";
   const stat = "smallest, over layers, of the mean over classes of (label-centre distance when " +
     "wrong − when right) minus its null, grid units";
+  const head = _head(id, statement, measures, stat);
   const st = L.map((l) => l.classStats.correctness);
   if (st.some((s) => !s || !Number.isFinite(s.observed))) {
-    return _missing(
-      id,
-      statement,
-      measures,
-      stat,
-      "above",
-      0,
-      "no class has both right and wrong SOM-val predictions",
-    );
+    return _missing(head, "no class has both right and wrong SOM-val predictions");
   }
   const s = st as ClassStatistic[];
   const U = c.a.classes.length;
@@ -1074,17 +1003,12 @@ function correctnessClaim(c: ClaimContext): ClaimDraft {
   const x = s.map((v) => v.observed - v.nullMean);
   const pMax = Math.max(...s.map((v) => _nullP(v, true)));
   return {
-    id,
-    statement,
-    measures,
-    statistic: stat,
-    direction: "above",
-    threshold: 0,
+    ...head,
     scale: _randomUnitDistance(L[0].grid),
     point: Math.min(...x),
     test: {
       kind: "bootstrap",
-      replicates: ex[0].map((_, b) => Math.min(...ex.map((r) => r[b]))),
+      replicates: _across(ex, Math.min),
       units: U,
     },
     nullReq: _nullReq(

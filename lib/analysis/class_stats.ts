@@ -621,27 +621,29 @@ function _corrLevel(d: Float64Array, gVs: _Groups, C: number): _ClassLevel {
 
 /** Mean over classes (with members) of the mean of `d` over the class's members. */
 function _groupMean(d: Float64Array, off: Int32Array, mem: Int32Array, G: number): number {
-  let s = 0, n = 0;
-  for (let c = 0; c < G; c++) {
-    const v = _rangeMean(d, mem, off[c], off[c + 1]);
-    if (v !== v) continue;
-    s += v;
-    n++;
-  }
-  return n ? s / n : NaN;
+  return _meanSkippingNaN(G, (c) => _rangeMean(d, mem, off[c], off[c + 1]));
 }
 
 /** Mean over classes with both of (mean d of wrong − mean d of right), from strata offsets. */
 function _correctnessMean(d: Float64Array, sOff: Int32Array, mem: Int32Array, C: number): number {
-  let s = 0, n = 0;
-  for (let c = 0; c < C; c++) {
-    const v = _rangeMean(d, mem, sOff[2 * c], sOff[2 * c + 1]) -
-      _rangeMean(d, mem, sOff[2 * c + 1], sOff[2 * c + 2]);
+  return _meanSkippingNaN(
+    C,
+    (c) =>
+      _rangeMean(d, mem, sOff[2 * c], sOff[2 * c + 1]) -
+      _rangeMean(d, mem, sOff[2 * c + 1], sOff[2 * c + 2]),
+  );
+}
+
+/** Mean of `at(c)` over c = 0 … n−1, leaving out the NaN values (NaN when all are). */
+function _meanSkippingNaN(n: number, at: (c: number) => number): number {
+  let s = 0, m = 0;
+  for (let c = 0; c < n; c++) {
+    const v = at(c);
     if (v !== v) continue;
     s += v;
-    n++;
+    m++;
   }
-  return n ? s / n : NaN;
+  return m ? s / m : NaN;
 }
 
 /**
@@ -794,14 +796,7 @@ function _stream(o: ClassStatsOptions, name: string): Rng {
 }
 
 function _nanMean(xs: Float64Array): number {
-  let s = 0, n = 0;
-  for (const x of xs) {
-    if (x === x) {
-      s += x;
-      n++;
-    }
-  }
-  return n ? s / n : NaN;
+  return _meanSkippingNaN(xs.length, (i) => xs[i]);
 }
 
 function _tmpCentres(C: number) {

@@ -102,33 +102,43 @@ export function mapGuards(
   let H = 0;
   for (const c of counts.values()) H -= (c / N) * Math.log(c / N);
   const entropy = most > 1 ? H / Math.log(most) : NaN;
-  const usageOk = share >= o.minUnitShare, entOk = entropy >= o.minEntropy;
+  const atLeast = (
+    id: string,
+    check: string,
+    x: number,
+    min: number,
+    why: string,
+    detail?: Guard["detail"],
+  ): Guard => ({
+    id: `${id}/${idScope}`,
+    check,
+    scope,
+    value: Number.isFinite(x) ? x : null,
+    threshold: min,
+    comparison: "≥",
+    ...(detail ? { detail } : {}),
+    passed: Number.isFinite(x) ? x >= min : null,
+    reason: x >= min ? "" : why,
+    claims,
+  });
   return [
-    {
-      id: `map-usage/${idScope}`,
-      check: "collapsed map: share of units that are ever the first BMU of a SOM-tr example",
-      scope,
-      value: Number.isFinite(share) ? share : null,
-      threshold: o.minUnitShare,
-      comparison: "≥",
-      detail: { unitsUsed: counts.size, usable: most },
-      passed: Number.isFinite(share) ? usageOk : null,
-      reason: usageOk ? "" : `${scope}: only ${counts.size} of ${most} usable units are ever a ` +
+    atLeast(
+      "map-usage",
+      "collapsed map: share of units that are ever the first BMU of a SOM-tr example",
+      share,
+      o.minUnitShare,
+      `${scope}: only ${counts.size} of ${most} usable units are ever a ` +
         `first BMU (share ${_fmt(share)} < ${o.minUnitShare}): the map has collapsed`,
-      claims,
-    },
-    {
-      id: `map-entropy/${idScope}`,
-      check: "collapsed map: normalised entropy of the first-BMU distribution",
-      scope,
-      value: Number.isFinite(entropy) ? entropy : null,
-      threshold: o.minEntropy,
-      comparison: "≥",
-      passed: Number.isFinite(entropy) ? entOk : null,
-      reason: entOk ? "" : `${scope}: first-BMU entropy ${_fmt(entropy)} < ${o.minEntropy} ` +
+      { unitsUsed: counts.size, usable: most },
+    ),
+    atLeast(
+      "map-entropy",
+      "collapsed map: normalised entropy of the first-BMU distribution",
+      entropy,
+      o.minEntropy,
+      `${scope}: first-BMU entropy ${_fmt(entropy)} < ${o.minEntropy} ` +
         "(of 1 for an even spread): nearly every example lands on the same few units",
-      claims,
-    },
+    ),
   ];
 }
 
