@@ -36,3 +36,25 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
   const d = new TextDecoder();
   return { code: r.code, stdout: d.decode(r.stdout), stderr: d.decode(r.stderr) };
 }
+
+/**
+ * `reproduce` arguments of the small toy-CNN run shared by the reproduce and fault tests (no
+ * `--out`; the last three are `--resamples 50 --quiet`).
+ */
+export const TOY_REPRODUCE_ARGS: readonly string[] = [
+  "reproduce",
+  "--quick",
+  "--model",
+  "tests/data/models/toy_cnn.onnx",
+  "--data",
+  "builtin:fashion-mnist",
+  "--per-class",
+  "12",
+  "--attack-n",
+  "12",
+  "--steps",
+  "2",
+  "--resamples",
+  "50",
+  "--quiet",
+];

@@ -5,27 +5,10 @@
 // rerun (without --force) byte-identical to an uninterrupted run. One codes extraction is shared
 // through one cache; the run is the small toy-CNN configuration of reproduce_test.ts.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
-import { runCli } from "./cli_helper.ts";
+import { runCli, TOY_REPRODUCE_ARGS } from "./cli_helper.ts";
 
 const CLI = new URL("../tasks/somscope.ts", import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;
-const ARGS = [
-  "reproduce",
-  "--quick",
-  "--model",
-  "tests/data/models/toy_cnn.onnx",
-  "--data",
-  "builtin:fashion-mnist",
-  "--per-class",
-  "12",
-  "--attack-n",
-  "12",
-  "--steps",
-  "2",
-  "--resamples",
-  "50",
-  "--quiet",
-];
 
 const exists = (p: string) => Deno.lstat(p).then(() => true, () => false);
 
@@ -83,7 +66,7 @@ async function killWhen(
   out: string,
   env: Record<string, string>,
   when: (staging: string) => Promise<boolean>,
-  args = ARGS,
+  args = TOY_REPRODUCE_ARGS,
 ): Promise<boolean> {
   const staging = out.replace(/([^/]+)$/, ".$1.staging");
   const child = new Deno.Command(Deno.execPath(), {
@@ -122,7 +105,7 @@ async function setup() {
   const tmp = await Deno.makeTempDir({ prefix: "somscope_fault_" });
   const env = { SOMSCOPE_CACHE: `${tmp}/cache` };
   const ref = `${tmp}/ref`;
-  const r = await runCli([...ARGS, "--out", ref], env);
+  const r = await runCli([...TOY_REPRODUCE_ARGS, "--out", ref], env);
   assertEquals(r.code, 0, r.stderr);
   await assertOneRun(ref);
   shared = { tmp, env, ref, maps: await count(ref, "som.json") };
@@ -152,7 +135,7 @@ Deno.test({
       // after the commit's rename: the folder is already one complete run.
       const committed = killed && await exists(out);
       if (committed) await assertOneRun(out);
-      const r = await runCli([...ARGS, "--out", out], env); // no --force
+      const r = await runCli([...TOY_REPRODUCE_ARGS, "--out", out], env); // no --force
       assertEquals(r.code, 0, `${name}: ${r.stderr}`);
       const m = await assertOneRun(out);
       await assertSameResults(out, ref);
@@ -170,7 +153,7 @@ Deno.test({
     // A kill while the folder holds a previous complete run leaves that run intact; the
     // rerun then replaces it whole.
     const out = `${tmp}/kill0`;
-    const again = [...ARGS.slice(0, -3), "--resamples", "60", "--quiet"];
+    const again = [...TOY_REPRODUCE_ARGS.slice(0, -3), "--resamples", "60", "--quiet"];
     assert(await killWhen(out, env, (s) => exists(`${s}/tables`), again), "killed mid-report");
     const m = await assertOneRun(out);
     assertEquals((m.config as { resamples: number }).resamples, 50); // the old run, whole
@@ -210,7 +193,7 @@ Deno.test({
     const { tmp, env, ref } = await setup();
     const out = `${tmp}/disk`;
     for (const [what, pattern] of WRITES) {
-      const r = await runCli([...ARGS, "--out", out], {
+      const r = await runCli([...TOY_REPRODUCE_ARGS, "--out", out], {
         ...env,
         SOMSCOPE_TEST_FAIL_WRITE: pattern,
       });
@@ -219,12 +202,19 @@ Deno.test({
       assert(m && new RegExp(pattern).test(m[1]), `${what}: ${r.stderr}`);
       assertEquals(await exists(out), false, `${what}: a partial ${out} appeared`);
     }
-    const r = await runCli([...ARGS, "--out", out], env);
+    const r = await runCli([...TOY_REPRODUCE_ARGS, "--out", out], env);
     assertEquals(r.code, 0, r.stderr);
     await assertOneRun(out);
     await assertSameResults(out, ref);
     // With a complete run in place, a failed rerun (here at its last write) keeps that run.
-    const again = [...ARGS.slice(0, -3), "--resamples", "60", "--quiet", "--out", out];
+    const again = [
+      ...TOY_REPRODUCE_ARGS.slice(0, -3),
+      "--resamples",
+      "60",
+      "--quiet",
+      "--out",
+      out,
+    ];
     const f = await runCli(again, { ...env, SOMSCOPE_TEST_FAIL_WRITE: "/manifest\\.json$" });
     assertEquals(f.code, 1, f.stderr);
     const m = await assertOneRun(out);
@@ -269,12 +259,12 @@ Deno.test({
     assert(await sh("mount", "-t", "tmpfs", "-o", `size=${Math.ceil(bytes / 2)}`, "tmpfs", mnt));
     try {
       const out = `${mnt}/run`;
-      const r = await runCli([...ARGS, "--out", out], env);
+      const r = await runCli([...TOY_REPRODUCE_ARGS, "--out", out], env);
       assertEquals(r.code, 1, r.stderr);
       assert(/Cannot write \S+: No space left on device/.test(r.stderr), r.stderr);
       assertEquals(await exists(out), false);
       assert(await sh("mount", "-o", `remount,size=${bytes * 3}`, mnt));
-      const r2 = await runCli([...ARGS, "--out", out], env);
+      const r2 = await runCli([...TOY_REPRODUCE_ARGS, "--out", out], env);
       assertEquals(r2.code, 0, r2.stderr);
       await assertOneRun(out);
       await assertSameResults(out, ref);
@@ -299,13 +289,13 @@ Deno.test({
     else await Deno.chmod(cache, 0o555);
     try {
       const out = `${tmp}/ro`;
-      const r = await runCli([...ARGS, "--out", out], { SOMSCOPE_CACHE: cache });
+      const r = await runCli([...TOY_REPRODUCE_ARGS, "--out", out], { SOMSCOPE_CACHE: cache });
       assertEquals(r.code, 1, r.stderr);
       assert(r.stderr.includes(cache), r.stderr);
       assertEquals(await exists(out), false);
       if (ROOT_USER) assert(await sh("mount", "-o", "remount,rw", cache));
       else await Deno.chmod(cache, 0o755);
-      const r2 = await runCli([...ARGS, "--out", out], { SOMSCOPE_CACHE: cache });
+      const r2 = await runCli([...TOY_REPRODUCE_ARGS, "--out", out], { SOMSCOPE_CACHE: cache });
       assertEquals(r2.code, 0, r2.stderr);
       await assertOneRun(out);
       await assertSameResults(out, ref);
@@ -324,11 +314,11 @@ Deno.test({
     const out = `${tmp}/mine`;
     await Deno.mkdir(out);
     await Deno.writeTextFile(`${out}/notes.txt`, "keep me");
-    const r = await runCli([...ARGS, "--out", out], env);
+    const r = await runCli([...TOY_REPRODUCE_ARGS, "--out", out], env);
     assertEquals(r.code, 1);
     assert(r.stderr.includes("notes.txt") && r.stderr.includes("--force"), r.stderr);
     assertEquals(await files(out), ["notes.txt"]);
-    const f = await runCli([...ARGS, "--out", out, "--force"], env);
+    const f = await runCli([...TOY_REPRODUCE_ARGS, "--out", out, "--force"], env);
     assertEquals(f.code, 0, f.stderr);
     await assertOneRun(out);
     await assertSameResults(out, ref);

@@ -1,7 +1,7 @@
 // node:assert directly: tests/asserts.ts does not type-check beside sharp's @types/node.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import * as aq from "npm:arquero@8.0.3";
-import { runCli } from "./cli_helper.ts";
+import { runCli, TOY_REPRODUCE_ARGS } from "./cli_helper.ts";
 import { FIGURE_IDS } from "./figure_ids.ts";
 
 const cli = (args: string[], env: Record<string, string>) => runCli(args, env);
@@ -60,25 +60,7 @@ Deno.test({
     const tmp = await Deno.makeTempDir({ prefix: "somscope_reproduce_" });
     const env = { SOMSCOPE_CACHE: `${tmp}/cache` };
     const out = `${tmp}/run`;
-    const args = [
-      "reproduce",
-      "--quick",
-      "--model",
-      "tests/data/models/toy_cnn.onnx",
-      "--data",
-      "builtin:fashion-mnist",
-      "--out",
-      out,
-      "--per-class",
-      "12",
-      "--attack-n",
-      "12",
-      "--steps",
-      "2",
-      "--resamples",
-      "50",
-      "--quiet",
-    ];
+    const args = [...TOY_REPRODUCE_ARGS, "--out", out];
     try {
       const r1 = await cli(args, env);
       assertEquals(r1.code, 0, r1.stderr);
@@ -88,7 +70,10 @@ Deno.test({
       assert(m1.timings["toy_cnn/codes"] > 0 && m1.timings["toy_cnn/attack"] > 0);
 
       // Same run settings, another analysis option: nothing but analyses and report recomputed.
-      const r2 = await cli([...args.slice(0, -3), "--resamples", "60", "--quiet"], env);
+      const r2 = await cli(
+        [...TOY_REPRODUCE_ARGS.slice(0, -3), "--out", out, "--resamples", "60", "--quiet"],
+        env,
+      );
       assertEquals(r2.code, 0, r2.stderr);
       const m2 = JSON.parse(await Deno.readTextFile(`${out}/manifest.json`));
       assertEquals(m2.runKey, m1.runKey);
