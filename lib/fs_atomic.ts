@@ -92,3 +92,27 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   await writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n");
 }
+
+/**
+ * Whether `path` exists (`Deno.stat` succeeds: links are followed; any error counts as absent).
+ *
+ * @param path File or folder path.
+ * @returns true when it exists.
+ * @example
+ * ```ts
+ * import { exists } from "./fs_atomic.ts";
+ * import { ok as assert } from "node:assert";
+ * const dir = await Deno.makeTempDir();
+ * assert(await exists(dir));
+ * assert(!(await exists(`${dir}/none`)));
+ * await Deno.remove(dir);
+ * ```
+ */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -170,6 +170,51 @@ export function normalizeOption(v: unknown): Normalize {
 }
 
 /**
+ * The one `MODEL.onnx` positional argument of a command.
+ *
+ * @param positionals The command's positional arguments.
+ * @returns The model path.
+ * @throws {UsageError} If there is not exactly one.
+ * @example
+ * ```ts
+ * import { modelArgument, UsageError } from "./cli.ts";
+ * import { deepStrictEqual as assertEquals, throws } from "node:assert";
+ * assertEquals(modelArgument(["m.onnx"]), "m.onnx");
+ * throws(() => modelArgument([]), UsageError);
+ * ```
+ */
+export function modelArgument(positionals: string[]): string {
+  if (positionals.length !== 1) {
+    throw new UsageError(`expected one MODEL.onnx argument but got ${positionals.length}`);
+  }
+  return positionals[0];
+}
+
+/**
+ * Parses an option that takes one of a fixed list of values.
+ *
+ * @param name Option name.
+ * @param v The raw value.
+ * @param choices The allowed values.
+ * @returns The value.
+ * @throws {UsageError} If `v` is not one of `choices`.
+ * @example
+ * ```ts
+ * import { choiceOption, UsageError } from "./cli.ts";
+ * import { deepStrictEqual as assertEquals, throws } from "node:assert";
+ * assertEquals(choiceOption("runtime", "node", ["node", "wasm"]), "node");
+ * throws(() => choiceOption("runtime", "gpu", ["node", "wasm"]), UsageError);
+ * ```
+ */
+export function choiceOption<T extends string>(name: string, v: unknown, choices: readonly T[]): T {
+  const s = String(v) as T;
+  if (!choices.includes(s)) {
+    throw new UsageError(`--${name} is "${s}" but expected one of ${choices.join(", ")}`);
+  }
+  return s;
+}
+
+/**
  * Parses an integer option with a lower bound, with a usage error naming the option on failure.
  *
  * @param name Option name.

@@ -7,9 +7,11 @@
  */
 
 import {
+  choiceOption,
   CLASS_INDEX_OPTION,
   type CommandSpec,
   integerOption,
+  modelArgument,
   normalizeOption,
   UsageError,
   writeOutputFolder,
@@ -87,28 +89,21 @@ export const command: CommandSpec = {
     "and replace DIR's previous run at the end; a folder holding other files is refused.",
   ].join("\n"),
   async run(values, positionals) {
-    if (positionals.length !== 1) {
-      throw new UsageError(`expected one MODEL.onnx argument but got ${positionals.length}`);
-    }
+    const modelPath = modelArgument(positionals);
     if (!values.data) throw new UsageError("--data SPEC is required");
     if (!values.out) throw new UsageError("--out DIR is required");
     const split = String(values.split);
     if (split !== "train" && split !== "val") {
       throw new UsageError(`--split is "${split}" but expected train or val`);
     }
-    const runtime = String(values.runtime) as RuntimeChoice;
-    if (!RUNTIME_CHOICES.includes(runtime)) {
-      throw new UsageError(
-        `--runtime is "${runtime}" but expected one of ${RUNTIME_CHOICES.join(", ")}`,
-      );
-    }
+    const runtime = choiceOption("runtime", values.runtime, RUNTIME_CHOICES);
     const com = String(values.com) as ComMode;
     if (com !== "flat" && com !== "xy") {
       throw new UsageError(`--com is "${com}" but expected flat or xy`);
     }
     const intOpt = (name: string, min: number) => integerOption(name, values[name], min);
     const job: CodesJob = {
-      model: positionals[0],
+      model: modelPath,
       data: String(values.data),
       classIndex: values["class-index"] as string | undefined,
       split,

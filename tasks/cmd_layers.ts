@@ -5,10 +5,10 @@
  * @module
  */
 
-import { type CommandSpec, numberOption, UsageError } from "./cli.ts";
+import { choiceOption, type CommandSpec, modelArgument, numberOption } from "./cli.ts";
 import { loadModel } from "../lib/model/load.ts";
 import { listLayers } from "../lib/model/layers.ts";
-import { RUNTIME_CHOICES, type RuntimeChoice } from "../lib/model/runtime.ts";
+import { RUNTIME_CHOICES } from "../lib/model/runtime.ts";
 
 /** The `layers` command. */
 export const command: CommandSpec = {
@@ -39,15 +39,8 @@ export const command: CommandSpec = {
     "name, or an alias, can be given to `somscope codes --layers`.",
   ].join("\n"),
   async run(values, positionals) {
-    if (positionals.length !== 1) {
-      throw new UsageError(`expected one MODEL.onnx argument but got ${positionals.length}`);
-    }
-    const runtime = String(values.runtime) as RuntimeChoice;
-    if (!RUNTIME_CHOICES.includes(runtime)) {
-      throw new UsageError(
-        `--runtime is "${runtime}" but expected one of ${RUNTIME_CHOICES.join(", ")}`,
-      );
-    }
+    const modelPath = modelArgument(positionals);
+    const runtime = choiceOption("runtime", values.runtime, RUNTIME_CHOICES);
     let inputSize: number | [number, number] | undefined;
     if (values.size !== undefined) {
       const s = String(values.size);
@@ -57,7 +50,7 @@ export const command: CommandSpec = {
     const channels = values.channels !== undefined
       ? numberOption("channels", values.channels)
       : undefined;
-    const model = await loadModel(positionals[0]);
+    const model = await loadModel(modelPath);
     const list = await listLayers(model, { inputSize, channels, runtime });
     if (values.json) {
       console.log(JSON.stringify(

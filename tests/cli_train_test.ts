@@ -1,3 +1,4 @@
+import { exists } from "../lib/fs_atomic.ts";
 import { runCli } from "./cli_helper.ts";
 import { assert, assertArrayClose, assertEquals } from "./asserts.ts";
 import { readNpy, Rng, Som, writeNpy } from "../mod.ts";
@@ -13,10 +14,6 @@ async function codesFile(dir: string, rows: number, cols: number, seed = 1): Pro
     shape: [rows, cols],
   });
   return path;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => true, () => false);
 }
 
 Deno.test("train replays the QuickSOM test vector from .npy files (--init, --no-shuffle)", async () => {

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { writeFileAtomic, writeJsonAtomic } from "../fs_atomic.ts";
+import { exists, writeFileAtomic, writeJsonAtomic } from "../fs_atomic.ts";
 import type { Manifest } from "../manifest.ts";
 import { RunFolderError, StagedFolder } from "../output_folder.ts";
 import { readNpy, writeNpy } from "../npy.ts";
@@ -128,15 +128,6 @@ async function _readJson<T>(p: string): Promise<T | null> {
     return JSON.parse(await Deno.readTextFile(p)) as T;
   } catch {
     return null;
-  }
-}
-
-async function _exists(p: string): Promise<boolean> {
-  try {
-    await Deno.stat(p);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -379,7 +370,7 @@ export class RunFolder {
       const set: Partial<ShiftSet> = {};
       for (const kind of SHIFT_KINDS) {
         const f = `${dir}/shift_${kind}.npy`;
-        if (!(await _exists(f))) return null;
+        if (!(await exists(f))) return null;
         const h = await _readJson<{ key: string }>(`${f}.json`);
         if (!h || h.key !== head.key) return null;
         set[kind] = (await readNpy(f)).data as Int32Array;
@@ -400,7 +391,7 @@ export class RunFolder {
   /** The report's contact-sheet images (first few attacked images), when stored. */
   async #readSheet(model: string, summary: unknown): Promise<AttackSheetInput | undefined> {
     const adir = `${this.modelDir(model)}/attack`;
-    if (!(await _exists(`${adir}/sheet_adversarial.npy`))) return undefined;
+    if (!(await exists(`${adir}/sheet_adversarial.npy`))) return undefined;
     const clean = await readNpy(`${adir}/sheet_clean.npy`);
     const adversarial = await readNpy(`${adir}/sheet_adversarial.npy`);
     const examples = await _readJson<AttackSheetInput["examples"]>(`${adir}/sheet_examples.json`);
