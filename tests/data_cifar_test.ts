@@ -1,5 +1,5 @@
-import { assertClose, assertEquals, assertRejects } from "./data_helpers.ts";
-import { CIFAR10_CLASSES, DataFormatError, openDataset } from "../mod.ts";
+import { assertClose, assertEquals, assertOpenRejects } from "./data_helpers.ts";
+import { CIFAR10_CLASSES, openDataset } from "../mod.ts";
 
 const here = (p: string) => new URL(p, import.meta.url).pathname;
 const L = here("./data/loaders/");
@@ -30,9 +30,9 @@ Deno.test("cifar: CIFAR-100 train.bin/test.bin use the fine label", async () => 
 });
 
 Deno.test("cifar: a batch that is not whole records is a DataFormatError", async () => {
-  await assertRejects(
-    () => openDataset(`cifar:${L}cifar_bad`, { split: "train" }),
-    DataFormatError,
+  await assertOpenRejects(
+    `cifar:${L}cifar_bad`,
+    { split: "train" },
     "data_batch_1.bin: 3173 bytes but expected a positive multiple of 3073",
   );
 });

@@ -1,4 +1,10 @@
-import { assert, assertClose, assertEquals, assertRejects } from "./data_helpers.ts";
+import {
+  assert,
+  assertClose,
+  assertEquals,
+  assertOpenRejects,
+  assertRejects,
+} from "./data_helpers.ts";
 import { DataFormatError, openDataset } from "../mod.ts";
 
 const here = (p: string) => new URL(p, import.meta.url).pathname;
@@ -123,9 +129,9 @@ Deno.test("folder: grey output is PIL's convert('L') of the sRGB pixels, not sha
 });
 
 Deno.test("folder: an image over the pixel limit is a DataFormatError (decompression bomb)", async () => {
-  await assertRejects(
-    () => openDataset(`folder:${L}bomb`, { split: "train", maxPixels: 1_000_000, crop: 4 }),
-    DataFormatError,
+  await assertOpenRejects(
+    `folder:${L}bomb`,
+    { split: "train", maxPixels: 1_000_000, crop: 4 },
     "big.png: 2000×2000 = 4000000 pixels but the limit is 1000000 (too many pixels",
   );
   const ds = await openDataset(`folder:${L}folder`, { split: "train", crop: 8, maxPixels: 100 });
@@ -133,14 +139,14 @@ Deno.test("folder: an image over the pixel limit is a DataFormatError (decompres
 });
 
 Deno.test("folder: an empty class folder and a val-only class are DataFormatErrors", async () => {
-  await assertRejects(
-    () => openDataset(`folder:${L}bad_empty`, { split: "train" }),
-    DataFormatError,
+  await assertOpenRejects(
+    `folder:${L}bad_empty`,
+    { split: "train" },
     "bad_empty/train/b has no images",
   );
-  await assertRejects(
-    () => openDataset(`folder:${L}bad_valclass`, { split: "val" }),
-    DataFormatError,
+  await assertOpenRejects(
+    `folder:${L}bad_valclass`,
+    { split: "val" },
     `class "zebra" is in ${L}bad_valclass/val but not in`,
   );
 });

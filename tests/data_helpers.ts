@@ -1,6 +1,7 @@
 // Assertions for the data tests, on node:assert directly: tests/asserts.ts does not type-check
 // beside sharp's @types/node (its `msg?: string` does not fit that version's overloads).
 import { AssertionError, deepStrictEqual } from "node:assert";
+import { DataFormatError, openDataset, type OpenDatasetOptions } from "../mod.ts";
 
 /** Deep strict equality. */
 export const assertEquals: <T>(actual: T, expected: T) => void = deepStrictEqual;
@@ -40,4 +41,13 @@ export async function assertRejects(
     return e;
   }
   throw new AssertionError({ message: `Expected ${cls.name} containing "${part}"` });
+}
+
+/** Asserts that `openDataset(spec, options)` rejects with a DataFormatError containing `part`. */
+export async function assertOpenRejects(
+  spec: string,
+  options: OpenDatasetOptions,
+  part: string,
+): Promise<Error> {
+  return await assertRejects(() => openDataset(spec, options), DataFormatError, part);
 }

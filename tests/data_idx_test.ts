@@ -2,6 +2,7 @@ import {
   assert,
   assertClose as assertArrayClose,
   assertEquals,
+  assertOpenRejects,
   assertRejects,
 } from "./data_helpers.ts";
 import { DataFormatError, openDataset, parseIdx } from "../mod.ts";
@@ -61,9 +62,9 @@ Deno.test("idx: reads a gzipped train pair and a raw t10k pair with class names"
 });
 
 Deno.test("idx: a wrong magic number is a DataFormatError naming the file", async () => {
-  await assertRejects(
-    () => openDataset(`idx:${LOADERS}idx_badmagic`, { split: "train" }),
-    DataFormatError,
+  await assertOpenRejects(
+    `idx:${LOADERS}idx_badmagic`,
+    { split: "train" },
     "idx_badmagic/train-images-idx3-ubyte: magic number 0x00000801",
   );
 });

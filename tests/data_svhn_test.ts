@@ -1,5 +1,5 @@
-import { assert, assertClose, assertEquals, assertRejects } from "./data_helpers.ts";
-import { DataFormatError, openDataset, parseDataSpec } from "../mod.ts";
+import { assert, assertClose, assertEquals, assertOpenRejects } from "./data_helpers.ts";
+import { openDataset, parseDataSpec } from "../mod.ts";
 
 const here = (p: string) => new URL(p, import.meta.url).pathname;
 const L = here("./data/loaders/");
@@ -74,24 +74,20 @@ Deno.test("svhn: a bare folder with the .mat files is detected as svhn", async (
 });
 
 Deno.test("svhn: bad labels, a truncated file and a missing split are DataFormatErrors", async () => {
-  await assertRejects(
-    () => openDataset(`svhn:${L}svhn_bad`, { split: "train" }),
-    DataFormatError,
+  await assertOpenRejects(
+    `svhn:${L}svhn_bad`,
+    { split: "train" },
     "train_32x32.mat has label 11 at y(2) but expected 1..10",
   );
-  await assertRejects(
-    () => openDataset(`svhn:${L}svhn_bad`, { split: "val" }),
-    DataFormatError,
-    "test_32x32.mat: truncated",
-  );
-  await assertRejects(
-    () => openDataset(`svhn:${L}cifar10`, { split: "train" }),
-    DataFormatError,
+  await assertOpenRejects(`svhn:${L}svhn_bad`, { split: "val" }, "test_32x32.mat: truncated");
+  await assertOpenRejects(
+    `svhn:${L}cifar10`,
+    { split: "train" },
     'no train_32x32.mat for split "train"',
   );
-  await assertRejects(
-    () => openDataset(`svhn:${L}svhn_notmat`, { split: "train" }),
-    DataFormatError,
+  await assertOpenRejects(
+    `svhn:${L}svhn_notmat`,
+    { split: "train" },
     "not a MATLAB level-5 MAT-file",
   );
 });
