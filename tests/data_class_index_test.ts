@@ -1,10 +1,7 @@
-import { assert, assertEquals, assertRejects } from "./data_helpers.ts";
+import { assert, assertEquals, assertRejects, LOADERS } from "./data_helpers.ts";
 import { DataFormatError, openDataset, readClassIndex, resolveLabelMapping } from "../mod.ts";
 
 import { IMAGENET_NAMES, IMAGENET_WNIDS } from "../lib/data/imagenet_classes.ts";
-
-const here = (p: string) => new URL(p, import.meta.url).pathname;
-const L = here("./data/loaders/");
 
 /** A train/val folder with one small PNG per class and split, in a fresh temp folder. */
 async function folder(classes: string[]): Promise<string> {
@@ -12,7 +9,7 @@ async function folder(classes: string[]): Promise<string> {
   for (const split of ["train", "val"]) {
     for (const c of classes) {
       await Deno.mkdir(`${root}/${split}/${c}`, { recursive: true });
-      await Deno.copyFile(`${L}flat/a/0.png`, `${root}/${split}/${c}/0.png`);
+      await Deno.copyFile(`${LOADERS}flat/a/0.png`, `${root}/${split}/${c}/0.png`);
     }
   }
   return root;
@@ -154,12 +151,12 @@ Deno.test("a synset-words file keeps a subset folder on the model's indices by l
 
 Deno.test("more classes than logits is an error; file labels with fewer classes stay as they are", async () => {
   await assertRejects(
-    () => openDataset(`cifar:${L}cifar10`, { split: "train", logits: 5 }),
+    () => openDataset(`cifar:${LOADERS}cifar10`, { split: "train", logits: 5 }),
     DataFormatError,
     "the data has 10 classes (airplane, automobile, bird, cat, deer, … (10 in all)) but the " +
       "model has 5 logits; pass --class-index FILE",
   );
-  const idx = await openDataset(`idx:${L}idx`, { split: "train", logits: 10 });
+  const idx = await openDataset(`idx:${LOADERS}idx`, { split: "train", logits: 10 });
   assertEquals(idx.labelMapping?.kind, "identity");
   assertEquals(Array.from(idx.labels), [0, 1, 2, 0, 1, 2]);
 });

@@ -3,6 +3,9 @@
 import { AssertionError, deepStrictEqual } from "node:assert";
 import { DataFormatError, openDataset, type OpenDatasetOptions } from "../mod.ts";
 
+/** The folder of the loader fixtures (tests/data/loaders/), with a trailing slash. */
+export const LOADERS: string = new URL("./data/loaders/", import.meta.url).pathname;
+
 /** Deep strict equality. */
 export const assertEquals: <T>(actual: T, expected: T) => void = deepStrictEqual;
 

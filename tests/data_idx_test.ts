@@ -4,11 +4,9 @@ import {
   assertEquals,
   assertOpenRejects,
   assertRejects,
+  LOADERS,
 } from "./data_helpers.ts";
 import { DataFormatError, openDataset, parseIdx } from "../mod.ts";
-
-const here = (p: string) => new URL(p, import.meta.url).pathname;
-const LOADERS = here("./data/loaders/");
 
 /** The formula make_loaders.ts used for the IDX images (4 wide, one tall strip). */
 function pattern(seed: number, image: number): number[] {

@@ -1,8 +1,5 @@
-import { assert, assertEquals, assertRejects } from "./data_helpers.ts";
+import { assert, assertEquals, assertRejects, LOADERS } from "./data_helpers.ts";
 import { DataFormatError, openDataset, parseDataSpec, Rng, samplePerClass } from "../mod.ts";
-
-const here = (p: string) => new URL(p, import.meta.url).pathname;
-const L = here("./data/loaders/");
 
 function labels(perClass: number[]): Int32Array {
   const out: number[] = [];
@@ -83,10 +80,16 @@ Deno.test("SOM-tr and SOM-val draws come from disjoint splits of builtin:fashion
 });
 
 Deno.test("parseDataSpec() detects bare paths and rejects unknown prefixes", async () => {
-  assertEquals(await parseDataSpec(`${L}idx`), { kind: "idx", path: `${L}idx` });
-  assertEquals(await parseDataSpec(`${L}cifar10`), { kind: "cifar", path: `${L}cifar10` });
-  assertEquals(await parseDataSpec(`${L}folder`), { kind: "folder", path: `${L}folder` });
+  assertEquals(await parseDataSpec(`${LOADERS}idx`), { kind: "idx", path: `${LOADERS}idx` });
+  assertEquals(await parseDataSpec(`${LOADERS}cifar10`), {
+    kind: "cifar",
+    path: `${LOADERS}cifar10`,
+  });
+  assertEquals(await parseDataSpec(`${LOADERS}folder`), {
+    kind: "folder",
+    path: `${LOADERS}folder`,
+  });
   await assertRejects(() => parseDataSpec("imagenet:/x"), RangeError, 'prefix "imagenet:"');
   await assertRejects(() => parseDataSpec("builtin:mnist"), RangeError, 'unknown built-in "mnist"');
-  await assertRejects(() => parseDataSpec(`${L}nope`), DataFormatError, "nope");
+  await assertRejects(() => parseDataSpec(`${LOADERS}nope`), DataFormatError, "nope");
 });

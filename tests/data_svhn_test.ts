@@ -1,8 +1,5 @@
-import { assert, assertClose, assertEquals, assertOpenRejects } from "./data_helpers.ts";
+import { assert, assertClose, assertEquals, assertOpenRejects, LOADERS } from "./data_helpers.ts";
 import { openDataset, parseDataSpec } from "../mod.ts";
-
-const here = (p: string) => new URL(p, import.meta.url).pathname;
-const L = here("./data/loaders/");
 
 /** make_svhn_mat.py's X[h, w, c, n] formula, scaled to [0,1]. */
 const px = (h: number, w: number, c: number, n: number, seed: number) =>
@@ -18,7 +15,7 @@ function image(n: number, seed: number): number[] {
 }
 
 Deno.test("svhn: a compressed train file gives digit labels (10 is 0) and H×W-ordered pixels", async () => {
-  const ds = await openDataset(`svhn:${L}svhn`, { split: "train" });
+  const ds = await openDataset(`svhn:${LOADERS}svhn`, { split: "train" });
   assertEquals(ds.classes, ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
   assertEquals(Array.from(ds.labels), [1, 0, 3, 0, 5]);
   assertEquals([ds.size, ds.channels, ds.height, ds.width], [5, 3, 32, 32]);
@@ -28,15 +25,15 @@ Deno.test("svhn: a compressed train file gives digit labels (10 is 0) and H×W-o
 });
 
 Deno.test("svhn: an uncompressed test file (double labels) is the val split", async () => {
-  const ds = await openDataset(`svhn:${L}svhn`, { split: "val" });
+  const ds = await openDataset(`svhn:${LOADERS}svhn`, { split: "val" });
   assertEquals(Array.from(ds.labels), [2, 0, 9]);
   assertClose(await ds.load([2]), image(2, 50), 1e-7);
 });
 
 Deno.test("svhn: compressed and uncompressed files of the same arrays load the same", async () => {
   for (const split of ["train", "val"] as const) {
-    const a = await openDataset(`svhn:${L}svhn`, { split });
-    const b = await openDataset(`svhn:${L}svhn_plain`, { split });
+    const a = await openDataset(`svhn:${LOADERS}svhn`, { split });
+    const b = await openDataset(`svhn:${LOADERS}svhn_plain`, { split });
     assertEquals(Array.from(a.labels), Array.from(b.labels));
     const all = Array.from({ length: a.size }, (_, i) => i);
     assertEquals(Array.from(await a.load(all)), Array.from(await b.load(all)));
@@ -46,15 +43,15 @@ Deno.test("svhn: compressed and uncompressed files of the same arrays load the s
 });
 
 Deno.test("svhn: grey output is PIL's convert('L') exactly (torchvision Grayscale)", async () => {
-  const ref: number[][] = JSON.parse(await Deno.readTextFile(`${L}svhn/grey_ref.json`));
-  const ds = await openDataset(`svhn:${L}svhn`, { split: "train", channels: 1 });
+  const ref: number[][] = JSON.parse(await Deno.readTextFile(`${LOADERS}svhn/grey_ref.json`));
+  const ds = await openDataset(`svhn:${LOADERS}svhn`, { split: "train", channels: 1 });
   assertEquals(ds.channels, 1);
   const x = await ds.load([0, 1, 2, 3, 4]);
   assertClose(x, ref.flat().map((v) => v / 255), 1e-7);
 });
 
 Deno.test("svhn: crop and resize go through the shared preprocessing", async () => {
-  const ds = await openDataset(`svhn:${L}svhn`, { split: "train", crop: 28 });
+  const ds = await openDataset(`svhn:${LOADERS}svhn`, { split: "train", crop: 28 });
   assertEquals([ds.height, ds.width], [28, 28]);
   const x = await ds.load([0]), full = image(0, 1), expected: number[] = [];
   for (let c = 0; c < 3; c++) {
@@ -63,30 +60,30 @@ Deno.test("svhn: crop and resize go through the shared preprocessing", async () 
     }
   }
   assertClose(x, expected, 1e-7);
-  const small = await openDataset(`svhn:${L}svhn`, { split: "train", height: 16, width: 16 });
+  const small = await openDataset(`svhn:${LOADERS}svhn`, { split: "train", height: 16, width: 16 });
   assertEquals((await small.load([0, 1])).length, 2 * 3 * 16 * 16);
 });
 
 Deno.test("svhn: a bare folder with the .mat files is detected as svhn", async () => {
-  assertEquals(await parseDataSpec(`${L}svhn`), { kind: "svhn", path: `${L}svhn` });
-  const ds = await openDataset(`${L}svhn_plain`, { split: "val" });
+  assertEquals(await parseDataSpec(`${LOADERS}svhn`), { kind: "svhn", path: `${LOADERS}svhn` });
+  const ds = await openDataset(`${LOADERS}svhn_plain`, { split: "val" });
   assertEquals(ds.size, 3);
 });
 
 Deno.test("svhn: bad labels, a truncated file and a missing split are DataFormatErrors", async () => {
   await assertOpenRejects(
-    `svhn:${L}svhn_bad`,
+    `svhn:${LOADERS}svhn_bad`,
     { split: "train" },
     "train_32x32.mat has label 11 at y(2) but expected 1..10",
   );
-  await assertOpenRejects(`svhn:${L}svhn_bad`, { split: "val" }, "test_32x32.mat: truncated");
+  await assertOpenRejects(`svhn:${LOADERS}svhn_bad`, { split: "val" }, "test_32x32.mat: truncated");
   await assertOpenRejects(
-    `svhn:${L}cifar10`,
+    `svhn:${LOADERS}cifar10`,
     { split: "train" },
     'no train_32x32.mat for split "train"',
   );
   await assertOpenRejects(
-    `svhn:${L}svhn_notmat`,
+    `svhn:${LOADERS}svhn_notmat`,
     { split: "train" },
     "not a MATLAB level-5 MAT-file",
   );
