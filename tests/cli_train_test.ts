@@ -3,6 +3,7 @@ import { runCli } from "./cli_helper.ts";
 import { assert, assertArrayClose, assertEquals } from "./asserts.ts";
 import { readNpy, Rng, Som, writeNpy } from "../mod.ts";
 import { loadGolden } from "./som_golden.ts";
+import { inTempDir } from "./temp_dir.ts";
 
 const cli = (...args: string[]) => runCli(args);
 
@@ -16,9 +17,9 @@ async function codesFile(dir: string, rows: number, cols: number, seed = 1): Pro
   return path;
 }
 
-Deno.test("train replays the QuickSOM test vector from .npy files (--init, --no-shuffle)", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test(
+  "train replays the QuickSOM test vector from .npy files (--init, --no-shuffle)",
+  inTempDir(async (dir) => {
     const g = await loadGolden();
     await writeNpy(`${dir}/x.npy`, { data: g.x, shape: [40, g.dim] });
     await writeNpy(`${dir}/w0.npy`, { data: g.w0, shape: [g.m * g.n, g.dim] });
@@ -48,14 +49,12 @@ Deno.test("train replays the QuickSOM test vector from .npy files (--init, --no-
     assert(head.timings.train > 0);
     const som = await Som.load(`${dir}/som`, { backend: "reference" });
     assertEquals(som.weights, w.data);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }),
+);
 
-Deno.test("train with the same seed writes identical weights; bmus writes N×k int32 matching Som.topk", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test(
+  "train with the same seed writes identical weights; bmus writes N×k int32 matching Som.topk",
+  inTempDir(async (dir) => {
     const codes = await codesFile(dir, 57, 9);
     const args = ["--codes", codes, "--grid", "4x5", "--epochs", "2", "--seed", "3", "-q"];
     args.push("--layer", "block3", "--flat", "--init", "pca");
@@ -84,14 +83,12 @@ Deno.test("train with the same seed writes identical weights; bmus writes N×k i
     const want = await som.topk((await readNpy(q)).data as Float32Array, 3);
     assertEquals(got.data, want.index);
     assertEquals((await readNpy(`${dir}/dist.npy`)).data, want.distance);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }),
+);
 
-Deno.test("train and bmus reject bad input with exit 2 (usage) or 1 (failure) and write nothing", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test(
+  "train and bmus reject bad input with exit 2 (usage) or 1 (failure) and write nothing",
+  inTempDir(async (dir) => {
     const codes = await codesFile(dir, 20, 6);
     const out = `${dir}/out`;
     const base = ["--codes", codes, "--out", out, "-q", "--backend", "reference"];
@@ -169,14 +166,12 @@ Deno.test("train and bmus reject bad input with exit 2 (usage) or 1 (failure) an
     const asDir = await cli("bmus", "--som", out, "--codes", codes, "--out", dir);
     assertEquals(asDir.code, 2);
     assert(asDir.stderr.includes("is a folder"), asDir.stderr);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }),
+);
 
-Deno.test("train computes QE/TE in one pass equal to Som's, skips them with --no-quality", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test(
+  "train computes QE/TE in one pass equal to Som's, skips them with --no-quality",
+  inTempDir(async (dir) => {
     const codes = await codesFile(dir, 60, 5, 3);
     const base = ["train", "--codes", codes, "--grid", "3x4", "--epochs", "1", "-q"];
     const a = await cli(...base, "--backend", "reference", "--out", `${dir}/a`);
@@ -197,10 +192,8 @@ Deno.test("train computes QE/TE in one pass equal to Som's, skips them with --no
       (await readNpy(`${dir}/a/weights.npy`)).data,
       "the map does not depend on the quality pass",
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }),
+);
 
 Deno.test("train refuses a grid too large for its K×K table before reading the codes (exit 2)", async () => {
   const r = await cli(

@@ -1,6 +1,7 @@
 // Output folders that belong to one run and commit whole (issue 13 points 1–2).
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert";
 import { RunFolderError, StagedFolder } from "../mod.ts";
+import { inTempDir } from "./temp_dir.ts";
 
 const list = async (dir: string) => {
   const out: string[] = [];
@@ -15,9 +16,9 @@ async function commitRun(dir: string, runKey: string, files: Record<string, stri
   await s.commit({ somscope: "0.1.0", command: "demo" });
 }
 
-Deno.test("a committed folder holds exactly its run, with its entries and run id", async () => {
-  const tmp = await Deno.makeTempDir();
-  try {
+Deno.test(
+  "a committed folder holds exactly its run, with its entries and run id",
+  inTempDir(async (tmp) => {
     const dir = `${tmp}/out`;
     await commitRun(dir, "k1", { "a.txt": "1", "b.txt": "1" });
     // The same run again replaces the folder whole: no stale file of the first attempt stays.
@@ -28,14 +29,12 @@ Deno.test("a committed folder holds exactly its run, with its entries and run id
     assertEquals([m.ownership.kind, m.ownership.runKey], ["demo", "k1"]);
     assertEquals(m.ownership.entries, ["a.txt", "manifest.json"]);
     assert(/^[0-9a-f-]{36}$/.test(m.ownership.runId));
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
-});
+  }),
+);
 
-Deno.test("foreign files, another run and a file are refused, naming them; --force moves aside", async () => {
-  const tmp = await Deno.makeTempDir();
-  try {
+Deno.test(
+  "foreign files, another run and a file are refused, naming them; --force moves aside",
+  inTempDir(async (tmp) => {
     const dir = `${tmp}/out`;
     await Deno.mkdir(dir);
     await Deno.writeTextFile(`${dir}/notes.txt`, "keep me");
@@ -61,14 +60,12 @@ Deno.test("foreign files, another run and a file are refused, naming them; --for
     await rejects(StagedFolder.begin(dir, { kind: "other", runKey: "k" }), /another run/);
     await Deno.writeTextFile(`${tmp}/file`, "x");
     await rejects(StagedFolder.begin(`${tmp}/file`, { kind: "demo", runKey: "k" }), /is a file/);
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
-});
+  }),
+);
 
-Deno.test("a failed run leaves the old run; a resumable one continues in its staging folder", async () => {
-  const tmp = await Deno.makeTempDir();
-  try {
+Deno.test(
+  "a failed run leaves the old run; a resumable one continues in its staging folder",
+  inTempDir(async (tmp) => {
     const dir = `${tmp}/out`;
     await commitRun(dir, "k", { "a.txt": "old" });
     const opts = { kind: "demo", runKey: "k", resumable: true, carry: ["a.txt"] };
@@ -86,14 +83,12 @@ Deno.test("a failed run leaves the old run; a resumable one continues in its sta
     assertEquals(await exists(`${s3.path}/b.txt`), false);
     await s3.abort();
     assertEquals(await exists(s3.path), false);
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
-});
+  }),
+);
 
-Deno.test("a commit cut between its two renames is completed by the next begin", async () => {
-  const tmp = await Deno.makeTempDir();
-  try {
+Deno.test(
+  "a commit cut between its two renames is completed by the next begin",
+  inTempDir(async (tmp) => {
     const dir = `${tmp}/out`;
     await commitRun(dir, "k", { "a.txt": "old" });
     const s = await StagedFolder.begin(dir, { kind: "demo", runKey: "k", resumable: true });
@@ -119,14 +114,12 @@ Deno.test("a commit cut between its two renames is completed by the next begin",
     await StagedFolder.begin(dir2, { kind: "demo", runKey: "k", resumable: true });
     assertEquals(await Deno.readTextFile(`${dir2}/a.txt`), "old");
     assert(await exists(s2.path));
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
-});
+  }),
+);
 
-Deno.test("an older somscope run (no ownership record) is accepted as its command's run", async () => {
-  const tmp = await Deno.makeTempDir();
-  try {
+Deno.test(
+  "an older somscope run (no ownership record) is accepted as its command's run",
+  inTempDir(async (tmp) => {
     const dir = `${tmp}/out`;
     await Deno.mkdir(dir);
     await Deno.writeTextFile(
@@ -141,7 +134,5 @@ Deno.test("an older somscope run (no ownership record) is accepted as its comman
     });
     assertEquals(s.previous.ownership?.kind, "reproduce");
     await s.abort();
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
-});
+  }),
+);
