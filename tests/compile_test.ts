@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "./asserts.ts";
 import { explainCompileFailure, requiredFiles } from "../tasks/compile.ts";
+import { inTempDir } from "./temp_dir.ts";
 
 const TASK = new URL("../tasks/compile.ts", import.meta.url).pathname;
 
@@ -13,9 +14,9 @@ Deno.test("compile explains a failed denort download and points at DENORT_BIN", 
   assert(msg.includes("No binary was written"), msg);
 });
 
-Deno.test("compile with a DENORT_BIN that does not exist fails with exit 1 and writes nothing", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test(
+  "compile with a DENORT_BIN that does not exist fails with exit 1 and writes nothing",
+  inTempDir(async (dir) => {
     const r = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", TASK, "--output", `${dir}/somscope`],
       env: { DENORT_BIN: `${dir}/no-such-denort`, NO_COLOR: "1" },
@@ -26,10 +27,8 @@ Deno.test("compile with a DENORT_BIN that does not exist fails with exit 1 and w
     assertEquals(r.code, 1, err);
     assert(err.includes("DENORT_BIN"), err);
     assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), []);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }),
+);
 
 Deno.test("every file the binary embeds (fixtures, ORT wasm) exists", async () => {
   assertEquals(await requiredFiles(), []);

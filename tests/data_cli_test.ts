@@ -5,6 +5,7 @@ import { runCli } from "./cli_helper.ts";
 import { readNpy } from "../mod.ts";
 import { DT, encodeModel } from "../lib/onnx/proto.ts";
 import { model, node, tensor, valueInfo } from "../lib/onnx/proto.ts";
+import { inTempDir } from "./temp_dir.ts";
 
 const here = (p: string) => new URL(p, import.meta.url).pathname;
 const PNG = here("./data/loaders/folder/train/bird/b0.png"); // 8×8 RGB
@@ -26,9 +27,9 @@ function linearModel(k: number, hot: number): Uint8Array {
   }, { opset: 17 }));
 }
 
-Deno.test("codes: wnid folders get ImageNet indices with 1000 logits, an error with 10, --class-index fixes it", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "somscope_data_cli_" });
-  try {
+Deno.test(
+  "codes: wnid folders get ImageNet indices with 1000 logits, an error with 10, --class-index fixes it",
+  inTempDir(async (dir) => {
     for (const split of ["train", "val"]) {
       for (const c of ["n15075141", "n01443537", "n02099601"]) {
         await Deno.mkdir(`${dir}/data/${split}/${c}`, { recursive: true });
@@ -81,7 +82,5 @@ Deno.test("codes: wnid folders get ImageNet indices with 1000 logits, an error w
     const ex10 = (await readNpy(`${dir}/out10/examples.npy`)).data as Int32Array;
     assertEquals([ex10[1], ex10[5], ex10[9]], [3, 4, 9]);
     assertEquals([ex10[3], ex10[7], ex10[11]], [0, 1, 0]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }, { prefix: "somscope_data_cli_" }),
+);

@@ -1,5 +1,6 @@
 import { decodeNpy } from "../mod.ts";
 import { assert, assertEquals } from "./asserts.ts";
+import { inTempDir } from "./temp_dir.ts";
 
 const CNN = "tests/data/models/toy_cnn.onnx";
 
@@ -37,9 +38,9 @@ Deno.test("somscope layers exits 1 on a file that is not ONNX and 2 on a usage e
   assertEquals((await somscope("layers", CNN, "--runtime", "cuda")).code, 2);
 });
 
-Deno.test("somscope codes writes tables, codes and a manifest, and a rerun is a cache hit", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "somscope_cli_" });
-  try {
+Deno.test(
+  "somscope codes writes tables, codes and a manifest, and a rerun is a cache hit",
+  inTempDir(async (dir) => {
     const args = [
       "codes",
       CNN,
@@ -103,14 +104,12 @@ Deno.test("somscope codes writes tables, codes and a manifest, and a rerun is a 
     const asFile = await somscope(...args.map((a) => (a === `${dir}/out` ? `${dir}/file` : a)));
     assertEquals(asFile.code, 2);
     assert(asFile.stderr.includes("is a file"), asFile.stderr);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }, { prefix: "somscope_cli_" }),
+);
 
-Deno.test("somscope codes: unknown layer exits 1 naming the valid layers; missing --out exits 2", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "somscope_cli_" });
-  try {
+Deno.test(
+  "somscope codes: unknown layer exits 1 naming the valid layers; missing --out exits 2",
+  inTempDir(async (dir) => {
     const r = await somscope(
       "codes",
       CNN,
@@ -138,7 +137,5 @@ Deno.test("somscope codes: unknown layer exits 1 naming the valid layers; missin
     const u = await somscope("codes", CNN, "--data", "builtin:fashion-mnist");
     assertEquals(u.code, 2);
     assert(u.stderr.includes("--out"), u.stderr);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }, { prefix: "somscope_cli_" }),
+);

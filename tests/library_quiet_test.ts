@@ -1,4 +1,5 @@
 import { assert, assertEquals } from "./asserts.ts";
+import { inTempDir } from "./temp_dir.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const DENO_DIR = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`;
@@ -36,9 +37,9 @@ async function run(mode: string, home: string, cwd: string) {
   return { code: r.code, out: d.decode(r.stdout), err: d.decode(r.stderr) };
 }
 
-Deno.test("as a library somscope is silent and caches in ~/.cache/somscope, not the working folder", async () => {
-  const tmp = await Deno.makeTempDir({ prefix: "somscope_quiet_" });
-  try {
+Deno.test(
+  "as a library somscope is silent and caches in ~/.cache/somscope, not the working folder",
+  inTempDir(async (tmp) => {
     const home = `${tmp}/home`, cwd = `${tmp}/work`;
     await Deno.mkdir(home);
     await Deno.mkdir(cwd);
@@ -51,7 +52,5 @@ Deno.test("as a library somscope is silent and caches in ~/.cache/somscope, not 
     const loud = await run("loud", home, cwd);
     assertEquals(loud.code, 0, loud.err);
     assert(/^codes toy SOM-tr layers .+: 4 img in /m.test(loud.err), loud.err);
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
-});
+  }, { prefix: "somscope_quiet_" }),
+);

@@ -11,6 +11,7 @@ import {
 import { openDataset, reduceFeatureMapsReference } from "../mod.ts";
 import { assert, assertEquals } from "./asserts.ts";
 import { gpuContextOrSkip } from "./gpu_helper.ts";
+import { inTempDir } from "./temp_dir.ts";
 
 const REF = "fixtures/reference";
 const FIXTURES = {
@@ -68,9 +69,9 @@ for (const [name, f] of Object.entries(FIXTURES)) {
   }
 }
 
-Deno.test("extractCodes() on the built-in data gives the fixture's reference codes and predictions", async () => {
-  const cacheDir = await Deno.makeTempDir({ prefix: "somscope_fixture_" });
-  try {
+Deno.test(
+  "extractCodes() on the built-in data gives the fixture's reference codes and predictions",
+  inTempDir(async (cacheDir) => {
     const data = await openDataset("builtin:fashion-mnist", { split: "val" });
     const meta = JSON.parse(await Deno.readTextFile(`${REF}/reference.json`));
     const x = await readNpy(`${REF}/resnet_input.npy`);
@@ -91,10 +92,8 @@ Deno.test("extractCodes() on the built-in data gives the fixture's reference cod
         assert(e <= 1e-5, `${name} ${r.layers[i].label}: relative error ${e}`);
       }
     }
-  } finally {
-    await Deno.remove(cacheDir, { recursive: true });
-  }
-});
+  }, { prefix: "somscope_fixture_" }),
+);
 
 Deno.test("fixture codes agree across runtimes: wasm vs node ≤ 1e-5, webgpu vs node ≤ 1e-4", async () => {
   const ctx = await gpuContextOrSkip();

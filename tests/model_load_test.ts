@@ -1,6 +1,7 @@
 import { createRuntime, DT, encodeModel, loadModel, ModelFormatError } from "./model_helpers.ts";
 import { assert, assertEquals, assertRejects } from "./asserts.ts";
 import { model as buildModel, node, onnx, tensor, valueInfo } from "../lib/onnx/proto.ts";
+import { inTempDir } from "./temp_dir.ts";
 
 const TOY = "tests/data/models/toy_cnn.onnx";
 
@@ -93,9 +94,9 @@ Deno.test("loadModel() rejects a model without an N×C×H×W float input, naming
   await assertRejects(() => loadModel(bytes), ModelFormatError, "no image input; inputs are v");
 });
 
-Deno.test("loadModel() inlines external data from the model's folder", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test(
+  "loadModel() inlines external data from the model's folder",
+  inTempDir(async (dir) => {
     await Deno.writeFile(`${dir}/weights.bin`, new Uint8Array(Float32Array.of(9, 3).buffer));
     await Deno.writeFile(
       `${dir}/m.onnx`,
@@ -109,14 +110,12 @@ Deno.test("loadModel() inlines external data from the model's folder", async () 
     const r = await rt.run(Float32Array.of(1, 2, 3, 4), [1, 1, 2, 2]);
     await rt.dispose();
     assertEquals(Array.from(r.logits), [3, 6, 9, 12]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }),
+);
 
-Deno.test("loadModel() refuses external data outside the model's folder", async () => {
-  const root = await Deno.makeTempDir();
-  try {
+Deno.test(
+  "loadModel() refuses external data outside the model's folder",
+  inTempDir(async (root) => {
     await Deno.mkdir(`${root}/models`);
     await Deno.writeFile(`${root}/secret.bin`, new Uint8Array(Float32Array.of(2).buffer));
     await Deno.symlink(`${root}/secret.bin`, `${root}/models/link.bin`);
@@ -133,19 +132,15 @@ Deno.test("loadModel() refuses external data outside the model's folder", async 
     }
     const bytes = _scaleModel(Float32Array.of(0), { location: "w.bin" });
     await assertRejects(() => loadModel(bytes), ModelFormatError, "given as bytes");
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-});
+  }),
+);
 
-Deno.test("loadModel() refuses an external data range beyond the file", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test(
+  "loadModel() refuses an external data range beyond the file",
+  inTempDir(async (dir) => {
     await Deno.writeFile(`${dir}/w.bin`, new Uint8Array(2));
     await Deno.writeFile(`${dir}/m.onnx`, _scaleModel(Float32Array.of(0), { location: "w.bin" }));
     const e = await assertRejects(() => loadModel(`${dir}/m.onnx`), ModelFormatError);
     assert(e.message.includes("expected a range inside the file"), e.message);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }),
+);

@@ -11,6 +11,7 @@ import type { RunSummary } from "../lib/report/html.ts";
 import { PAPER_LIKE, planted } from "./analysis_planted.ts";
 import { FIGURE_IDS } from "./figure_ids.ts";
 import { modelClaims } from "../lib/pipeline/stages/analyses.ts";
+import { inTempDir } from "./temp_dir.ts";
 
 const CLAIMS = { resamples: 100, noiseFraction: 0.1 };
 
@@ -179,9 +180,9 @@ async function toyAttack() {
   return await runAttack(model, dataset, { n: 6, steps: 2, batch: 6 });
 }
 
-Deno.test("writeReport() writes a page whose every figure has drawn panels, no overlapping text and no network request", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "somscope_report_" });
-  try {
+Deno.test(
+  "writeReport() writes a page whose every figure has drawn panels, no overlapping text and no network request",
+  inTempDir(async (dir) => {
     const resnet = analyzeModel("planted_resnet", withEnsemble(planted(PAPER_LIKE)));
     const vit = analyzeModel(
       "planted_vit",
@@ -243,10 +244,8 @@ Deno.test("writeReport() writes a page whose every figure has drawn panels, no o
       await checkExplorer(page);
     });
     assertEquals(outside, []);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }, { prefix: "somscope_report_" }),
+);
 
 /** The explorer pins a unit on click and by keyboard, and overlays the selected classes' BMUs. */
 async function checkExplorer(page: Page): Promise<void> {
@@ -304,9 +303,9 @@ function syntheticModel(C: number, per: number): LayerInput[] {
   }));
 }
 
-Deno.test("a 1000-class report stays a small self-contained file (≤ 15 MB)", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "somscope_report_big_" });
-  try {
+Deno.test(
+  "a 1000-class report stays a small self-contained file (≤ 15 MB)",
+  inTempDir(async (dir) => {
     const a = analyzeModel("synthetic_1000", syntheticModel(1000, 50));
     const claims = modelClaims(a, { resamples: 20, noiseFraction: 0.1, seed: 0 });
     const files = await writeReport(dir, { ...SUMMARY, name: "1000 classes" }, [a], claims, {
@@ -317,10 +316,8 @@ Deno.test("a 1000-class report stays a small self-contained file (≤ 15 MB)", a
     console.log(`1000-class report.html: ${(size / 2 ** 20).toFixed(1)} MB`);
     assert(size <= 15 * 1024 * 1024, `report.html is ${(size / 2 ** 20).toFixed(1)} MB`);
     assert(size > 100_000, "the report has its figures");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }, { prefix: "somscope_report_big_" }),
+);
 
 Deno.test("scopeSvgIds() prefixes ids and their references only", () => {
   const s = '<svg><clipPath id="clip1"/><g clip-path="url(#clip1)" fill="url(#other)"/></svg>';

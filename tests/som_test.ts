@@ -18,6 +18,7 @@ import {
   torusD2,
 } from "../mod.ts";
 import { loadGolden, replayGolden } from "./som_golden.ts";
+import { inTempDir } from "./temp_dir.ts";
 
 function randn(n: number, seed: number): Float32Array {
   const rng = new Rng(seed);
@@ -237,9 +238,9 @@ Deno.test("explicit per-epoch order is replayed; shuffle=false visits rows in or
   );
 });
 
-Deno.test("save() and Som.load() round-trip weights, losses and hyper-parameters bit-identically", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test(
+  "save() and Som.load() round-trip weights, losses and hyper-parameters bit-identically",
+  inTempDir(async (dir) => {
     const som = new Som({
       m: 3,
       n: 4,
@@ -292,14 +293,12 @@ Deno.test("save() and Som.load() round-trip weights, losses and hyper-parameters
       await Deno.readTextFile(`${dir}/som.json`),
     );
     await Deno.remove(dir2, { recursive: true });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }),
+);
 
-Deno.test("Som.load() rejects a foreign header, a missing file and weights of the wrong shape", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test(
+  "Som.load() rejects a foreign header, a missing file and weights of the wrong shape",
+  inTempDir(async (dir) => {
     await assertRejects(() => Som.load(dir), DataFormatError, "som.json is unreadable");
     const som = new Som({ m: 2, n: 2, dim: 3, backend: "reference" });
     await som.save(dir);
@@ -314,10 +313,8 @@ Deno.test("Som.load() rejects a foreign header, a missing file and weights of th
     );
     await Deno.writeTextFile(`${dir}/som.json`, JSON.stringify({ ...head, weights: "../x.npy" }));
     await assertRejects(() => Som.load(dir), DataFormatError, "expected a name inside");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }),
+);
 
 Deno.test("bad arguments raise errors in the house message shape", async () => {
   const ok = { m: 2, n: 2, dim: 512, backend: "reference" as const };
