@@ -3,6 +3,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import * as aq from "npm:arquero@8.0.3";
 import { runCli, TOY_REPRODUCE_ARGS } from "./cli_helper.ts";
 import { FIGURE_IDS } from "./figure_ids.ts";
+import { inTempDir } from "./temp_dir.ts";
 
 const cli = (args: string[], env: Record<string, string>) => runCli(args, env);
 
@@ -208,35 +209,30 @@ Deno.test({
   name: "the default `reproduce --quick` on both built-in models writes every artefact",
   sanitizeResources: false,
   sanitizeOps: false,
-  fn: async () => {
-    const tmp = await Deno.makeTempDir({ prefix: "somscope_quick_" });
-    try {
-      const r = await cli(["reproduce", "--quick", "--out", `${tmp}/run`, "--quiet"], {
-        SOMSCOPE_CACHE: `${tmp}/cache`,
-      });
-      assertEquals(r.code, 0, r.stderr);
-      await checkRunFolder(`${tmp}/run`, ["fmnist_resnet", "fmnist_vit"]);
-      const figs = JSON.parse(await Deno.readTextFile(`${tmp}/run/manifest.json`)).outputs
-        .figures as string[];
-      for (const id of FIGURE_IDS) {
-        assert(figs.includes(`figures/${id}.svg`), id);
-      }
-      // One data set: Fig. 8 (across data sets) is stated in a sentence, not drawn.
-      assert(!figs.includes("figures/fig08_datasets.svg"));
-      // The attack's contact sheet is in the run folder and embedded in the report.
-      for (const m of ["fmnist_resnet", "fmnist_vit"]) {
-        const png = await Deno.readFile(`${tmp}/run/work/${m}/attack/contact_sheet.png`);
-        assertEquals(Array.from(png.subarray(1, 4)), [0x50, 0x4e, 0x47]);
-      }
-      const html = await Deno.readTextFile(`${tmp}/run/report.html`);
-      assert(html.includes('<section id="attack">') && html.includes("data:image/png;base64,"));
-      const layers = JSON.parse(await Deno.readTextFile(`${tmp}/run/claims.json`)).claims
-        .find((c: { id: string; model: string }) =>
-          c.id === "dclass-shrinks-train" && c.model === "fmnist_resnet"
-        ).perLayer.map((l: { layer: string }) => l.layer);
-      assertEquals(layers, ["CL1", "CL2", "CL3", "CL4"]);
-    } finally {
-      await Deno.remove(tmp, { recursive: true });
+  fn: inTempDir(async (tmp) => {
+    const r = await cli(["reproduce", "--quick", "--out", `${tmp}/run`, "--quiet"], {
+      SOMSCOPE_CACHE: `${tmp}/cache`,
+    });
+    assertEquals(r.code, 0, r.stderr);
+    await checkRunFolder(`${tmp}/run`, ["fmnist_resnet", "fmnist_vit"]);
+    const figs = JSON.parse(await Deno.readTextFile(`${tmp}/run/manifest.json`)).outputs
+      .figures as string[];
+    for (const id of FIGURE_IDS) {
+      assert(figs.includes(`figures/${id}.svg`), id);
     }
-  },
+    // One data set: Fig. 8 (across data sets) is stated in a sentence, not drawn.
+    assert(!figs.includes("figures/fig08_datasets.svg"));
+    // The attack's contact sheet is in the run folder and embedded in the report.
+    for (const m of ["fmnist_resnet", "fmnist_vit"]) {
+      const png = await Deno.readFile(`${tmp}/run/work/${m}/attack/contact_sheet.png`);
+      assertEquals(Array.from(png.subarray(1, 4)), [0x50, 0x4e, 0x47]);
+    }
+    const html = await Deno.readTextFile(`${tmp}/run/report.html`);
+    assert(html.includes('<section id="attack">') && html.includes("data:image/png;base64,"));
+    const layers = JSON.parse(await Deno.readTextFile(`${tmp}/run/claims.json`)).claims
+      .find((c: { id: string; model: string }) =>
+        c.id === "dclass-shrinks-train" && c.model === "fmnist_resnet"
+      ).perLayer.map((l: { layer: string }) => l.layer);
+    assertEquals(layers, ["CL1", "CL2", "CL3", "CL4"]);
+  }, { prefix: "somscope_quick_" }),
 });
