@@ -23,7 +23,8 @@ import {
 import { ModelFormatError } from "../errors.ts";
 import { type Const, constValues, type PreparedGraph, type PreparedNode } from "./graph.ts";
 import { prepareGraph } from "./prepare.ts";
-import { flipConvWeight, type GradBuilder, GRADIENT_RULES, SUPPORTED_OPS } from "./ops.ts";
+import { flipConvWeight, GRADIENT_RULES, SUPPORTED_OPS } from "./ops.ts";
+import type { GradBuilder } from "./rule_kit.ts";
 import { type Normalize, resolveNormalize } from "../model/surgery.ts";
 
 /**
