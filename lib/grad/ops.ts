@@ -581,6 +581,8 @@ export const GRADIENT_RULES: Readonly<Record<string, GradRule>> = {
   Softmax: _softmax,
   LogSoftmax: _softmax,
   ConvTranspose: _convTranspose,
+  // Inference-mode Dropout with its mask output used: the identity.
+  Dropout: (n, dY) => n.inputs.map((_, i) => (i === 0 ? dY[0] : undefined)),
   ...POINTWISE_RULES,
   ...INDEX_RULES,
   ...REDUCE_RULES,
@@ -599,5 +601,5 @@ export const GRADIENT_RULES: Readonly<Record<string, GradRule>> = {
  * ```
  */
 export const SUPPORTED_OPS: readonly string[] = Object.freeze(
-  [...Object.keys(GRADIENT_RULES), "Identity", "Dropout", "Constant"].sort(),
+  [...new Set([...Object.keys(GRADIENT_RULES), "Identity", "Dropout", "Constant"])].sort(),
 );

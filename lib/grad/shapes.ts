@@ -259,6 +259,13 @@ function _reduceShape({ n, s, ints, has }: ShapeInputs): number[][] {
   ];
 }
 
+function _argShape({ n, s }: ShapeInputs): number[][] {
+  const x = s(0), ax = normAxis(getAttr<number>(n.proto, "axis", 0), x.length);
+  return getAttr<number>(n.proto, "keepdims", 1)
+    ? [x.map((d, i) => (i === ax ? 1 : d))]
+    : [x.filter((_, i) => i !== ax)];
+}
+
 /** A parsed Einsum equation: one letter string per operand and the output's. */
 export interface EinsumSpec {
   /** Subscripts per operand, ellipses expanded to letters outside a–z/A–Z. */
@@ -401,8 +408,8 @@ export const SHAPE_RULES: Readonly<Record<string, ShapeRule>> = Object.freeze({
     n.inputs.map((_, i) => s(i)).reduce((a, b) => broadcastShapes(a, b, `${n.op} ${n.name}`)),
   ]])),
   ...Object.fromEntries(_REDUCE.map((op) => [op, _reduceShape])),
-  ArgMax: _reduceShape,
-  ArgMin: _reduceShape,
+  ArgMax: _argShape,
+  ArgMin: _argShape,
   Conv: ({ n, s }) => {
     const x = s(0), w = s(1);
     const geo = windowGeometry(n.proto, x.slice(2), w.slice(2));
