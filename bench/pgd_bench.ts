@@ -55,13 +55,11 @@ async function setupResnet18(): Promise<Setup | undefined> {
   const m = await Deno.readFile(R18);
   const fused = await openGraphSession(
     derivePgdStepGraph(m, { batch: B, normalize: "imagenet" }),
-    "node",
-    THREADS,
+    { threads: THREADS },
   );
   const plain = await openGraphSession(
     deriveGradientGraph(m, { batch: B, normalize: "imagenet", convGrad: "convtranspose" }),
-    "node",
-    THREADS,
+    { threads: THREADS },
   );
   const x = new Float32Array(B * E);
   for (let i = 0; i < x.length; i++) x[i] = ((i * 2654435761) % 1000) / 1000;

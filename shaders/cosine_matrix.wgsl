@@ -23,7 +23,7 @@
 //
 // Override constants: WG.
 //
-// TypeScript reference: cosineDistanceMatrixReference in lib/som/torus.ts (float64).
+// TypeScript reference: cosineDistanceMatrixReference in lib/geometry/cosine.ts (float64).
 
 struct Params {
   k: u32,       // K

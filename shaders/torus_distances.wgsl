@@ -17,7 +17,7 @@
 //
 // Override constants: WG.
 //
-// TypeScript reference: pairwiseTorusDistances in lib/som/torus.ts (float64).
+// TypeScript reference: pairwiseTorusDistances in lib/geometry/torus.ts (float64).
 
 struct Params {
   rows: u32,       // rows of `out` in this dispatch

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type CommandSpec, integerOption, numberOption, UsageError } from "../lib/cli_util.ts";
+import { type CommandSpec, integerOption, numberOption, UsageError } from "./cli.ts";
 import { parseNormalize } from "../lib/model/surgery.ts";
 import { type AttackDataset, runAttack, writeAttackOutputs } from "../lib/attack/attack.ts";
 import { newManifest, timed, writeManifest } from "../lib/manifest.ts";

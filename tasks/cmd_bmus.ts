@@ -6,11 +6,10 @@
  * @module
  */
 
-import { type CommandSpec, numberOption, UsageError } from "../lib/cli_util.ts";
+import { type CommandSpec, numberOption, readMatrix, UsageError } from "./cli.ts";
 import { GpuContext } from "../lib/gpu/context.ts";
 import { writeNpy } from "../lib/npy.ts";
 import { Som, SOM_BACKENDS, type SomBackendName } from "../lib/som/som.ts";
-import { readMatrix } from "./cmd_train.ts";
 
 /** The `bmus` command. */
 export const command: CommandSpec = {
@@ -46,7 +45,7 @@ export const command: CommandSpec = {
     }
     let ctx: GpuContext | undefined;
     if (backend === "webgpu") ctx = await GpuContext.create();
-    else if (backend === "auto") ctx = await GpuContext.create().catch(() => undefined);
+    else if (backend === "auto") ctx = (await GpuContext.auto()).ctx;
     let som: Som | undefined;
     try {
       som = await Som.load(v.som as string, { backend, ctx });

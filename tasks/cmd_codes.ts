@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type CommandSpec, integerOption, UsageError } from "../lib/cli_util.ts";
+import { type CommandSpec, integerOption, UsageError } from "./cli.ts";
 import { loadModel } from "../lib/model/load.ts";
 import { RUNTIME_CHOICES, type RuntimeChoice } from "../lib/model/runtime.ts";
 import { type Normalize, parseNormalize as parseNormalizeOption } from "../lib/model/surgery.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type CommandSpec, integerOption, UsageError } from "../lib/cli_util.ts";
+import { type CommandSpec, integerOption, UsageError } from "./cli.ts";
 import { deriveGradientGraph, derivePgdStepGraph } from "../lib/grad/derive.ts";
 import { parseNormalize } from "../lib/model/surgery.ts";
 import { writeFileAtomic } from "../lib/fs_atomic.ts";

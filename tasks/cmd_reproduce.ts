@@ -6,61 +6,19 @@
  * @module
  */
 
-import { type CommandSpec, numberOption, UsageError } from "../lib/cli_util.ts";
+import {
+  ANALYSIS_OPTIONS,
+  applyAnalysisOptions,
+  type CommandSpec,
+  numberOption,
+  UsageError,
+} from "./cli.ts";
 import {
   defaultConfig,
   type ModelConfig,
   parseNormalize,
   type ReproduceConfig,
 } from "../lib/pipeline/config.ts";
-import { reproduce } from "../lib/pipeline/reproduce.ts";
-
-/** Options shared with `report` that only change analyses. */
-export function applyAnalysisOptions(
-  c: ReproduceConfig,
-  v: Record<string, string | boolean | string[] | undefined>,
-): void {
-  if (v.resamples !== undefined) c.resamples = numberOption("resamples", v.resamples);
-  if (v.bandwidth !== undefined) c.bandwidth = numberOption("bandwidth", v.bandwidth);
-  if (v["max-centre-classes"] !== undefined) {
-    c.maxCentreClasses = numberOption("max-centre-classes", v["max-centre-classes"]);
-  }
-  if (v["noise-fraction"] !== undefined) {
-    c.noiseFraction = numberOption("noise-fraction", v["noise-fraction"]);
-  }
-  if (v.featured !== undefined) {
-    c.featuredClasses = String(v.featured).split(",").map((x) => numberOption("featured", x));
-  }
-}
-
-/** Analysis-only options, shared with `report`. */
-export const ANALYSIS_OPTIONS: CommandSpec["options"] = {
-  resamples: {
-    type: "string",
-    arg: "N",
-    help: "bootstrap replicates per claim (default 1000; --quick 200)",
-  },
-  bandwidth: {
-    type: "string",
-    arg: "X",
-    help: "BMU density bandwidth in grid units (default: Scott's rule)",
-  },
-  "max-centre-classes": {
-    type: "string",
-    arg: "N",
-    help: "classes in the class-centre analysis (default 100)",
-  },
-  "noise-fraction": {
-    type: "string",
-    arg: "X",
-    help: "'noise barely moves BMUs' threshold, fraction of the random-unit distance (default 0.1)",
-  },
-  featured: {
-    type: "string",
-    arg: "L1,L2,…",
-    help: "class labels shown in the BMUs-by-class figures",
-  },
-};
 
 async function _readConfig(path: string): Promise<Partial<ReproduceConfig>> {
   let text: string;
@@ -211,6 +169,8 @@ export const command: CommandSpec = {
     if (v["allow-fewer"]) c.allowFewer = true;
     applyAnalysisOptions(c, v);
     const t0 = performance.now();
+    // The pipeline (models, SOMs, report renderers) loads only once the options are valid.
+    const { reproduce } = await import("../lib/pipeline/reproduce.ts");
     const r = await reproduce(c, { force: !!v.force, quiet: !!v.quiet });
     const verdicts = JSON.parse(await Deno.readTextFile(`${r.dir}/claims.json`)).claims as {
       holds: unknown;

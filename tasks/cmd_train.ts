@@ -11,14 +11,15 @@
  * @module
  */
 
-import { type CommandSpec, integerOption, numberOption, UsageError } from "../lib/cli_util.ts";
+import { type CommandSpec, integerOption, numberOption, readMatrix, UsageError } from "./cli.ts";
 import { GpuContext } from "../lib/gpu/context.ts";
 import { newManifest, timed } from "../lib/manifest.ts";
-import { type NpyArray, readNpy, writeNpy } from "../lib/npy.ts";
+import { writeNpy } from "../lib/npy.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../lib/fs_atomic.ts";
 import { Progress } from "../lib/progress.ts";
 import { DataFormatError } from "../lib/errors.ts";
-import { Som, SOM_BACKENDS, type SomBackendName, type SomInit } from "../lib/som/som.ts";
+import { Som, SOM_BACKENDS, type SomBackendName } from "../lib/som/som.ts";
+import type { SomInit } from "../lib/som/init.ts";
 
 /**
  * Parses `MxN` (e.g. `20x20`, `10×30`).
@@ -36,48 +37,6 @@ export function parseGrid(v: string): [number, number] {
     );
   }
   return [m, n];
-}
-
-/**
- * Reads a 2-D float `.npy` as float32 (float64 is converted).
- *
- * @param path File path.
- * @param what What the file is, for messages.
- * @returns Data and shape `[rows, cols]`.
- * @throws {DataFormatError} If it is not a non-empty 2-D float array.
- */
-export async function readMatrix(
-  path: string,
-  what: string,
-): Promise<{ data: Float32Array; rows: number; cols: number }> {
-  let arr: NpyArray;
-  try {
-    arr = await readNpy(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new DataFormatError(`Cannot read ${what}: ${path} does not exist`);
-    }
-    throw e;
-  }
-  if (arr.shape.length !== 2) {
-    throw new DataFormatError(
-      `Cannot read ${what}: ${path} has shape [${arr.shape}] but expected a 2-D array (rows × dim)`,
-    );
-  }
-  const [rows, cols] = arr.shape;
-  if (rows === 0 || cols === 0) {
-    throw new DataFormatError(`Cannot read ${what}: ${path} has shape [${arr.shape}] (empty)`);
-  }
-  let data: Float32Array;
-  if (arr.data instanceof Float32Array) data = arr.data;
-  else if (arr.data instanceof Float64Array) data = Float32Array.from(arr.data);
-  else {
-    throw new DataFormatError(
-      `Cannot read ${what}: ${path} holds ${arr.data.constructor.name} but expected float32 ` +
-        "(or float64)",
-    );
-  }
-  return { data, rows, cols };
 }
 
 async function _exists(path: string): Promise<boolean> {
@@ -182,7 +141,7 @@ export const command: CommandSpec = {
     }
     let ctx: GpuContext | undefined;
     if (backend === "webgpu") ctx = await GpuContext.create();
-    else if (backend === "auto") ctx = await GpuContext.create().catch(() => undefined);
+    else if (backend === "auto") ctx = (await GpuContext.auto()).ctx;
     manifest.adapter = ctx?.adapter ?? null;
     const batches = Math.ceil(codes.rows / batchSize);
     const progress = new Progress("train", epochs * batches, { unit: "batch", quiet });

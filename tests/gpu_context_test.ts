@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertRejects } from "./asserts.ts";
-import { GpuContext, GpuValidationError } from "../mod.ts";
+import { GpuContext, gpuPolicy, GpuValidationError } from "../mod.ts";
 import { gpuContextOrSkip } from "./gpu_helper.ts";
 
 Deno.test("GpuContext reports adapter facts and runs a kernel with override constants", async () => {
@@ -45,4 +45,84 @@ Deno.test("GpuContext can wrap an existing device without destroying it", async 
   shared.dispose();
   assert(!ctx.lost, "disposing a wrapping context must not destroy the device");
   ctx.dispose();
+});
+
+Deno.test("gpuPolicy(): WGSL exactly on a hardware adapter, with the reason; none without a context", async () => {
+  assertEquals(gpuPolicy(undefined), { wgsl: false, reason: "no GPU context" });
+  const ctx = await gpuContextOrSkip();
+  if (!ctx) return;
+  try {
+    const p = gpuPolicy(ctx);
+    assertEquals(p.wgsl, !ctx.adapter.isFallbackAdapter);
+    assert(p.reason.startsWith(p.wgsl ? "hardware adapter (" : "software adapter ("), p.reason);
+    assert(p.reason.includes(ctx.adapter.description), p.reason);
+    const auto = await GpuContext.auto();
+    assert(auto.ctx !== undefined, "an adapter exists, so auto makes a context");
+    assertEquals(auto.policy, gpuPolicy(auto.ctx));
+    auto.ctx!.dispose();
+  } finally {
+    ctx.dispose();
+  }
+});
+
+Deno.test("readMany() reads several buffer ranges back in one call, offsets and odd sizes included", async () => {
+  const ctx = await gpuContextOrSkip();
+  if (!ctx) return;
+  try {
+    const a = ctx.upload(new Float32Array([1, 2, 3, 4]), "a");
+    const b = ctx.upload(new Uint8Array([9, 8, 7, 6, 5]), "b");
+    const [x, y, z] = await ctx.readMany([
+      { buffer: a, byteLength: 8, byteOffset: 8 },
+      { buffer: b, byteLength: 5 },
+      { buffer: a, byteLength: 0 },
+    ]);
+    assertEquals(Array.from(new Float32Array(x)), [3, 4]);
+    assertEquals(Array.from(new Uint8Array(y)), [9, 8, 7, 6, 5]);
+    assertEquals(z.byteLength, 0);
+    ctx.release(a, b);
+  } finally {
+    ctx.dispose();
+  }
+});
+
+Deno.test("a lease gives its buffers back to the pool when its block ends, also on an error", async () => {
+  const ctx = await gpuContextOrSkip();
+  if (!ctx) return;
+  try {
+    let held: GPUBuffer | undefined;
+    let uniform: GPUBuffer | undefined;
+    try {
+      using own = ctx.lease();
+      held = own.upload(new Float32Array(12), "leased");
+      uniform = own.uniform(new Uint32Array(4), "leased uniform");
+      throw new Error("kernel failed");
+    } catch (e) {
+      assertEquals((e as Error).message, "kernel failed");
+    }
+    // The pooled buffer is reused by the next acquire of the same size …
+    const again = ctx.acquire(48, "again");
+    assert(again === held, "the leased buffer went back to the pool");
+    ctx.release(again);
+    // … and the uniform was destroyed: binding it now is a validation error.
+    const code = `@group(0) @binding(0) var<uniform> u: vec4u;
+@group(0) @binding(1) var<storage, read_write> o: array<u32>;
+@compute @workgroup_size(1) fn main() { o[0] = u.x; }`;
+    const p = await ctx.pipeline("lease_probe", code);
+    const out = ctx.acquire(16, "out");
+    await assertRejects(
+      () =>
+        ctx.dispatch("lease_probe", [{
+          pipeline: p,
+          entries: [{ binding: 0, resource: { buffer: uniform! } }, {
+            binding: 1,
+            resource: { buffer: out },
+          }],
+          workgroups: [1],
+        }]),
+      GpuValidationError,
+    );
+    ctx.release(out);
+  } finally {
+    ctx.dispose();
+  }
 });

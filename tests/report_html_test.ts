@@ -5,6 +5,9 @@ import { analyzeModel, type LayerInput } from "../lib/analysis/analyze.ts";
 import { scopeSvgIds, writeReport } from "../lib/report/write_report.ts";
 import type { RunSummary } from "../lib/report/html.ts";
 import { PAPER_LIKE, planted } from "./analysis_planted.ts";
+import { modelClaims } from "../lib/pipeline/stages/analyses.ts";
+
+const CLAIMS = { resamples: 100, noiseFraction: 0.1 };
 
 const CHROMIUM_ARGS = [
   "--no-sandbox",
@@ -90,7 +93,8 @@ Deno.test("writeReport() writes claims, tables, figures and a page that shows ev
       "planted_vit",
       planted(PAPER_LIKE).map((l, i) => ({ ...l, layer: `cls${i}` })),
     );
-    const files = await writeReport(dir, SUMMARY, [resnet, vit], { resamples: 100 });
+    const evaluated = [resnet, vit].flatMap((a) => modelClaims(a, { ...CLAIMS, seed: 0 }));
+    const files = await writeReport(dir, SUMMARY, [resnet, vit], evaluated, { resamples: 100 });
     const claims = JSON.parse(await Deno.readTextFile(files.claims));
     assertEquals(claims.claims.length, 18);
     assert(

@@ -439,21 +439,32 @@ Deno.test("topk() never asks a backend for more than 2^24 distances at once", as
   assertEquals(calls, Math.ceil(N / Math.floor((1 << 24) / 1600)));
 });
 
-Deno.test("auto backend never picks webgpu on a software adapter", async () => {
-  const som = new Som({ m: 2, n: 2, dim: 3 });
-  await som.backend();
+Deno.test("auto backend follows the GPU policy: never webgpu on a software adapter or without a context", async () => {
   const { GpuContext } = await import("../mod.ts");
-  let fallback = true;
+  const { ctx, policy } = await GpuContext.auto();
   try {
-    const ctx = await GpuContext.create();
-    fallback = ctx.adapter.isFallbackAdapter;
-    ctx.dispose();
-  } catch { /* no adapter: fallback path */ }
-  if (fallback) {
-    assert(som.backendName === "cpu" || som.backendName === "reference", som.backendName!);
-  } else assertEquals(som.backendName, "webgpu");
-  assert(som.backendName !== "reference" || som.backendNote?.includes("cpu backend unavailable"));
-  som.dispose();
+    const som = new Som({ m: 2, n: 2, dim: 3, ctx });
+    await som.backend();
+    if (policy.wgsl) assertEquals(som.backendName, "webgpu");
+    else {
+      assert(som.backendName === "cpu" || som.backendName === "reference", som.backendName!);
+      assert(som.backendNote?.startsWith(policy.reason), som.backendNote);
+    }
+    assert(som.backendName !== "reference" || som.backendNote?.includes("cpu backend unavailable"));
+    som.dispose();
+    const alone = new Som({ m: 2, n: 2, dim: 3 });
+    await alone.backend();
+    assert(alone.backendName !== "webgpu", "a map without a context never makes one");
+    assert(alone.backendNote?.startsWith("no GPU context"), alone.backendNote);
+    alone.dispose();
+    await assertRejects(
+      () => new Som({ m: 2, n: 2, dim: 3, backend: "webgpu" }).backend(),
+      TypeError,
+      "options.ctx",
+    );
+  } finally {
+    ctx?.dispose();
+  }
 });
 
 Deno.test("onProgress reports every epoch's end on every backend kind", async () => {

@@ -14,7 +14,7 @@ import { encodeNpy } from "../npy.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../fs_atomic.ts";
 import type { Normalize } from "../model/surgery.ts";
 import { argmaxRows, PgdAttack, resolvePgdSettings } from "./pgd.ts";
-import type { GraphRuntime } from "./session.ts";
+import type { GraphRuntime } from "../model/ort.ts";
 
 /** The part of a dataset the attack needs (lib/data's `Dataset` satisfies it). */
 export interface AttackDataset {

@@ -23,7 +23,7 @@
  */
 
 import { DataFormatError } from "../errors.ts";
-import type { GpuContext } from "../gpu/context.ts";
+import { type GpuContext, gpuPolicy } from "../gpu/context.ts";
 import shaderSource from "../../shaders/feature_map_reduce.wgsl" with { type: "text" };
 
 /** How the centre-of-mass statistic is formed. */
@@ -181,6 +181,31 @@ function _passThrough(data: Float32Array, s: _Shape): Float32Array {
   return data.slice();
 }
 
+/** Checks a CPU-path input and runs `maps` over it (a rank-2 input is passed through). */
+function _reduceOnCpu(
+  data: Float32Array,
+  shape: readonly number[],
+  options: ReduceOptions,
+  maps: (data: Float32Array, s: _Shape, out: Float32Array) => void,
+): Float32Array {
+  const s = _checkShape(shape, options.com ?? "flat");
+  _checkLength(data.length, shape);
+  if (s.rank === 2) return _passThrough(data, s);
+  const out = new Float32Array(s.N * s.dim);
+  maps(data, s, out);
+  return out;
+}
+
+/** Throws unless GPU buffer `input` holds at least `total` float32 values. */
+function _checkBufferSize(input: GPUBuffer, shape: readonly number[], total: number): void {
+  if (input.size < total * 4) {
+    throw new RangeError(
+      `Cannot reduce feature maps: buffer "${input.label}" has ${input.size} bytes but shape ` +
+        `[${shape}] needs ${total * 4}`,
+    );
+  }
+}
+
 /**
  * Feature maps to vector codes, the float64 definition (SPEC §2): for each example and channel,
  * `max`, `mean`, population `std` and centre of mass `com = Σ w_i (i+0.5) / (HW Σ w_i)` with
@@ -209,12 +234,12 @@ export function reduceFeatureMapsReference(
   shape: readonly number[],
   options: ReduceOptions = {},
 ): Float32Array {
-  const s = _checkShape(shape, options.com ?? "flat");
-  _checkLength(data.length, shape);
-  if (s.rank === 2) return _passThrough(data, s);
-  const { N, C, H, W, dim } = s;
-  const hw = H * W;
-  const out = new Float32Array(N * dim);
+  return _reduceOnCpu(data, shape, options, _referenceMaps);
+}
+
+/** The float64 definition over every map of a rank-4 input, into `out`. */
+function _referenceMaps(data: Float32Array, s: _Shape, out: Float32Array): void {
+  const { N, C, H, W, dim } = s, hw = H * W;
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const map = n * C + c;
@@ -240,7 +265,6 @@ export function reduceFeatureMapsReference(
       }
     }
   }
-  return out;
 }
 
 /**
@@ -270,12 +294,12 @@ export function reduceFeatureMapsCpu(
   shape: readonly number[],
   options: ReduceOptions = {},
 ): Float32Array {
-  const s = _checkShape(shape, options.com ?? "flat");
-  _checkLength(data.length, shape);
-  if (s.rank === 2) return _passThrough(data, s);
-  const { N, C, H, W, dim } = s;
-  const hw = H * W;
-  const out = new Float32Array(N * dim);
+  return _reduceOnCpu(data, shape, options, _fastMaps);
+}
+
+/** The fast CPU reduction over every map of a rank-4 input, into `out`. */
+function _fastMaps(data: Float32Array, s: _Shape, out: Float32Array): void {
+  const { N, C, H, W, dim } = s, hw = H * W;
   const C2 = 2 * C, C3 = 3 * C, C4 = 4 * C;
   for (let n = 0; n < N; n++) {
     const rowBase = n * dim;
@@ -327,7 +351,6 @@ export function reduceFeatureMapsCpu(
       }
     }
   }
-  return out;
 }
 
 function _isGpuBuffer(x: unknown): x is GPUBuffer {
@@ -335,8 +358,9 @@ function _isGpuBuffer(x: unknown): x is GPUBuffer {
     typeof (x as GPUBuffer).mapAsync === "function" && typeof (x as GPUBuffer).size === "number";
 }
 
-/** Params struct of the shader, defined once: ten u32 fields, in this order. */
-const _PARAM_FIELDS = [
+/** Params struct of the shader, defined once: ten u32 fields, in this order (exported for the
+ * layout test, which checks it against the WGSL struct). */
+export const _PARAM_FIELDS = [
   "maps",
   "hw",
   "height",
@@ -423,7 +447,7 @@ function _gpuOptions(ctx: GpuContext, options: GpuReduceOptions) {
         `integer in ${2 * align}..${lim.maxStorageBufferBindingSize}`,
     );
   }
-  const small = options.smallMapThreshold ?? (ctx.adapter.isFallbackAdapter ? Infinity : 32);
+  const small = options.smallMapThreshold ?? (gpuPolicy(ctx).wgsl ? 32 : Infinity);
   if (!(small >= 0)) {
     throw new RangeError(
       `Cannot reduce feature maps on the GPU: smallMapThreshold is ${small} but expected ≥ 0`,
@@ -497,12 +521,7 @@ async function _reduceOnGpu(
         `Cannot reduce feature maps on the GPU: buffer "${input.label}" lacks STORAGE usage`,
       );
     }
-    if (input.size < total * 4) {
-      throw new RangeError(
-        `Cannot reduce feature maps: buffer "${input.label}" has ${input.size} bytes but shape ` +
-          `[${shape}] needs ${total * 4}`,
-      );
-    }
+    _checkBufferSize(input, shape, total);
   } else _checkLength(input.length, shape);
   const o = _gpuOptions(ctx, options);
   const outBytes = s.N * s.dim * 4;
@@ -737,9 +756,7 @@ export async function reduceFeatureMaps(
     );
   }
   const ctx = options.ctx;
-  const backend = requested === "auto"
-    ? (ctx && !ctx.adapter.isFallbackAdapter ? "webgpu" : "cpu")
-    : requested;
+  const backend = requested === "auto" ? (gpuPolicy(ctx).wgsl ? "webgpu" : "cpu") : requested;
   if (backend === "webgpu") {
     if (!ctx) {
       throw new TypeError('Cannot reduce feature maps: backend "webgpu" needs options.ctx');
@@ -755,12 +772,7 @@ export async function reduceFeatureMaps(
     }
     const s = _checkShape(shape, options.com ?? "flat");
     const total = s.rank === 2 ? s.N * s.C : s.N * s.C * s.H * s.W;
-    if (input.size < total * 4) {
-      throw new RangeError(
-        `Cannot reduce feature maps: buffer "${input.label}" has ${input.size} bytes but shape ` +
-          `[${shape}] needs ${total * 4}`,
-      );
-    }
+    _checkBufferSize(input, shape, total);
     data = new Float32Array(await ctx.read(input, total * 4));
   } else data = input;
   const opts = { com: options.com };

@@ -10,16 +10,10 @@
  */
 
 import { DataFormatError } from "../errors.ts";
-import type { Dataset, OpenDatasetOptions } from "./dataset.ts";
-import {
-  rawDataset,
-  readBytes,
-  readClassNames,
-  resolvePreprocess,
-  showUrl,
-  toUrl,
-} from "./preprocess.ts";
 import { sha256Hex } from "../hash.ts";
+import { baseName, readBytes, readClassNames, showUrl, toUrl } from "./io.ts";
+import { rawDataset, resolvePreprocess } from "./preprocess.ts";
+import type { Dataset, OpenDatasetOptions } from "./types.ts";
 
 /**
  * CIFAR-10's class names in label order.
@@ -170,11 +164,7 @@ export async function openCifarDataset(
   const id = JSON.stringify({
     kind: "cifar",
     variant: files.variant,
-    batches: files.batches.map((u, i) => [
-      decodeURIComponent(u.pathname.slice(u.pathname.lastIndexOf("/") + 1)),
-      parts[i].length,
-      hashes[i],
-    ]),
+    batches: files.batches.map((u, i) => [baseName(u), parts[i].length, hashes[i]]),
     classes,
     preprocess: { resize: p.resize, crop: p.crop, channels: p.channels },
   });

@@ -1,65 +1,16 @@
 /**
- * The dataset interface and {@linkcode openDataset}, the one entry point from a spec string
- * (`builtin:fashion-mnist`, `folder:PATH`, `idx:PATH`, `cifar:PATH` or a bare path).
+ * {@linkcode openDataset}, the one entry point from a spec string (`builtin:fashion-mnist`,
+ * `folder:PATH`, `idx:PATH`, `cifar:PATH` or a bare path): it parses the spec and dispatches
+ * down to the loader of that kind.
  *
  * @module
  */
 
-import { DataFormatError } from "../errors.ts";
 import { findCifarFiles, openCifarDataset } from "./cifar.ts";
 import { openImageFolder } from "./image_folder.ts";
-import { openIdxDataset } from "./idx.ts";
-import { toUrl } from "./preprocess.ts";
+import { findIdxFiles, openIdxDataset } from "./idx.ts";
 import { parseDataSpec } from "./spec.ts";
-
-/** A labelled image dataset: labels up front, pixels decoded on demand. */
-export interface Dataset {
-  /** The spec it was opened from, e.g. `builtin:fashion-mnist`. */
-  readonly name: string;
-  /** Class names in label order. */
-  readonly classes: string[];
-  /** Number of examples. */
-  readonly size: number;
-  /** Channels of loaded pixels (1 or 3). */
-  readonly channels: number;
-  /** Height of loaded pixels. */
-  readonly height: number;
-  /** Width of loaded pixels. */
-  readonly width: number;
-  /** Label of every example (length `size`). */
-  readonly labels: Int32Array;
-  /**
-   * Pixels in `[0,1]`, `k×C×H×W` float32, for the given example indices; streaming datasets
-   * decode only these.
-   */
-  load(indices: ArrayLike<number>): Promise<Float32Array>;
-  /** Stable identity for cache keys: files (paths, sizes, mtimes or content hashes) and preprocessing. */
-  identity(): Promise<string>;
-}
-
-/** Options for {@linkcode openDataset}. */
-export interface OpenDatasetOptions {
-  /** Which split: `"train"` (SOM-tr) or `"val"` (SOM-val, the test/validation split). */
-  split: "train" | "val";
-  /**
-   * Shorter side after resizing (torchvision `Resize(int)`). Default: none for IDX/CIFAR and
-   * small images; `round(crop·256/224)` for folders of images larger than 64 px (256 when no
-   * crop is given either).
-   */
-  resize?: number;
-  /** Side of the centre square crop. Default: `height`/`width`, else `resize`, else none (224 for folders of large images). */
-  crop?: number;
-  /** Output channels: 1 (grey) or 3 (RGB). Default: the source's (folders: 3). */
-  channels?: 1 | 3;
-  /** Required output height (e.g. the model's input); square targets only. */
-  height?: number;
-  /** Required output width (e.g. the model's input); square targets only. */
-  width?: number;
-  /** Class-name file: one name per line in label order, or `FOLDER NAME` lines for folders. */
-  classNames?: string;
-  /** Pixel limit per decoded image (sharp `limitInputPixels`). Default 100,000,000. */
-  maxPixels?: number;
-}
+import type { Dataset, OpenDatasetOptions } from "./types.ts";
 
 /**
  * Opens a dataset from a spec string.
@@ -111,32 +62,10 @@ export async function openDataset(spec: string, options: OpenDatasetOptions): Pr
       }, options);
     }
     case "idx":
-      return await openIdxDataset(spec, await _findIdxFiles(path, options.split), options);
+      return await openIdxDataset(spec, await findIdxFiles(path, options.split), options);
     case "cifar":
       return await openCifarDataset(spec, await findCifarFiles(path, options.split), options);
     case "folder":
       return await openImageFolder(path, options);
   }
-}
-
-async function _findIdxFiles(dir: string, split: "train" | "val") {
-  const names: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) if (!e.isDirectory) names.push(e.name);
-  } catch (e) {
-    throw new DataFormatError(`Cannot open idx:${dir}: ${(e as Error).message}`, { cause: e });
-  }
-  const want = split === "train" ? /(^|[-_.])train[-_.]/ : /(^|[-_.])(t10k|test)[-_.]/;
-  const pick = (kind: "images-idx3" | "labels-idx1") => {
-    const found = names.filter((n) => want.test(n) && new RegExp(`${kind}-ubyte(\\.gz)?$`).test(n));
-    if (found.length !== 1) {
-      throw new DataFormatError(
-        `Cannot open idx:${dir}: ${found.length} ${split} ${kind}-ubyte[.gz] files ` +
-          `(${found.join(", ") || "none"}) but expected exactly one`,
-      );
-    }
-    return toUrl(`${dir}/${found[0]}`);
-  };
-  const classes = names.includes("classes.txt") ? toUrl(`${dir}/classes.txt`) : undefined;
-  return { images: pick("images-idx3"), labels: pick("labels-idx1"), classes };
 }

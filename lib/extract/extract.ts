@@ -181,21 +181,12 @@ export async function extractCodes(
 ): Promise<ExtractResult> {
   const t0 = performance.now();
   const timings: Record<string, number> = {};
-  const idx = Int32Array.from(indices);
-  const n = idx.length;
+  const idx = _checkIndices(indices, dataset.size);
   const batchSize = options.batchSize ?? 32;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new RangeError(
       `Cannot extract codes: batchSize is ${batchSize} but must be an integer ≥ 1`,
     );
-  }
-  for (let i = 0; i < n; i++) {
-    if (!(idx[i] >= 0 && idx[i] < dataset.size) || idx[i] !== indices[i]) {
-      throw new RangeError(
-        `Cannot extract codes: index ${indices[i]} at position ${i} is outside the data set ` +
-          `(0..${dataset.size - 1})`,
-      );
-    }
   }
   _checkDataMatchesModel(model, dataset);
   const com = options.com ?? "flat";
@@ -203,7 +194,7 @@ export async function extractCodes(
   const cacheDir = options.cacheDir ?? defaultCacheDir();
 
   // Layer selection (the layer list itself is cached: it costs a model session).
-  let t = performance.now();
+  const t = performance.now();
   const inputShape: [number, number, number] = [dataset.channels, dataset.height, dataset.width];
   const layerList = await _cachedLayerList(model, inputShape, cacheDir, options.runtime);
   const specs = Array.isArray(options.layers) && typeof options.layers[0] === "object"
@@ -211,40 +202,126 @@ export async function extractCodes(
     : await resolveLayers(model, layerList, (options.layers ?? "auto") as string | string[]);
   timings.layers = (performance.now() - t) / 1000;
 
-  const datasetId = await dataset.identity();
+  const entry = await _openEntry(model, dataset, idx, specs, { com, norm, cacheDir, inputShape });
+  const run = await _fillEntry(model, dataset, idx, specs, entry, {
+    ...options,
+    batchSize,
+    com,
+    normalize: norm ?? "none",
+  }, timings);
+  const labels = Int32Array.from(idx, (i) => dataset.labels[i]);
+  const correct = Uint8Array.from(labels, (l, i) => (l === run.predictions[i] ? 1 : 0));
+  timings.total = (performance.now() - t0) / 1000;
+  return {
+    indices: idx,
+    labels,
+    predictions: run.predictions,
+    correct,
+    layers: entry.stores.map((s, i) => ({
+      ...s.spec,
+      codes: run.codes[i],
+      dim: s.dim,
+      key: s.key,
+      cached: s.wasComplete,
+    })),
+    runtime: run.runtime,
+    computed: run.computed,
+    batches: run.batches,
+    runKey: entry.runKey,
+    layerList,
+    timings,
+  };
+}
+
+/** Checks that every index is an integer inside the data set; returns them as an Int32Array. */
+function _checkIndices(indices: ArrayLike<number>, size: number): Int32Array {
+  const idx = Int32Array.from(indices);
+  for (let i = 0; i < idx.length; i++) {
+    if (!(idx[i] >= 0 && idx[i] < size) || idx[i] !== indices[i]) {
+      throw new RangeError(
+        `Cannot extract codes: index ${indices[i]} at position ${i} is outside the data set ` +
+          `(0..${size - 1})`,
+      );
+    }
+  }
+  return idx;
+}
+
+/** One layer's store inside a cache entry. */
+interface _LayerStore {
+  spec: LayerSpec;
+  key: string;
+  dim: number;
+  store: RowStore;
+  wasComplete: boolean;
+}
+
+/** A run's cache entry: its key, folder, the predictions store and one store per layer. */
+interface _Entry {
+  runKey: string;
+  runDir: string;
+  preds: RowStore;
+  stores: _LayerStore[];
+}
+
+/** Opens (creating) the cache entry of a run and the stores of its layers. */
+async function _openEntry(
+  model: LoadedModel,
+  dataset: DatasetLike,
+  idx: Int32Array,
+  specs: LayerSpec[],
+  o: { com: ComMode; norm: unknown; cacheDir: string; inputShape: [number, number, number] },
+): Promise<_Entry> {
+  const n = idx.length;
   const runKey = await sha256Hex(JSON.stringify({
     code: CODE_VERSION,
     model: model.sha256,
-    normalize: norm,
-    data: datasetId,
-    shape: inputShape,
+    normalize: o.norm,
+    data: await dataset.identity(),
+    shape: o.inputShape,
     n,
     indices: await sha256Hex(new Uint8Array(idx.buffer, idx.byteOffset, idx.byteLength)),
   }));
-  const runDir = `${cacheDir}/${runKey.slice(0, 32)}`;
+  const runDir = `${o.cacheDir}/${runKey.slice(0, 32)}`;
   await Deno.mkdir(runDir, { recursive: true });
   const preds = await RowStore.open(`${runDir}/predictions`, n, 1, "i4");
-  const stores: {
-    spec: LayerSpec;
-    key: string;
-    dim: number;
-    store: RowStore;
-    wasComplete: boolean;
-  }[] = [];
+  const stores: _LayerStore[] = [];
   for (const spec of specs) {
     const key = (await sha256Hex(JSON.stringify({
       tensor: spec.tensor,
       token0: spec.token0,
-      com,
+      com: o.com,
     }))).slice(0, 24);
-    const dim = codeDimension(spec.shape, com);
+    const dim = codeDimension(spec.shape, o.com);
     const store = await RowStore.open(`${runDir}/layer_${key}`, n, dim, "f4");
     stores.push({ spec, key, dim, store, wasComplete: store.complete });
   }
+  return { runKey, runDir, preds, stores };
+}
 
+/**
+ * Computes every row the entry lacks (creating the runtime only if there is any) and reads the
+ * whole entry back; retries when chunks turn out unreadable.
+ */
+async function _fillEntry(
+  model: LoadedModel,
+  dataset: DatasetLike,
+  idx: Int32Array,
+  specs: LayerSpec[],
+  entry: _Entry,
+  options: ExtractOptions & { batchSize: number; com: ComMode; normalize: Normalize },
+  timings: Record<string, number>,
+): Promise<{
+  predictions: Int32Array;
+  codes: Float32Array[];
+  runtime: ExtractResult["runtime"];
+  computed: number;
+  batches: number;
+}> {
+  const { preds, stores } = entry;
+  const n = idx.length;
   let runtime: ModelRuntime | null = null;
   let computed = 0, batches = 0;
-  const result = { predictions: null as Int32Array | null, codes: [] as Float32Array[] };
   try {
     for (let attempt = 0; attempt < 3; attempt++) {
       const todo: number[] = [];
@@ -253,10 +330,10 @@ export async function extractCodes(
       }
       if (todo.length) {
         if (!runtime) {
-          t = performance.now();
+          const t = performance.now();
           const prepared = prepareModel(model, {
             taps: specs.map((s) => ({ tensor: s.tensor, token0: s.token0 })),
-            normalize: norm ?? "none",
+            normalize: options.normalize,
           });
           runtime = await createRuntime(options.runtime ?? "auto", prepared.bytes, {
             ctx: options.ctx,
@@ -265,21 +342,13 @@ export async function extractCodes(
           });
           timings.prepare = (performance.now() - t) / 1000;
         }
-        t = performance.now();
-        const done = await _runBatches(
-          runtime,
-          dataset,
-          idx,
-          todo,
-          batchSize,
-          preds,
-          stores.map((s) => ({
-            store: s.store,
-            output: s.spec.token0 ? `${s.spec.tensor}__token0` : s.spec.tensor,
-            com,
-          })),
-          options,
-        );
+        const t = performance.now();
+        const layers = stores.map((s) => ({
+          store: s.store,
+          output: s.spec.token0 ? `${s.spec.tensor}__token0` : s.spec.tensor,
+          com: options.com,
+        }));
+        const done = await _runBatches(runtime, dataset, idx, todo, preds, layers, options);
         computed += done.images;
         batches += done.batches;
         timings.forward = (timings.forward ?? 0) + (performance.now() - t) / 1000;
@@ -288,43 +357,24 @@ export async function extractCodes(
       const layerRows = [];
       for (const s of stores) layerRows.push(await s.store.read());
       if ("rows" in p && layerRows.every((r) => "rows" in r)) {
-        result.predictions = p.rows as Int32Array;
-        result.codes = layerRows.map((r) => (r as { rows: Float32Array }).rows);
-        break;
+        const info = runtime
+          ? { kind: runtime.kind, reason: runtime.reason, threads: runtime.threads }
+          : null;
+        return {
+          predictions: p.rows as Int32Array,
+          codes: layerRows.map((r) => (r as { rows: Float32Array }).rows),
+          runtime: info,
+          computed,
+          batches,
+        };
       }
     }
   } finally {
     if (runtime) await runtime.dispose();
   }
-  if (!result.predictions) {
-    throw new DataFormatError(
-      `Cannot extract codes: cache entry ${runDir} keeps losing chunks; expected readable files`,
-    );
-  }
-  const labels = Int32Array.from(idx, (i) => dataset.labels[i]);
-  const correct = Uint8Array.from(labels, (l, i) => (l === result.predictions![i] ? 1 : 0));
-  timings.total = (performance.now() - t0) / 1000;
-  return {
-    indices: idx,
-    labels,
-    predictions: result.predictions,
-    correct,
-    layers: stores.map((s, i) => ({
-      ...s.spec,
-      codes: result.codes[i],
-      dim: s.dim,
-      key: s.key,
-      cached: s.wasComplete,
-    })),
-    runtime: runtime
-      ? { kind: runtime.kind, reason: runtime.reason, threads: runtime.threads }
-      : null,
-    computed,
-    batches,
-    runKey,
-    layerList,
-    timings,
-  };
+  throw new DataFormatError(
+    `Cannot extract codes: cache entry ${entry.runDir} keeps losing chunks; expected readable files`,
+  );
 }
 
 /**
@@ -448,11 +498,11 @@ async function _runBatches(
   dataset: DatasetLike,
   idx: Int32Array,
   todo: number[],
-  batchSize: number,
   preds: RowStore,
   layers: { store: RowStore; output: string; com: ComMode }[],
-  options: ExtractOptions,
+  options: ExtractOptions & { batchSize: number },
 ): Promise<{ images: number; batches: number }> {
+  const batchSize = options.batchSize;
   // Contiguous runs of positions, at most batchSize long: each becomes one chunk per store.
   const groups: number[][] = [];
   for (const p of todo) {

@@ -27,13 +27,6 @@ import { flipConvWeight, GRADIENT_RULES, SUPPORTED_OPS } from "./ops.ts";
 import type { GradBuilder } from "./rule_kit.ts";
 import { type Normalize, resolveNormalize } from "../model/surgery.ts";
 
-/**
- * Input normalisation: none, ImageNet's, or explicit per-channel mean and std.
- *
- * @deprecated Use `Normalize`; this alias goes once `checkGradientConformance` takes `Normalize`.
- */
-export type Normalization = Normalize;
-
 /** Options for {@linkcode deriveGradientGraph} and {@linkcode derivePgdStepGraph}. */
 export interface GradientGraphOptions {
   /** Batch size the graph is specialised to (default 1). */

@@ -1,11 +1,16 @@
 /**
- * Shared command-line plumbing: a usage error type (exit code 2), the help-text shape, and the
- * runner that maps exceptions to exit codes (0 ok, 1 failure, 2 usage).
+ * What the `somscope` commands share: a usage error type (exit code 2), the command and
+ * help-text shape, the runner that maps exceptions to exit codes (0 ok, 1 failure, 2 usage),
+ * option parsers, the `.npy` matrix reader of `train`/`bmus`, and the analysis options of
+ * `reproduce`/`report`. Commands import this module, never each other.
  *
  * @module
  */
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { DataFormatError } from "../lib/errors.ts";
+import { type NpyArray, readNpy } from "../lib/npy.ts";
+import type { ReproduceConfig } from "../lib/pipeline/config.ts";
 
 /** A command-line usage mistake (unknown option, missing argument): exit code 2. */
 export class UsageError extends Error {
@@ -156,7 +161,7 @@ export function numberOption(name: string, v: unknown): number {
  * @throws {UsageError} If `v` is not a number, not an integer, or below `min`.
  * @example
  * ```ts
- * import { integerOption, UsageError } from "./cli_util.ts";
+ * import { integerOption, UsageError } from "./cli.ts";
  * import { deepStrictEqual as assertEquals, throws } from "node:assert";
  * assertEquals(integerOption("seed", "7", 0), 7);
  * throws(() => integerOption("batch", "0", 1), UsageError);
@@ -169,3 +174,92 @@ export function integerOption(name: string, v: unknown, min: number): number {
   }
   return x;
 }
+
+/**
+ * Reads a 2-D float `.npy` as float32 (float64 is converted).
+ *
+ * @param path File path.
+ * @param what What the file is, for messages.
+ * @returns Data and shape `[rows, cols]`.
+ * @throws {DataFormatError} If it is not a non-empty 2-D float array.
+ */
+export async function readMatrix(
+  path: string,
+  what: string,
+): Promise<{ data: Float32Array; rows: number; cols: number }> {
+  let arr: NpyArray;
+  try {
+    arr = await readNpy(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new DataFormatError(`Cannot read ${what}: ${path} does not exist`);
+    }
+    throw e;
+  }
+  if (arr.shape.length !== 2) {
+    throw new DataFormatError(
+      `Cannot read ${what}: ${path} has shape [${arr.shape}] but expected a 2-D array (rows × dim)`,
+    );
+  }
+  const [rows, cols] = arr.shape;
+  if (rows === 0 || cols === 0) {
+    throw new DataFormatError(`Cannot read ${what}: ${path} has shape [${arr.shape}] (empty)`);
+  }
+  let data: Float32Array;
+  if (arr.data instanceof Float32Array) data = arr.data;
+  else if (arr.data instanceof Float64Array) data = Float32Array.from(arr.data);
+  else {
+    throw new DataFormatError(
+      `Cannot read ${what}: ${path} holds ${arr.data.constructor.name} but expected float32 ` +
+        "(or float64)",
+    );
+  }
+  return { data, rows, cols };
+}
+
+/** Options shared with `report` that only change analyses. */
+export function applyAnalysisOptions(
+  c: ReproduceConfig,
+  v: Record<string, string | boolean | string[] | undefined>,
+): void {
+  if (v.resamples !== undefined) c.resamples = numberOption("resamples", v.resamples);
+  if (v.bandwidth !== undefined) c.bandwidth = numberOption("bandwidth", v.bandwidth);
+  if (v["max-centre-classes"] !== undefined) {
+    c.maxCentreClasses = numberOption("max-centre-classes", v["max-centre-classes"]);
+  }
+  if (v["noise-fraction"] !== undefined) {
+    c.noiseFraction = numberOption("noise-fraction", v["noise-fraction"]);
+  }
+  if (v.featured !== undefined) {
+    c.featuredClasses = String(v.featured).split(",").map((x) => numberOption("featured", x));
+  }
+}
+
+/** Analysis-only options, shared with `report`. */
+export const ANALYSIS_OPTIONS: CommandSpec["options"] = {
+  resamples: {
+    type: "string",
+    arg: "N",
+    help: "bootstrap replicates per claim (default 1000; --quick 200)",
+  },
+  bandwidth: {
+    type: "string",
+    arg: "X",
+    help: "BMU density bandwidth in grid units (default: Scott's rule)",
+  },
+  "max-centre-classes": {
+    type: "string",
+    arg: "N",
+    help: "classes in the class-centre analysis (default 100)",
+  },
+  "noise-fraction": {
+    type: "string",
+    arg: "X",
+    help: "'noise barely moves BMUs' threshold, fraction of the random-unit distance (default 0.1)",
+  },
+  featured: {
+    type: "string",
+    arg: "L1,L2,…",
+    help: "class labels shown in the BMUs-by-class figures",
+  },
+};
