@@ -117,6 +117,12 @@ export {
   sha256Hex,
 } from "./lib/model/load.ts";
 export {
+  checkFiniteLogits,
+  type ModelValidation,
+  validateModel,
+  type ValidateModelOptions,
+} from "./lib/model/validate.ts";
+export {
   type CutTensor,
   findCutTensors,
   type LayerCandidate,

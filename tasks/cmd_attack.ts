@@ -15,6 +15,8 @@ import { Progress } from "../lib/progress.ts";
 import { readNpy } from "../lib/npy.ts";
 import { DataFormatError } from "../lib/errors.ts";
 import { decodeModel } from "../lib/onnx/proto.ts";
+import { loadModel } from "../lib/model/load.ts";
+import { validateModel } from "../lib/model/validate.ts";
 
 /**
  * Opens `--data`: `npy:DIR` (DIR/images.npy float32 N×C×H×W in [0,1] and DIR/labels.npy) or any
@@ -142,12 +144,24 @@ export const command: CommandSpec = {
     };
     const manifest = newManifest("attack", params);
     manifest.seeds = { root: seed, streams: ["attack-sample", "attack-start", "noise"] };
-    const model = await Deno.readFile(modelPath);
+    // loadModel inlines external data (grad/attack used to refuse it).
+    const loaded = await loadModel(modelPath);
+    const model = loaded.bytes;
     const data = await timed(
       manifest,
       "open_data",
       () => _openData(String(values.data), String(values.split), model),
     );
+    // Before any PGD work: N×K logits, the data's labels within K, a derivable gradient graph.
+    let top = -1;
+    for (let i = 0; i < data.labels.length; i++) top = Math.max(top, data.labels[i]);
+    await timed(manifest, "validate", () =>
+      validateModel(loaded, {
+        inputShape: [data.channels, data.height, data.width],
+        classes: top + 1,
+        gradients: true,
+        normalize,
+      }));
     let progress: Progress | undefined;
     const result = await timed(manifest, "attack", () =>
       runAttack(model, data, {

@@ -8,6 +8,7 @@
 
 import { type CommandSpec, integerOption, UsageError } from "./cli.ts";
 import { loadModel } from "../lib/model/load.ts";
+import { validateModel } from "../lib/model/validate.ts";
 import { RUNTIME_CHOICES, type RuntimeChoice } from "../lib/model/runtime.ts";
 import { type Normalize, parseNormalize as parseNormalizeOption } from "../lib/model/surgery.ts";
 import { defaultCacheDir, extractCodes } from "../lib/extract/extract.ts";
@@ -137,6 +138,11 @@ export const command: CommandSpec = {
       channels: channels === 1 || channels === 3 ? channels : undefined,
       height: model.input.height ?? undefined,
       width: model.input.width ?? undefined,
+    });
+    // Before any extraction: N×K logits (K ≥ 2) and the data's classes within K.
+    await validateModel(model, {
+      inputShape: [dataset.channels, dataset.height, dataset.width],
+      classes: dataset.classes.length,
     });
     let indices: Int32Array;
     let counts: unknown = null;

@@ -29,6 +29,7 @@ import {
   type TapOutput,
 } from "../model/runtime.ts";
 import { RowStore } from "./cache.ts";
+import { checkFiniteLogits } from "../model/validate.ts";
 import { writeJsonAtomic } from "../fs_atomic.ts";
 
 /**
@@ -348,7 +349,16 @@ async function _fillEntry(
           output: s.spec.token0 ? `${s.spec.tensor}__token0` : s.spec.tensor,
           com: options.com,
         }));
-        const done = await _runBatches(runtime, dataset, idx, todo, preds, layers, options);
+        const done = await _runBatches(
+          runtime,
+          dataset,
+          idx,
+          todo,
+          preds,
+          layers,
+          options,
+          model.name,
+        );
         computed += done.images;
         batches += done.batches;
         timings.forward = (timings.forward ?? 0) + (performance.now() - t) / 1000;
@@ -501,6 +511,7 @@ async function _runBatches(
   preds: RowStore,
   layers: { store: RowStore; output: string; com: ComMode }[],
   options: ExtractOptions & { batchSize: number },
+  name: string,
 ): Promise<{ images: number; batches: number }> {
   const batchSize = options.batchSize;
   // Contiguous runs of positions, at most batchSize long: each becomes one chunk per store.
@@ -547,6 +558,7 @@ async function _runBatches(
         }
       }
       const K = r.logitsDims[1] ?? 1;
+      checkFiniteLogits(r.logits, K, g.map((p) => idx[p]), name);
       const pred = new Int32Array(g.length);
       for (let i = 0; i < g.length; i++) {
         let best = 0;

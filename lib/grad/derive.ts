@@ -65,7 +65,7 @@ export const GRADIENT_GRAPH_IO: Readonly<
   inputs: ["input", "labels"],
   outputs: ["logits", "loss", "input_grad"],
   pgdInputs: ["x_adv", "labels", "x0", "eps", "step"],
-  pgdOutputs: ["x_next", "logits", "loss"],
+  pgdOutputs: ["x_next", "logits", "loss", "grad_check"],
 });
 
 /**
@@ -108,7 +108,9 @@ export function deriveGradientGraph(
  * Derives the fused PGD step graph: inputs `x_adv`, `x0` (`N×C×H×W`), `labels` (int64 `[N]`),
  * `eps` and `step` (float scalars); outputs `x_next =
  * Clip(Min(Max(x_adv + step·Sign(g), x0 − eps), x0 + eps), 0, 1)` where g = ∂Σloss/∂x_adv, and
- * `logits`, `loss` of `x_adv` (before the step), plus taps and, with `withGradient`, `input_grad`.
+ * `logits`, `loss` of `x_adv` (before the step), `grad_check` (`[N]`: 0 where g is finite, NaN
+ * where any element of an example's gradient is NaN or ±Inf), plus taps and, with
+ * `withGradient`, `input_grad`.
  *
  * @param model ONNX model bytes or a decoded model.
  * @param options As for {@linkcode deriveGradientGraph}.
@@ -181,6 +183,14 @@ function _build(
   }
   const m: ModelProto = model instanceof Uint8Array ? decodeModel(model, name) : model;
   const g0 = m.graph!;
+  const ext = (g0.initializer ?? []).find((t) => t.dataLocation === 1);
+  if (ext) {
+    throw new ModelFormatError(
+      `Cannot derive gradient graph for ${name}: tensor "${ext.name}" keeps its data in an ` +
+        "external file; expected a self-contained model: pass the bytes of loadModel(path), " +
+        "which reads and inlines external data",
+    );
+  }
   const inName = mode === "pgd" ? "x_adv" : "input";
   const reserved = new Set([
     "input",
@@ -192,6 +202,7 @@ function _build(
     "eps",
     "step",
     "x_next",
+    "grad_check",
   ]);
   const modelInput = (g0.input ?? []).find((v) =>
     !(g0.initializer ?? []).some((t) => t.name === v.name)
@@ -481,7 +492,11 @@ function _backward(pg: PreparedGraph, b: GradBuilder, dlogits: string, name: str
   return gIn;
 }
 
-/** The fused PGD update `x_next` and its `x0`, `eps`, `step` inputs. */
+/**
+ * The fused PGD update `x_next` and its `x0`, `eps`, `step` inputs, plus `grad_check`: per
+ * example Σ 0·g, which is 0 when the gradient is finite and NaN when any element is NaN or ±Inf
+ * (Sign would hide an infinite gradient in `x_next`).
+ */
 function _emitPgdStep(o: _Out, b: GradBuilder, gIn: string, shape: number[]): void {
   const upd = b.emit("Add", ["x_adv", b.emit("Mul", ["step", b.emit("Sign", [gIn])[0]])[0]])[0];
   const lo = b.emit("Sub", ["x0", "eps"])[0], hi = b.emit("Add", ["x0", "eps"])[0];
@@ -491,6 +506,9 @@ function _emitPgdStep(o: _Out, b: GradBuilder, gIn: string, shape: number[]): vo
   o.inputs.push(valueInfo("eps", DT.FLOAT, []));
   o.inputs.push(valueInfo("step", DT.FLOAT, []));
   o.outputs.unshift(valueInfo("x_next", DT.FLOAT, shape));
+  const zeroed = b.emit("Mul", [gIn, b.f32([0], [])])[0];
+  o.push(node("ReduceSum", [zeroed, b.i64([1, 2, 3])], ["grad_check"], { keepdims: 0 }));
+  o.outputs.push(valueInfo("grad_check", DT.FLOAT, [shape[0]]));
 }
 
 /** The constants the emitted nodes use, as initializers (model tensors re-emitted uncopied). */
