@@ -121,7 +121,7 @@ export {
   type ModelValidation,
   validateModel,
   type ValidateModelOptions,
-} from "./lib/model/validate.ts";
+} from "./lib/grad/validate.ts";
 export {
   type CutTensor,
   findCutTensors,

@@ -16,7 +16,7 @@ import { readNpy } from "../lib/npy.ts";
 import { DataFormatError } from "../lib/errors.ts";
 import { decodeModel } from "../lib/onnx/proto.ts";
 import { loadModel } from "../lib/model/load.ts";
-import { validateModel } from "../lib/model/validate.ts";
+import { validateModel } from "../lib/grad/validate.ts";
 
 /**
  * Opens `--data`: `npy:DIR` (DIR/images.npy float32 N×C×H×W in [0,1] and DIR/labels.npy) or any

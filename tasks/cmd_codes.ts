@@ -8,7 +8,7 @@
 
 import { type CommandSpec, integerOption, UsageError } from "./cli.ts";
 import { loadModel } from "../lib/model/load.ts";
-import { validateModel } from "../lib/model/validate.ts";
+import { validateModel } from "../lib/grad/validate.ts";
 import { RUNTIME_CHOICES, type RuntimeChoice } from "../lib/model/runtime.ts";
 import { type Normalize, parseNormalize as parseNormalizeOption } from "../lib/model/surgery.ts";
 import { defaultCacheDir, extractCodes } from "../lib/extract/extract.ts";

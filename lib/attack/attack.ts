@@ -11,7 +11,7 @@ import * as aq from "npm:arquero@8.0.3";
 import sharp from "npm:sharp@0.35.5";
 import { Rng } from "../rng.ts";
 import { ModelFormatError } from "../errors.ts";
-import { checkFiniteLogits } from "../model/validate.ts";
+import { checkFiniteLogits } from "../grad/validate.ts";
 import { encodeNpy } from "../npy.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../fs_atomic.ts";
 import type { Normalize } from "../model/surgery.ts";

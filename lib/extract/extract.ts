@@ -29,7 +29,7 @@ import {
   type TapOutput,
 } from "../model/runtime.ts";
 import { RowStore } from "./cache.ts";
-import { checkFiniteLogits } from "../model/validate.ts";
+import { checkFiniteLogits } from "../grad/validate.ts";
 import { writeJsonAtomic } from "../fs_atomic.ts";
 
 /**

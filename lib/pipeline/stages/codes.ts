@@ -14,7 +14,7 @@ import { openDataset } from "../../data/dataset.ts";
 import type { Dataset } from "../../data/types.ts";
 import { samplePerClass } from "../../data/sampling.ts";
 import { type LoadedModel, loadModel, sha256Hex } from "../../model/load.ts";
-import { validateModel } from "../../model/validate.ts";
+import { validateModel } from "../../grad/validate.ts";
 import { extractCodes, type ExtractOptions, type ExtractResult } from "../../extract/extract.ts";
 import type { ModelConfig } from "../config.ts";
 import { recordRuntime, type RunContext } from "../run_context.ts";

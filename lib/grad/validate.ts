@@ -9,10 +9,10 @@
  */
 
 import { ModelFormatError } from "../errors.ts";
-import type { LoadedModel } from "./load.ts";
-import { type Normalize, prepareModel } from "./surgery.ts";
-import { createRuntime } from "./runtime.ts";
-import { deriveGradientGraph } from "../grad/derive.ts";
+import type { LoadedModel } from "../model/load.ts";
+import { type Normalize, prepareModel } from "../model/surgery.ts";
+import { createRuntime } from "../model/runtime.ts";
+import { deriveGradientGraph } from "./derive.ts";
 
 /** Options of {@linkcode validateModel}. */
 export interface ValidateModelOptions {

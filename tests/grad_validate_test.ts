@@ -6,7 +6,7 @@ import { runCli } from "./cli_helper.ts";
 import { encodeNpy } from "../lib/npy.ts";
 import { DT, encodeModel, model, node, onnx, tensor, valueInfo } from "../lib/onnx/proto.ts";
 import { loadModel } from "../lib/model/load.ts";
-import { validateModel } from "../lib/model/validate.ts";
+import { validateModel } from "../lib/grad/validate.ts";
 import { ModelFormatError } from "../lib/errors.ts";
 
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
