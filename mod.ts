@@ -142,6 +142,7 @@ export {
   prepareModel,
   type PrepareOptions,
   resolveNormalize,
+  tapOutputName,
   type TapRequest,
 } from "./lib/model/surgery.ts";
 export {

@@ -40,8 +40,8 @@ import { checkZooResults, runZoo, ZOO_FAMILIES } from "./conformance_zoo.ts";
 
 /** The model zoo (issue 12 §3): every family's layers, codes and gradients; returns failures. */
 async function _zoo(out: string, python: string, families: string): Promise<number> {
-  console.log("| family | arch | px | layers | codes | gradient vs torch float64 |");
-  console.log("| --- | --- | --- | --- | --- | --- |");
+  console.log("| family | arch | px | layers | codes | gradient vs torch float64 | PGD L∞ |");
+  console.log("| --- | --- | --- | --- | --- | --- | --- |");
   try {
     const results = await runZoo(`${out}/zoo`, python, families.split(",").filter(Boolean));
     const problems = checkZooResults(results);
@@ -137,7 +137,11 @@ async function main(): Promise<number> {
     const x = await readNpy(`${out}/${name}_input.npy`);
     const logitsRef = await readNpy(`${out}/${name}_logits.npy`);
     const prepared = prepareModel(model, {
-      taps: list.auto.map((l) => ({ tensor: l.tensor, token0: l.token0 })),
+      taps: list.auto.map((l) => ({
+        tensor: l.tensor,
+        token0: l.token0,
+        channelsLast: l.channelsLast,
+      })),
     });
     for (const kind of active) {
       const rt = await createRuntime(kind, prepared.bytes, { ctx });

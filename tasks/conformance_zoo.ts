@@ -10,7 +10,8 @@
  *   centre of mass bounded as in `codesErr`); logits ≤ 1e-5;
  * - gradients: the derived input gradient against torch's float64 gradient on images where
  *   torch's float32 gradient is well conditioned, within max(1e-4, 3 × torch float32's own
- *   error) on every image.
+ *   error) on every image;
+ * - attack: PGD (2 images, 5 steps, ε = 4/255) completes with every L∞ within ε.
  *
  * Results go to `OUT/summary.json` and a table on stdout (the README's zoo table).
  *
@@ -27,6 +28,8 @@ import { deriveGradientGraph } from "../lib/grad/derive.ts";
 import { openGraphSession } from "../lib/model/ort.ts";
 import { writeJsonAtomic } from "../lib/fs_atomic.ts";
 import { codesErr, exists, relErr } from "./conformance_util.ts";
+import { runAttack } from "../lib/attack/attack.ts";
+import { Rng } from "../lib/rng.ts";
 
 /** The zoo's families, in the order of `tools/conformance/zoo.py`. */
 export const ZOO_FAMILIES: readonly string[] = [
@@ -70,6 +73,8 @@ export interface ZooResult {
   codes: { ok: boolean; err: number; logitsErr: number };
   /** Gradient: per image, ours vs float64 and torch float32 vs float64. */
   grad: { ok: boolean; ours: number[]; torch32: number[]; note?: string };
+  /** A short PGD attack (2 images, 5 steps): completes, L∞ within ε, finite images. */
+  attack: { ok: boolean; linf: number; eps: number; note?: string };
   /** Seconds for the TypeScript side. */
   seconds: number;
 }
@@ -97,7 +102,11 @@ async function _layersAndCodes(dir: string, family: string, meta: _Meta) {
   const codes = { ok: true, err: 0, logitsErr: 0 };
   const n = Math.min(list.auto.length, expected);
   const prepared = prepareModel(model, {
-    taps: list.auto.slice(0, n).map((l) => ({ tensor: l.tensor, token0: l.token0 })),
+    taps: list.auto.slice(0, n).map((l) => ({
+      tensor: l.tensor,
+      token0: l.token0,
+      channelsLast: l.channelsLast,
+    })),
   });
   const rt = await createRuntime("node", prepared.bytes, { threads: 2 });
   try {
@@ -133,7 +142,9 @@ async function _gradient(dir: string, family: string, meta: _Meta): Promise<ZooR
   const x = await readNpy(`${dir}/${family}_grad_input.npy`);
   const y = await readNpy(`${dir}/${family}_grad_labels.npy`);
   const g64 = (await readNpy(`${dir}/${family}_grad_g64.npy`)).data as Float64Array;
-  const file = meta.grad_size !== meta.size ? `${family}_grad.onnx` : `${family}.onnx`;
+  const file = (meta.grad_size ?? meta.size) !== meta.size
+    ? `${family}_grad.onnx`
+    : `${family}.onnx`;
   const bytes = deriveGradientGraph((await loadModel(`${dir}/${file}`)).bytes, {
     batch: x.shape[0],
     name: family,
@@ -158,6 +169,35 @@ async function _gradient(dir: string, family: string, meta: _Meta): Promise<ZooR
     relErr(g.subarray(i * e, (i + 1) * e), g64.subarray(i * e, (i + 1) * e))
   );
   return { ok: ours.every((v, i) => v <= Math.max(1e-4, 3 * torch32[i])), ours, torch32 };
+}
+
+/** PGD on two seeded random images: it must finish with every L∞ ≤ ε (float32 rounding aside). */
+async function _attack(dir: string, family: string, meta: _Meta): Promise<ZooResult["attack"]> {
+  const eps = 4 / 255, e = 3 * meta.size * meta.size;
+  const rng = new Rng(5).stream("zoo-attack");
+  const x = Float32Array.from({ length: 2 * e }, () => rng.float());
+  const data = {
+    size: 2,
+    channels: 3,
+    height: meta.size,
+    width: meta.size,
+    labels: [1, 7],
+    load: (ids: number[]) =>
+      Promise.resolve(Float32Array.from(ids.flatMap((i) => [...x.subarray(i * e, (i + 1) * e)]))),
+  };
+  const model = (await loadModel(`${dir}/${family}.onnx`)).bytes;
+  const r = await runAttack(model, data, {
+    n: 2,
+    steps: 5,
+    batch: 2,
+    eps,
+    threads: 2,
+    name: family,
+  });
+  const linf = r.summary.norms.adversarial.linf.max;
+  const finite = r.adversarial.every((v) => Number.isFinite(v));
+  // float32: x0 ± ε rounds to within an ulp of 1 (1.2e-7).
+  return { ok: finite && linf <= eps + 1e-6 && linf > 0, linf, eps };
 }
 
 /**
@@ -199,13 +239,20 @@ export async function runZoo(
       torch32: meta.grad.kept_rel_f32_f64,
       note: (e as Error).message,
     }));
+    const attack = await _attack(out, family, meta).catch((e) => ({
+      ok: false,
+      linf: NaN,
+      eps: 4 / 255,
+      note: (e as Error).message,
+    }));
     const r = {
       family,
       arch: meta.arch,
       size: meta.size,
-      gradSize: meta.grad_size,
+      gradSize: meta.grad_size ?? meta.size,
       ...lc,
       grad,
+      attack,
       seconds: (performance.now() - t0) / 1000,
     };
     results.push(r);
@@ -231,7 +278,7 @@ export const ZOO_KNOWN_GAPS: readonly string[] = [];
 export function checkZooResults(results: ZooResult[]): string[] {
   const problems: string[] = [];
   for (const r of results) {
-    for (const k of ["layers", "codes", "grad"] as const) {
+    for (const k of ["layers", "codes", "grad", "attack"] as const) {
       const gap = ZOO_KNOWN_GAPS.includes(`${r.family}/${k}`);
       if (!r[k].ok && !gap) problems.push(`zoo ${r.family}: ${k} check failed`);
       if (r[k].ok && gap) {
@@ -250,5 +297,6 @@ function _row(r: ZooResult): string {
     `${r.layers.expected} (tap ${e(r.layers.tapErr)}) | ${mark(r.codes.ok)} ${e(r.codes.err)} | ` +
     `${mark(r.grad.ok)} ${r.grad.ours.map(e).join(", ")} (torch f32 ` +
     `${r.grad.torch32.map(e).join(", ")})${r.grad.note ? ` ${r.grad.note}` : ""}` +
-    `${r.layers.note ? ` ${r.layers.note}` : ""} |`;
+    `${r.layers.note ? ` ${r.layers.note}` : ""} | ${mark(r.attack.ok)} ${e(r.attack.linf)}` +
+    `${r.attack.note ? ` ${r.attack.note}` : ""} |`;
 }

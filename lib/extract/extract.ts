@@ -19,7 +19,7 @@ import {
 } from "../codes/feature_map_reduce.ts";
 import { type LoadedModel, sha256Hex } from "../model/load.ts";
 import { type LayerList, type LayerSpec, listLayers, resolveLayers } from "../model/layers.ts";
-import { type Normalize, prepareModel, resolveNormalize } from "../model/surgery.ts";
+import { type Normalize, prepareModel, resolveNormalize, tapOutputName } from "../model/surgery.ts";
 import {
   createRuntime,
   type ModelRuntime,
@@ -291,6 +291,7 @@ async function _openEntry(
     const key = (await sha256Hex(JSON.stringify({
       tensor: spec.tensor,
       token0: spec.token0,
+      ...(spec.channelsLast ? { channelsLast: true } : {}),
       com: o.com,
     }))).slice(0, 24);
     const dim = codeDimension(spec.shape, o.com);
@@ -333,7 +334,11 @@ async function _fillEntry(
         if (!runtime) {
           const t = performance.now();
           const prepared = prepareModel(model, {
-            taps: specs.map((s) => ({ tensor: s.tensor, token0: s.token0 })),
+            taps: specs.map((s) => ({
+              tensor: s.tensor,
+              token0: s.token0,
+              channelsLast: s.channelsLast,
+            })),
             normalize: options.normalize,
           });
           runtime = await createRuntime(options.runtime ?? "auto", prepared.bytes, {
@@ -346,7 +351,7 @@ async function _fillEntry(
         const t = performance.now();
         const layers = stores.map((s) => ({
           store: s.store,
-          output: s.spec.token0 ? `${s.spec.tensor}__token0` : s.spec.tensor,
+          output: tapOutputName(s.spec),
           com: options.com,
         }));
         const done = await _runBatches(
