@@ -13,6 +13,7 @@ import type { LoadedModel } from "../model/load.ts";
 import { type Normalize, prepareModel } from "../model/surgery.ts";
 import { createRuntime } from "../model/runtime.ts";
 import { deriveGradientGraph } from "./derive.ts";
+import { decodeModel } from "../onnx/proto.ts";
 
 /** Options of {@linkcode validateModel}. */
 export interface ValidateModelOptions {
@@ -37,9 +38,10 @@ export interface ModelValidation {
 }
 
 /**
- * Validates a model before any work: one probe run of 2 images checks the output is `N×K`
- * logits (K ≥ 2, finite for a mid-grey input), `classes ≤ K`, and with `gradients` the gradient
- * graph is derived once.
+ * Validates a model before any work: the output is `N×K` logits (K ≥ 2) and `classes ≤ K`.
+ * Without `gradients`, one probe run of 2 mid-grey images shows the shape (and that its logits
+ * are finite); with `gradients`, the gradient graph is derived once at batch 2 and its inferred
+ * logits shape is the proof (no model session is opened).
  *
  * @param model A loaded model (external data inlined by `loadModel`).
  * @param options Input size, the data's classes, whether an attack is planned, normalisation.
@@ -62,21 +64,10 @@ export async function validateModel(
   options: ValidateModelOptions = {},
 ): Promise<ModelValidation> {
   const shape = _inputShape(model, options.inputShape);
-  const rt = await createRuntime("node", prepareModel(model, { taps: [] }).bytes, { threads: 1 });
-  let dims: number[];
-  try {
-    const r = await rt.run(new Float32Array(2 * shape[0] * shape[1] * shape[2]).fill(0.5), [
-      2,
-      ...shape,
-    ]);
-    dims = [...r.logitsDims];
-    if (dims.length === 2 && dims[0] === 2 && dims[1] >= 2) {
-      checkFiniteLogits(r.logits, dims[1], [0, 1], model.name, "a mid-grey probe image");
-    }
-    r.dispose();
-  } finally {
-    await rt.dispose();
-  }
+  // With gradients, the derivation's shape inference gives the logits' shape (no probe run).
+  const dims = options.gradients
+    ? _derivedLogits(model, options.normalize)
+    : await _probeLogits(model, shape);
   if (dims.length !== 2 || dims[0] !== 2 || dims[1] < 2) {
     throw new ModelFormatError(
       `Cannot use model ${model.name}: its output ${model.logits.name} has shape [${dims}] for a ` +
@@ -90,10 +81,41 @@ export async function validateModel(
         `the model has ${K} logits; expected at most ${K} classes`,
     );
   }
-  if (options.gradients) {
-    deriveGradientGraph(model.bytes, { batch: 1, normalize: options.normalize, name: model.name });
-  }
   return { classes: K, inputShape: shape, gradients: !!options.gradients };
+}
+
+/** Logits shape of one run of 2 mid-grey images; their logits must be finite. */
+async function _probeLogits(model: LoadedModel, shape: [number, number, number]) {
+  const rt = await createRuntime("node", prepareModel(model, { taps: [] }).bytes, { threads: 1 });
+  try {
+    const r = await rt.run(new Float32Array(2 * shape[0] * shape[1] * shape[2]).fill(0.5), [
+      2,
+      ...shape,
+    ]);
+    const dims = [...r.logitsDims];
+    if (dims.length === 2 && dims[0] === 2 && dims[1] >= 2) {
+      checkFiniteLogits(r.logits, dims[1], [0, 1], model.name, "a mid-grey probe image");
+    }
+    r.dispose();
+    return dims;
+  } finally {
+    await rt.dispose();
+  }
+}
+
+/** Logits shape of the derived gradient graph at batch 2 (a shape error names the shape). */
+function _derivedLogits(model: LoadedModel, normalize: Normalize | undefined): number[] {
+  try {
+    const g = decodeModel(
+      deriveGradientGraph(model.bytes, { batch: 2, normalize, name: model.name }),
+    );
+    const out = g.graph!.output!.find((o) => o.name === "logits")!;
+    return out.type!.tensorType!.shape!.dim!.map((d) => Number(d.dimValue));
+  } catch (e) {
+    const m = /output \S+ has shape \[([^\]]*)\] but expected/.exec((e as Error).message);
+    if (m) return m[1].split(",").filter(Boolean).map(Number);
+    throw e;
+  }
 }
 
 /**
