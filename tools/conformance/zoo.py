@@ -48,44 +48,45 @@ M = torchvision.models
 # a channels-last N x H x W x C stage output (Swin), compared as N x C x H x W.
 # An optional 5th entry is a smaller input size for the gradient check (exported separately as
 # FAMILY_grad.onnx): kinks (ReLUs and MaxPool ties within float32 rounding) grow with the number
-# of units, and at the layer check's size almost no random image of these families is free of
-# them.
+# of units (at the layer check's size almost no random image of DenseNet or Inception is free of
+# them), and torch's float64 backward, the reference, is slow (EfficientNetV2 at 64 px: minutes).
+# The gradient graph uses the same ops at any size.
 # CNN layers follow MODELS.md rule 2: the last block output at each of the 4 smallest spatial
 # sizes above 1x1 (for ResNet, layer1..4).
 FAMILIES = {
     "alexnet": (M.alexnet, {}, 224, [("features.1", "map"), ("features.4", "map"),
                                      ("features.11", "map"), ("features.12", "map")]),
-    "convnext": (M.convnext_tiny, {}, 64, [(f"features.{i}", "map") for i in (1, 3, 5, 7)]),
+    "convnext": (M.convnext_tiny, {}, 64, [(f"features.{i}", "map") for i in (1, 3, 5, 7)], 32),
     "densenet": (M.densenet121, {}, 64, [(f"features.denseblock{i}", "map") for i in range(1, 5)],
                  32),
-    "efficientnet": (M.efficientnet_b0, {}, 64, [(f"features.{i}", "map") for i in (2, 3, 5, 6)]),
+    "efficientnet": (M.efficientnet_b0, {}, 64, [(f"features.{i}", "map") for i in (2, 3, 5, 6)], 32),
     "efficientnet_v2": (M.efficientnet_v2_s, {}, 64,
-                        [(f"features.{i}", "map") for i in (2, 3, 5, 6)]),
+                        [(f"features.{i}", "map") for i in (2, 3, 5, 6)], 32),
     "googlenet": (M.googlenet, {"aux_logits": False, "init_weights": True}, 64,
                   [("conv3", "map"), ("inception3b", "map"), ("inception4e", "map"),
-                   ("inception5b", "map")]),
+                   ("inception5b", "map")], 32),
     "inception_v3": (M.inception_v3, {"aux_logits": False, "init_weights": True}, 96,
                      # at 96 px Mixed_7* are 1x1, so the 4 smallest sizes above 1x1 end at 6e
                      [("Conv2d_3b_1x1", "map"), ("Conv2d_4a_3x3", "map"), ("Mixed_5d", "map"),
                       ("Mixed_6e", "map")], 75),
     "maxvit": (M.maxvit_t, {}, 224, [(f"blocks.{i}", "map") for i in range(4)]),
-    "mnasnet": (M.mnasnet0_5, {}, 64, [(f"layers.{i}", "map") for i in (8, 9, 11, 12)]),
-    "mobilenet_v2": (M.mobilenet_v2, {}, 64, [(f"features.{i}", "map") for i in (3, 6, 13, 16)]),
+    "mnasnet": (M.mnasnet0_5, {}, 64, [(f"layers.{i}", "map") for i in (8, 9, 11, 12)], 32),
+    "mobilenet_v2": (M.mobilenet_v2, {}, 64, [(f"features.{i}", "map") for i in (3, 6, 13, 16)], 32),
     "mobilenet_v3": (M.mobilenet_v3_small, {}, 64,
                      [("features.2.block.0", "map"), ("features.3", "map"), ("features.8", "map"),
                       ("features.11", "map")]),
-    "regnet": (M.regnet_y_400mf, {}, 64, [(f"trunk_output.block{i}", "map") for i in range(1, 5)]),
+    "regnet": (M.regnet_y_400mf, {}, 64, [(f"trunk_output.block{i}", "map") for i in range(1, 5)], 32),
     "resnet": (M.resnet18, {}, 64, [(f"layer{i}", "map") for i in range(1, 5)]),
-    "resnext": (M.resnext50_32x4d, {}, 64, [(f"layer{i}", "map") for i in range(1, 5)]),
+    "resnext": (M.resnext50_32x4d, {}, 64, [(f"layer{i}", "map") for i in range(1, 5)], 32),
     "shufflenet_v2": (M.shufflenet_v2_x0_5, {}, 64,
                       [("maxpool", "map"), ("stage2", "map"), ("stage3", "map"),
-                       ("stage4", "map")]),
-    "squeezenet": (M.squeezenet1_1, {}, 64, [(f"features.{i}", "map") for i in (1, 4, 7, 12)]),
+                       ("stage4", "map")], 32),
+    "squeezenet": (M.squeezenet1_1, {}, 64, [(f"features.{i}", "map") for i in (1, 4, 7, 12)], 32),
     "swin": (M.swin_t, {}, 64, [(f"features.{i}", "nhwc") for i in (1, 3, 5, 7)]),
     "vgg": (M.vgg11, {}, 224, [(f"features.{i}", "map") for i in (9, 14, 19, 20)]),
     "vit": (M.vit_b_16, {"image_size": 64}, 64,
             [(f"encoder.layers.encoder_layer_{i}", "cls") for i in range(12)]),
-    "wide_resnet": (M.wide_resnet50_2, {}, 64, [(f"layer{i}", "map") for i in range(1, 5)]),
+    "wide_resnet": (M.wide_resnet50_2, {}, 64, [(f"layer{i}", "map") for i in range(1, 5)], 32),
 }
 
 
