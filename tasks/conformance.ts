@@ -56,6 +56,84 @@ async function _zoo(out: string, python: string, families: string): Promise<numb
 const ALL = ["resnet18", "resnet50", "densenet121", "vgg19", "vit_b_16"];
 const TOL = 1e-5;
 
+/** Layers, taps, codes and logits of one torchvision export on every active runtime. */
+async function _checkModel(
+  out: string,
+  name: string,
+  active: RuntimeKind[],
+  ctx: GpuContext | undefined,
+  fail: (msg: string) => void,
+): Promise<void> {
+  const meta = JSON.parse(await Deno.readTextFile(`${out}/${name}.json`)) as {
+    taps: { module: string; kind: string }[];
+  };
+  const t0 = performance.now();
+  const model = await loadModel(`${out}/${name}.onnx`);
+  const list = await listLayers(model);
+  console.log(
+    `${name}: ${list.family}, auto = ${list.auto.map((l) => `${l.label}:${l.tensor}`).join(" ")}`,
+  );
+  if (list.auto.length !== meta.taps.length) {
+    fail(`${name}: ${list.auto.length} automatic layers but torch has ${meta.taps.length}`);
+    return;
+  }
+  const x = await readNpy(`${out}/${name}_input.npy`);
+  const logitsRef = await readNpy(`${out}/${name}_logits.npy`);
+  const prepared = prepareModel(model, {
+    taps: list.auto.map((l) => ({
+      tensor: l.tensor,
+      token0: l.token0,
+      channelsLast: l.channelsLast,
+    })),
+  });
+  for (const kind of active) {
+    const rt = await createRuntime(kind, prepared.bytes, { ctx });
+    try {
+      const r = await rt.run(x.data as Float32Array, x.shape);
+      const el = relErr(r.logits, logitsRef.data as Float32Array);
+      if (!(el <= TOL)) fail(`${name}/${kind}: logits relative error ${el.toExponential(2)}`);
+      const errs: string[] = [];
+      for (let i = 0; i < prepared.taps.length; i++) {
+        const hook = await readNpy(`${out}/${name}_tap${i}.npy`);
+        const codesRef = await readNpy(`${out}/${name}_tap${i}_codes.npy`);
+        const tap = r.taps[prepared.taps[i].output];
+        const label = `${list.auto[i].label}=${meta.taps[i].module}`;
+        if (tap.dims.join() !== hook.shape.join()) {
+          fail(`${name}/${kind}: ${label} shape ${tap.dims} but torch ${hook.shape}`);
+          return;
+        }
+        let data = tap.data;
+        let codes: Float32Array;
+        if (tap.gpuBuffer) {
+          codes = await reduceFeatureMapsGpu(ctx!, tap.gpuBuffer, tap.dims);
+          data = new Float32Array(
+            await ctx!.read(tap.gpuBuffer, tap.dims.reduce((a, b) => a * b, 4)),
+          );
+        } else codes = reduceFeatureMapsCpu(data!, tap.dims);
+        const et = relErr(data!, hook.data as Float32Array);
+        const { err: ec, skipped } = codesErr(
+          codes,
+          codesRef.data as Float64Array,
+          hook.data as Float32Array,
+          data!,
+          tap.dims,
+        );
+        errs.push(
+          `${label} ${et.toExponential(1)}/${ec.toExponential(1)}` +
+            (skipped ? ` (${skipped} ill-conditioned com)` : ""),
+        );
+        if (!(et <= TOL)) fail(`${name}/${kind}: ${label} tap relative error ${et}`);
+        if (!(ec <= TOL)) fail(`${name}/${kind}: ${label} codes relative error ${ec}`);
+      }
+      r.dispose();
+      console.log(`  ${kind}: logits ${el.toExponential(1)}; tap/codes ${errs.join(", ")}`);
+    } finally {
+      await rt.dispose();
+    }
+  }
+  console.log(`  (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     args: Deno.args,
@@ -120,76 +198,7 @@ async function main(): Promise<number> {
     failures++;
     console.log(`  FAIL ${msg}`);
   };
-  for (const name of models) {
-    const meta = JSON.parse(await Deno.readTextFile(`${out}/${name}.json`)) as {
-      taps: { module: string; kind: string }[];
-    };
-    const t0 = performance.now();
-    const model = await loadModel(`${out}/${name}.onnx`);
-    const list = await listLayers(model);
-    console.log(
-      `${name}: ${list.family}, auto = ${list.auto.map((l) => `${l.label}:${l.tensor}`).join(" ")}`,
-    );
-    if (list.auto.length !== meta.taps.length) {
-      fail(`${name}: ${list.auto.length} automatic layers but torch has ${meta.taps.length}`);
-      continue;
-    }
-    const x = await readNpy(`${out}/${name}_input.npy`);
-    const logitsRef = await readNpy(`${out}/${name}_logits.npy`);
-    const prepared = prepareModel(model, {
-      taps: list.auto.map((l) => ({
-        tensor: l.tensor,
-        token0: l.token0,
-        channelsLast: l.channelsLast,
-      })),
-    });
-    for (const kind of active) {
-      const rt = await createRuntime(kind, prepared.bytes, { ctx });
-      try {
-        const r = await rt.run(x.data as Float32Array, x.shape);
-        const el = relErr(r.logits, logitsRef.data as Float32Array);
-        if (!(el <= TOL)) fail(`${name}/${kind}: logits relative error ${el.toExponential(2)}`);
-        const errs: string[] = [];
-        for (let i = 0; i < prepared.taps.length; i++) {
-          const hook = await readNpy(`${out}/${name}_tap${i}.npy`);
-          const codesRef = await readNpy(`${out}/${name}_tap${i}_codes.npy`);
-          const tap = r.taps[prepared.taps[i].output];
-          const label = `${list.auto[i].label}=${meta.taps[i].module}`;
-          if (tap.dims.join() !== hook.shape.join()) {
-            fail(`${name}/${kind}: ${label} shape ${tap.dims} but torch ${hook.shape}`);
-            continue;
-          }
-          let data = tap.data;
-          let codes: Float32Array;
-          if (tap.gpuBuffer) {
-            codes = await reduceFeatureMapsGpu(ctx!, tap.gpuBuffer, tap.dims);
-            data = new Float32Array(
-              await ctx!.read(tap.gpuBuffer, tap.dims.reduce((a, b) => a * b, 4)),
-            );
-          } else codes = reduceFeatureMapsCpu(data!, tap.dims);
-          const et = relErr(data!, hook.data as Float32Array);
-          const { err: ec, skipped } = codesErr(
-            codes,
-            codesRef.data as Float64Array,
-            hook.data as Float32Array,
-            data!,
-            tap.dims,
-          );
-          errs.push(
-            `${label} ${et.toExponential(1)}/${ec.toExponential(1)}` +
-              (skipped ? ` (${skipped} ill-conditioned com)` : ""),
-          );
-          if (!(et <= TOL)) fail(`${name}/${kind}: ${label} tap relative error ${et}`);
-          if (!(ec <= TOL)) fail(`${name}/${kind}: ${label} codes relative error ${ec}`);
-        }
-        r.dispose();
-        console.log(`  ${kind}: logits ${el.toExponential(1)}; tap/codes ${errs.join(", ")}`);
-      } finally {
-        await rt.dispose();
-      }
-    }
-    console.log(`  (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-  }
+  for (const name of models) await _checkModel(out, name, active, ctx, fail);
   ctx?.dispose();
   // Input gradients (issue 4): the derived gradient graph against torch autograd, ≤ 1e-4.
   if (!values["no-grad"]) {
