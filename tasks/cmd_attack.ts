@@ -161,6 +161,7 @@ export const command: CommandSpec = {
         classes: top + 1,
         gradients: true,
         normalize,
+        batch: Math.min(batch, n),
       }));
     let progress: Progress | undefined;
     const result = await timed(manifest, "attack", () =>
@@ -174,7 +175,7 @@ export const command: CommandSpec = {
         normalize,
         runtime: runtime as "node" | "wasm",
         threads,
-        name: modelPath,
+        name: loaded.name,
         onProgress: (done, total) => {
           progress ??= new Progress("PGD", total, { unit: "iter" });
           progress.tick();

@@ -241,3 +241,12 @@ Deno.test("grad and attack accept valid external data; a missing data file has i
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("validateModel with an attack batch derives the PGD step graph the attack will reuse", async () => {
+  const { derivePgdStepGraph } = await import("../lib/grad/derive.ts");
+  const m = await loadModel(headModel("Relu", 4));
+  const v = await validateModel(m, { gradients: true, batch: 3 });
+  assertEquals(v.classes, 4);
+  const first = derivePgdStepGraph(m.bytes, { batch: 3, normalize: undefined, name: m.name });
+  assert(derivePgdStepGraph(m.bytes, { batch: 3, name: m.name }) === first);
+});

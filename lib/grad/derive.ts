@@ -79,7 +79,8 @@ export const GRADIENT_GRAPH_IO: Readonly<
  *
  * @param model ONNX model bytes or a decoded model.
  * @param options Batch, normalisation, target runtime, taps.
- * @returns The gradient model's bytes.
+ * @returns The gradient model's bytes (the same array for a repeated call with the same bytes
+ *   and options in this process: do not modify it, nor the model bytes after the call).
  * @throws {ModelFormatError} For an unsupported op (naming it, the node and the supported ops) or
  *   a model that is not an `N×C×H×W → N×K` classifier.
  * @throws {RangeError} For a bad batch size, normalisation or tap name.
@@ -101,7 +102,7 @@ export function deriveGradientGraph(
   model: Uint8Array | ModelProto,
   options: GradientGraphOptions = {},
 ): Uint8Array {
-  return _build(model, options, "gradient");
+  return _cached(model, options, "gradient");
 }
 
 /**
@@ -114,7 +115,7 @@ export function deriveGradientGraph(
  *
  * @param model ONNX model bytes or a decoded model.
  * @param options As for {@linkcode deriveGradientGraph}.
- * @returns The step model's bytes.
+ * @returns The step model's bytes (shared as for {@linkcode deriveGradientGraph}).
  * @throws {ModelFormatError} As {@linkcode deriveGradientGraph}.
  * @throws {RangeError} As {@linkcode deriveGradientGraph}.
  * @example
@@ -129,7 +130,7 @@ export function derivePgdStepGraph(
   model: Uint8Array | ModelProto,
   options: GradientGraphOptions = {},
 ): Uint8Array {
-  return _build(model, options, "pgd");
+  return _cached(model, options, "pgd");
 }
 
 /**
@@ -138,7 +139,7 @@ export function derivePgdStepGraph(
  *
  * @param model ONNX model bytes or a decoded model.
  * @param options Batch, normalisation, taps (target and withGradient are ignored).
- * @returns The forward model's bytes.
+ * @returns The forward model's bytes (shared as for {@linkcode deriveGradientGraph}).
  * @throws {ModelFormatError} As {@linkcode deriveGradientGraph}.
  * @throws {RangeError} As {@linkcode deriveGradientGraph}.
  * @example
@@ -153,7 +154,7 @@ export function deriveForwardGraph(
   model: Uint8Array | ModelProto,
   options: GradientGraphOptions = {},
 ): Uint8Array {
-  return _build(model, options, "forward");
+  return _cached(model, options, "forward");
 }
 
 function _unsupported(pn: { op: string; name: string }, name: string): ModelFormatError {
@@ -161,6 +162,32 @@ function _unsupported(pn: { op: string; name: string }, name: string): ModelForm
     `Cannot derive gradient graph for ${name}: op ${pn.op} (node ${pn.name}) is not supported; ` +
       `supported ops: ${SUPPORTED_OPS.join(", ")}`,
   );
+}
+
+/**
+ * Derived graphs of the last few (model bytes, mode, options) in this process: validation, the
+ * attack and the pipeline ask for the same graphs, and a derivation costs a protobuf decode, the
+ * shape folding and an encode (~0.5 s for ResNet18). Keyed by the bytes object, so a model that
+ * is no longer referenced takes its graphs with it.
+ */
+const _memo = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
+
+function _cached(
+  model: Uint8Array | ModelProto,
+  options: GradientGraphOptions,
+  mode: "gradient" | "pgd" | "forward",
+): Uint8Array {
+  if (!(model instanceof Uint8Array)) return _build(model, options, mode);
+  const key = JSON.stringify([mode, options]);
+  let m = _memo.get(model);
+  if (!m) _memo.set(model, m = new Map());
+  let out = m.get(key);
+  if (!out) {
+    out = _build(model, options, mode);
+    if (m.size >= 4) m.delete(m.keys().next().value!);
+    m.set(key, out);
+  }
+  return out;
 }
 
 function _build(

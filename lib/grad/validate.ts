@@ -12,7 +12,7 @@ import { ModelFormatError } from "../errors.ts";
 import type { LoadedModel } from "../model/load.ts";
 import { type Normalize, prepareModel } from "../model/surgery.ts";
 import { createRuntime } from "../model/runtime.ts";
-import { deriveGradientGraph } from "./derive.ts";
+import { deriveGradientGraph, derivePgdStepGraph } from "./derive.ts";
 import { decodeModel } from "../onnx/proto.ts";
 
 /** Options of {@linkcode validateModel}. */
@@ -25,6 +25,11 @@ export interface ValidateModelOptions {
   gradients?: boolean;
   /** Normalisation the attack folds in (default `"none"`). */
   normalize?: Normalize;
+  /**
+   * The attack's batch size: with `gradients`, the fused PGD step graph is derived at this batch
+   * (and kept, so the attack does not derive it again) instead of a gradient graph at batch 2.
+   */
+  batch?: number;
 }
 
 /** What {@linkcode validateModel} found. */
@@ -65,13 +70,14 @@ export async function validateModel(
 ): Promise<ModelValidation> {
   const shape = _inputShape(model, options.inputShape);
   // With gradients, the derivation's shape inference gives the logits' shape (no probe run).
+  const batch = options.gradients ? options.batch ?? 2 : 2;
   const dims = options.gradients
-    ? _derivedLogits(model, options.normalize)
+    ? _derivedLogits(model, options.normalize, options.batch)
     : await _probeLogits(model, shape);
-  if (dims.length !== 2 || dims[0] !== 2 || dims[1] < 2) {
+  if (dims.length !== 2 || dims[0] !== batch || dims[1] < 2) {
     throw new ModelFormatError(
       `Cannot use model ${model.name}: its output ${model.logits.name} has shape [${dims}] for a ` +
-        "batch of 2 images but expected N×K logits with K ≥ 2 classes ([2, K])",
+        `batch of ${batch} images but expected N×K logits with K ≥ 2 classes ([${batch}, K])`,
     );
   }
   const K = dims[1];
@@ -103,12 +109,20 @@ async function _probeLogits(model: LoadedModel, shape: [number, number, number])
   }
 }
 
-/** Logits shape of the derived gradient graph at batch 2 (a shape error names the shape). */
-function _derivedLogits(model: LoadedModel, normalize: Normalize | undefined): number[] {
+/**
+ * Logits shape of the derived gradient graph at batch 2, or of the PGD step graph at the attack's
+ * batch (the one `PgdAttack.create` asks for); a shape error names the shape.
+ */
+function _derivedLogits(
+  model: LoadedModel,
+  normalize: Normalize | undefined,
+  batch: number | undefined,
+): number[] {
   try {
-    const g = decodeModel(
-      deriveGradientGraph(model.bytes, { batch: 2, normalize, name: model.name }),
-    );
+    const bytes = batch === undefined
+      ? deriveGradientGraph(model.bytes, { batch: 2, normalize, name: model.name })
+      : derivePgdStepGraph(model.bytes, { batch, normalize, name: model.name });
+    const g = decodeModel(bytes);
     const out = g.graph!.output!.find((o) => o.name === "logits")!;
     return out.type!.tensorType!.shape!.dim!.map((d) => Number(d.dimValue));
   } catch (e) {
