@@ -30,6 +30,8 @@ export interface ValidateModelOptions {
    * (and kept, so the attack does not derive it again) instead of a gradient graph at batch 2.
    */
   batch?: number;
+  /** Model name in messages and in the derived graph (default `model.name`). */
+  name?: string;
 }
 
 /** What {@linkcode validateModel} found. */
@@ -72,7 +74,7 @@ export async function validateModel(
   // With gradients, the derivation's shape inference gives the logits' shape (no probe run).
   const batch = options.gradients ? options.batch ?? 2 : 2;
   const dims = options.gradients
-    ? _derivedLogits(model, options.normalize, options.batch)
+    ? _derivedLogits(model, options.normalize, options.batch, options.name ?? model.name)
     : await _probeLogits(model, shape);
   if (dims.length !== 2 || dims[0] !== batch || dims[1] < 2) {
     throw new ModelFormatError(
@@ -117,11 +119,12 @@ function _derivedLogits(
   model: LoadedModel,
   normalize: Normalize | undefined,
   batch: number | undefined,
+  name: string,
 ): number[] {
   try {
     const bytes = batch === undefined
-      ? deriveGradientGraph(model.bytes, { batch: 2, normalize, name: model.name })
-      : derivePgdStepGraph(model.bytes, { batch, normalize, name: model.name });
+      ? deriveGradientGraph(model.bytes, { batch: 2, normalize, name })
+      : derivePgdStepGraph(model.bytes, { batch, normalize, name });
     const g = decodeModel(bytes);
     const out = g.graph!.output!.find((o) => o.name === "logits")!;
     return out.type!.tensorType!.shape!.dim!.map((d) => Number(d.dimValue));

@@ -126,6 +126,9 @@ async function _openSource(run: RunContext, mc: ModelConfig): Promise<ModelSourc
       classes: Math.max(train.classes.length, val.classes.length),
       gradients: c.attackN > 0,
       normalize: mc.normalize,
+      // The attack stage's PGD graph (runAttack's default batch of 16), derived once.
+      batch: Math.min(16, c.attackN, val.size),
+      name: tag,
     }));
   const trSet = new Set(train.labels),
     missing = [...new Set(val.labels)].filter((l) => !trSet.has(l));
