@@ -86,6 +86,7 @@ interface _Meta {
   taps: { module: string; kind: string }[];
   tap_rel_f32_f64?: number[];
   codes_rel_f32_f64?: number[];
+  logits_rel_f32_f64?: number;
   grad: { kept_rel_f32_f64: number[] };
 }
 
@@ -131,7 +132,8 @@ async function _layersAndCodes(dir: string, family: string, meta: _Meta) {
       const c = reduceFeatureMapsCpu(tap.data!, tap.dims);
       const e = codesErr(c, ref, hook.data as Float32Array, tap.data!, tap.dims).err;
       codes.err = Math.max(codes.err, e);
-      codesOk &&= e <= tol(meta.codes_rel_f32_f64, i);
+      // Codes inherit their tap's error (max, mean and std are 1-Lipschitz in it).
+      codesOk &&= e <= Math.max(tol(meta.codes_rel_f32_f64, i), tol(meta.tap_rel_f32_f64, i));
     }
     r.dispose();
   } finally {
@@ -139,7 +141,7 @@ async function _layersAndCodes(dir: string, family: string, meta: _Meta) {
   }
   layers.ok &&= Number.isFinite(layers.tapErr) && tapOk;
   codes.ok = layers.ok && codesOk &&
-    codes.logitsErr <= Math.max(TOL, 3 * Math.max(0, ...(meta.tap_rel_f32_f64 ?? [])));
+    codes.logitsErr <= Math.max(TOL, 3 * (meta.logits_rel_f32_f64 ?? 0));
   return { layers, codes };
 }
 
