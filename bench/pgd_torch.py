@@ -3,7 +3,7 @@
 
 advertorch's LinfPGDAttack loop (rand_init, summed cross-entropy, sign step, clamp to the eps-box
 and to [0, 1]) on torchvision ResNet18 (random weights, eval mode, parameters left as they are, as
-in a user's script), on the images of --data (images.npy, labels.npy), batch = all of them, with
+in a user's script, so autograd also computes their gradients; --freeze turns that off), on the images of --data (images.npy, labels.npy), batch = all of them, with
 torch's threads set to --threads. Prints the loop's seconds and the whole process's seconds.
 """
 import argparse
@@ -23,10 +23,14 @@ def main():
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--eps", type=float, default=4 / 255)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--freeze", action="store_true",
+                    help="parameters requires_grad=False (input gradient only, as somscope)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     m = getattr(torchvision.models, a.model)(weights=None).eval()
+    if a.freeze:
+        m.requires_grad_(False)
     x0 = torch.from_numpy(np.load(f"{a.data}/images.npy"))
     y = torch.from_numpy(np.load(f"{a.data}/labels.npy").astype(np.int64))
     mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
