@@ -11,6 +11,16 @@ import { ModelFormatError } from "../lib/errors.ts";
 
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
 
+/** `somscope codes MODEL` on one Fashion-MNIST image per class into OUT. */
+const codesArgs = (model: string, out: string, ...extra: string[]) =>
+  ["codes", model, "--data", "builtin:fashion-mnist", "--per-class", "1", "--out", out, "--quiet"]
+    .concat(extra);
+
+/** `somscope reproduce --quick` of MODEL on Fashion-MNIST into OUT. */
+const reproduceArgs = (model: string, out: string) =>
+  ["reproduce", "--quick", "--model", model, "--data", "builtin:fashion-mnist", "--out", out]
+    .concat("--quiet");
+
 /** 1×28×28 → Conv → an N×10×28×28 map as the only output (not logits). */
 function mapModel(): Uint8Array {
   return encodeModel(model({
@@ -70,31 +80,11 @@ Deno.test("codes and reproduce refuse an N×10×28×28 output before any work an
   try {
     await Deno.writeFile(`${dir}/maps.onnx`, mapModel());
     const env = { SOMSCOPE_CACHE: `${dir}/cache` };
-    const c = await runCli([
-      "codes",
-      `${dir}/maps.onnx`,
-      "--data",
-      "builtin:fashion-mnist",
-      "--per-class",
-      "1",
-      "--out",
-      `${dir}/codes`,
-      "--quiet",
-    ], env);
+    const c = await runCli(codesArgs(`${dir}/maps.onnx`, `${dir}/codes`), env);
     assertEquals(c.code, 1, c.stderr);
     assert(/\[2,10,28,28\].*N×K logits/.test(c.stderr), c.stderr);
     assert(!(await exists(`${dir}/codes`)));
-    const r = await runCli([
-      "reproduce",
-      "--quick",
-      "--model",
-      `${dir}/maps.onnx`,
-      "--data",
-      "builtin:fashion-mnist",
-      "--out",
-      `${dir}/run`,
-      "--quiet",
-    ], env);
+    const r = await runCli(reproduceArgs(`${dir}/maps.onnx`, `${dir}/run`), env);
     assertEquals(r.code, 1, r.stderr);
     assert(/N×K logits/.test(r.stderr), r.stderr);
     assert(!(await exists(`${dir}/run/claims.json`)));
@@ -108,17 +98,9 @@ Deno.test("reproduce with an attack planned fails on an unsupported op before co
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeFile(`${dir}/hm.onnx`, headModel("Hardmax"));
-    const r = await runCli([
-      "reproduce",
-      "--quick",
-      "--model",
-      `${dir}/hm.onnx`,
-      "--data",
-      "builtin:fashion-mnist",
-      "--out",
-      `${dir}/run`,
-      "--quiet",
-    ], { SOMSCOPE_CACHE: `${dir}/cache` });
+    const r = await runCli(reproduceArgs(`${dir}/hm.onnx`, `${dir}/run`), {
+      SOMSCOPE_CACHE: `${dir}/cache`,
+    });
     assertEquals(r.code, 1, r.stderr);
     assert(/op Hardmax \(node Hardmax_t0\)/.test(r.stderr), r.stderr);
     assert(!(await exists(`${dir}/run/claims.json`)));
@@ -135,19 +117,7 @@ Deno.test("non-finite logits are an error naming the example in codes and attack
     await Deno.writeFile(`${dir}/sqrt.onnx`, headModel("Sqrt", 4)); // finite, ∂ = ∞ at 0
     await npyData(`${dir}/data`);
     const env = { SOMSCOPE_CACHE: `${dir}/cache` };
-    const c = await runCli([
-      "codes",
-      `${dir}/log.onnx`,
-      "--data",
-      "builtin:fashion-mnist",
-      "--per-class",
-      "1",
-      "--out",
-      `${dir}/codes`,
-      "--quiet",
-      "--runtime",
-      "node",
-    ], env);
+    const c = await runCli(codesArgs(`${dir}/log.onnx`, `${dir}/codes`, "--runtime", "node"), env);
     // Fashion-MNIST has 10 classes and this model 4 logits: that is refused first …
     assertEquals(c.code, 1, c.stderr);
     assert(/10 classes but the model has 4 logits/.test(c.stderr), c.stderr);
@@ -158,21 +128,10 @@ Deno.test("non-finite logits are an error naming the example in codes and attack
       `${dir}/log10.onnx`,
       g.build(g.head(g.o("Log", [tap]), 784, 10), [1, 28, 28], 10),
     );
-    const c2 = await runCli([
-      "codes",
-      `${dir}/log10.onnx`,
-      "--data",
-      "builtin:fashion-mnist",
-      "--layers",
-      tap,
-      "--per-class",
-      "1",
-      "--out",
-      `${dir}/codes`,
-      "--quiet",
-      "--runtime",
-      "node",
-    ], env);
+    const c2 = await runCli(
+      codesArgs(`${dir}/log10.onnx`, `${dir}/codes`, "--layers", tap, "--runtime", "node"),
+      env,
+    );
     // … and with 10 logits, the first example's −Inf/NaN logits (never a prediction of 0).
     assertEquals(c2.code, 1, c2.stderr);
     assert(

@@ -41,6 +41,8 @@ import numpy as np
 import torch
 import torchvision
 
+from export_torchvision import codes  # the float64 vector codes of SPEC section 2
+
 M = torchvision.models
 
 # family -> (constructor, kwargs, input size, expected layers: (module, kind))
@@ -126,26 +128,6 @@ def build(family, seed, grad=False):
         with torch.no_grad():
             m(torch.rand(8, 3, size, size, generator=gen))
     return m.eval(), size
-
-
-def codes(a):
-    """Vector codes of SPEC section 2 in float64: [max, mean, std, com] per channel."""
-    a = a.astype(np.float64)
-    if a.ndim == 2:
-        return a
-    n, c = a.shape[:2]
-    f = a.reshape(n, c, -1)
-    hw = f.shape[2]
-    mx = f.max(axis=2)
-    mean = f.mean(axis=2)
-    std = np.sqrt(((f - mean[:, :, None]) ** 2).mean(axis=2))
-    w = np.maximum(f, 0)
-    sw = w.sum(axis=2)
-    pos = (np.arange(hw) + 0.5)[None, None, :]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        com = (w * pos).sum(axis=2) / (hw * sw)
-    com[sw == 0] = 0.5
-    return np.concatenate([mx, mean, std, com], axis=1)
 
 
 def _codes_rel(c, ref, blocks):
