@@ -26,6 +26,13 @@ export {
 export { Rng } from "./lib/rng.ts";
 export { decodeNpy, encodeNpy, type NpyArray, type NpyData, readNpy, writeNpy } from "./lib/npy.ts";
 export { writeFileAtomic, writeJsonAtomic } from "./lib/fs_atomic.ts";
+export {
+  type BeginOptions,
+  type Ownership,
+  type PreviousRun,
+  RunFolderError,
+  StagedFolder,
+} from "./lib/output_folder.ts";
 export { Progress, type ProgressOptions } from "./lib/progress.ts";
 export {
   type AdapterFacts,
@@ -102,8 +109,10 @@ export {
   type SomLoadOptions,
   type SomOptions,
   type SomProgress,
+  type SomQuality,
 } from "./lib/som/som.ts";
 export type { SomInit } from "./lib/som/init.ts";
+export { checkSomSize, type SomSize, type SomSizeOptions } from "./lib/som/size.ts";
 export type { SomFile } from "./lib/som/som_file.ts";
 export { quantizationError, topographicError, uMatrix } from "./lib/som/quality.ts";
 
@@ -137,6 +146,7 @@ export {
   IMAGENET_MEAN,
   IMAGENET_STD,
   type Normalize,
+  parseNormalize,
   type PreparedModel,
   type PreparedTap,
   prepareModel,
@@ -219,7 +229,14 @@ export { BUILTIN_MODELS, type BuiltinModelName, builtinModelUrl } from "./lib/bu
 
 // Data: dataset specs, loaders and seeded per-class sampling.
 export { openDataset } from "./lib/data/dataset.ts";
-export { type Dataset, type OpenDatasetOptions } from "./lib/data/types.ts";
+export { type Dataset, type LabelMapping, type OpenDatasetOptions } from "./lib/data/types.ts";
+export {
+  type ClassIndex,
+  readClassIndex,
+  relabelDataset,
+  resolveLabelMapping,
+  type ResolveLabelMappingOptions,
+} from "./lib/data/class_index.ts";
 export { BUILTIN_DATASETS, type DataKind, type DataSpec, parseDataSpec } from "./lib/data/spec.ts";
 export { type IdxArray, parseIdx } from "./lib/data/idx.ts";
 export { CIFAR10_CLASSES } from "./lib/data/cifar.ts";
@@ -292,19 +309,40 @@ export {
   type SizedMap,
   type SplitBmus,
 } from "./lib/analysis/analyze.ts";
+export { claimsDocument, evaluateClaims, VIT_FIGURES } from "./lib/analysis/claims.ts";
 export {
+  CLAIM_DEFAULTS,
   type ClaimOptions,
   type ClaimResult,
-  evaluateClaims,
+  type EffectSummary,
+  type Interval,
   type LayerValue,
+  type NullSummary,
+  type SecondaryLine,
+  type TrendSummary,
   type Verdict,
-  VIT_FIGURES,
-} from "./lib/analysis/claims.ts";
-export { buildFigures, isVit } from "./lib/report/figures.ts";
+} from "./lib/analysis/claim_types.ts";
+export { type Guard, GUARD_DEFAULTS, type GuardOptions } from "./lib/analysis/guards.ts";
+export { type AttackOutcome, attackOutcome, type Rate } from "./lib/analysis/attack_outcome.ts";
+export { type ClassStatistic, type LayerClassStats } from "./lib/analysis/class_stats.ts";
+export { buildFigures, type BuildFiguresOptions, isVit } from "./lib/report/figures.ts";
 export type { FigureSpec } from "./lib/report/figures/spec.ts";
 export { renderSvg, svgToPng } from "./lib/report/render.ts";
 export { analysisTables, type Table, writeTables } from "./lib/report/tables.ts";
-export { buildReportHtml, type RenderedFigure, type RunSummary } from "./lib/report/html.ts";
+export {
+  buildReportHtml,
+  type RenderedFigure,
+  type ReportHtmlOptions,
+  type RunSummary,
+} from "./lib/report/html.ts";
+export {
+  type AttackSheetInput,
+  attackSheetInput,
+  type AttackSheetRow,
+  type AttackView,
+  attackViews,
+  sheetResult,
+} from "./lib/report/html/attack.ts";
 export {
   type ReportFiles,
   scopeSvgIds,
@@ -313,10 +351,10 @@ export {
 } from "./lib/report/write_report.ts";
 export {
   type AnalysisSettings,
+  checkGridSize,
   DEFAULT_RUN_MODELS,
   defaultConfig,
   type ModelConfig,
-  parseNormalize,
   type ReproduceConfig,
   type RunSettings,
   runSettings,
@@ -327,4 +365,3 @@ export {
   type ReproduceOptions,
   type ReproduceResult,
 } from "./lib/pipeline/reproduce.ts";
-export { RunFolderError } from "./lib/pipeline/run_folder.ts";

@@ -23,20 +23,12 @@ import {
   openGraphSession,
   runAttack,
 } from "../mod.ts";
+import { exists } from "./_util.ts";
 
 const R18 = ".cache/grad/resnet18/model.onnx";
 const FMNIST = "fixtures/models/fmnist_resnet.onnx";
 const B = 8, E = 3 * 224 * 224;
 const THREADS = 2;
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await Deno.stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 interface Setup {
   fused: GraphSession;

@@ -25,7 +25,8 @@
 //     gy = ceil(maps / gx); map = wid.y·gx + wid.x, workgroups past `maps` return.
 //   map_per_thread: workgroup size WG; one invocation reduces one whole map (for small H·W,
 //     where a workgroup per map would idle). Dispatch (gx, gy) with
-//     gx = min(ceil(maps / WG), 65535), gy = ceil(ceil(maps / WG) / gx).
+//     gx = min(ceil(maps / WG), 65535), gy = ceil(ceil(maps / WG) / gx); map = grid_index
+//     (shaders/grid_index.wgsl, prepended), invocations past `maps` return.
 //
 // Override constants: WG (workgroup size, a power of two, default 64), COM_XY (default false).
 //
@@ -175,12 +176,8 @@ fn map_per_workgroup(
 }
 
 @compute @workgroup_size(WG)
-fn map_per_thread(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_index) lid: u32,
-) {
-  let m = (wid.y * nwg.x + wid.x) * WG + lid;
+fn map_per_thread(ids: GridIds) {
+  let m = grid_index(ids);
   if (m >= p.maps) {
     return;
   }

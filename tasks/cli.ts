@@ -9,8 +9,11 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { DataFormatError } from "../lib/errors.ts";
+import { sha256Hex } from "../lib/hash.ts";
 import { type NpyArray, readNpy } from "../lib/npy.ts";
+import { StagedFolder } from "../lib/output_folder.ts";
 import type { ReproduceConfig } from "../lib/pipeline/config.ts";
+import { type Normalize, parseNormalize } from "../lib/model/surgery.ts";
 
 /** A command-line usage mistake (unknown option, missing argument): exit code 2. */
 export class UsageError extends Error {
@@ -152,6 +155,21 @@ export function numberOption(name: string, v: unknown): number {
 }
 
 /**
+ * Parses `--normalize`: `none`, `imagenet`, `M1,M2,M3/S1,S2,S3` or `MEAN,STD`.
+ *
+ * @param v The option value.
+ * @returns The normalisation setting.
+ * @throws {UsageError} If the value has another form.
+ */
+export function normalizeOption(v: unknown): Normalize {
+  try {
+    return parseNormalize(String(v));
+  } catch (e) {
+    throw new UsageError(`--normalize: ${(e as Error).message}`);
+  }
+}
+
+/**
  * Parses an integer option with a lower bound, with a usage error naming the option on failure.
  *
  * @param name Option name.
@@ -233,6 +251,23 @@ export function applyAnalysisOptions(
   if (v.featured !== undefined) {
     c.featuredClasses = String(v.featured).split(",").map((x) => numberOption("featured", x));
   }
+  if (v.permutations !== undefined) c.permutations = numberOption("permutations", v.permutations);
+  if (v.adjust !== undefined) {
+    if (v.adjust !== "holm" && v.adjust !== "none") {
+      throw new UsageError(`--adjust is "${v.adjust}" but expected one of holm, none`);
+    }
+    c.adjust = v.adjust;
+  }
+  for (
+    const [flag, key] of [
+      ["much-more-ratio", "muchMoreRatio"],
+      ["much-more-similar-ratio", "muchMoreSimilarRatio"],
+      ["collapse-ratio", "collapseRatio"],
+      ["keep-ratio", "keepRatio"],
+    ] as const
+  ) {
+    if (v[flag] !== undefined) c[key] = numberOption(flag, v[flag]);
+  }
 }
 
 /** Analysis-only options, shared with `report`. */
@@ -261,5 +296,120 @@ export const ANALYSIS_OPTIONS: CommandSpec["options"] = {
     type: "string",
     arg: "L1,L2,…",
     help: "class labels shown in the BMUs-by-class figures",
+  },
+  permutations: {
+    type: "string",
+    arg: "N",
+    help: "label permutations of the null baselines (default 200)",
+  },
+  adjust: {
+    type: "string",
+    arg: "holm|none",
+    help: "multiple-comparison adjustment of a model's claims (default holm)",
+  },
+  "much-more-ratio": {
+    type: "string",
+    arg: "X",
+    help: "'PGD moves BMUs much more in the last layer': last ≥ X × first shift (default 2)",
+  },
+  "much-more-similar-ratio": {
+    type: "string",
+    arg: "X",
+    help: "'shallow weights much more similar': deep ≥ X × shallow cosine distance (default 2)",
+  },
+  "collapse-ratio": {
+    type: "string",
+    arg: "X",
+    help: "'PGD collapses accuracy': adversarial ≤ X × clean accuracy (default 0.5)",
+  },
+  "keep-ratio": {
+    type: "string",
+    arg: "X",
+    help: "'noise does not': noise ≥ X × clean accuracy (default 0.9)",
+  },
+};
+
+/** Options of {@linkcode writeOutputFolder}. */
+export interface OutputFolderOptions {
+  /** The command (the kind of run that owns the folder). */
+  kind: string;
+  /** The run-defining parameters (their hash is the run key). */
+  params: unknown;
+  /** Replace another run or foreign files (moved aside). */
+  force: boolean;
+  /** The file that holds the manifest. Default `manifest.json`. */
+  manifest?: string;
+}
+
+/**
+ * Refuses an output path that is an existing file (a usage error, before any work).
+ *
+ * @param option The option name, e.g. `out`.
+ * @param path The path given.
+ * @param expected `"folder"` or `"file"`.
+ * @throws {UsageError} If `path` exists and is not of the expected kind.
+ */
+export async function checkOutputPath(
+  option: string,
+  path: string,
+  expected: "folder" | "file",
+): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch {
+    return;
+  }
+  if (expected === "folder" && !info.isDirectory) {
+    throw new UsageError(`--${option} ${path} is a file but a folder is expected`);
+  }
+  if (expected === "file" && info.isDirectory) {
+    throw new UsageError(`--${option} ${path} is a folder but a file is expected`);
+  }
+}
+
+/**
+ * Runs a command's work into its output folder, committed whole: the folder is checked first
+ * (a file, foreign files or another run are refused before any work), `work` writes into the
+ * staging folder it is given and returns the manifest, and the staging folder is then switched
+ * in. A failure leaves the folder as it was and removes the staging folder.
+ *
+ * @param out The output folder.
+ * @param options Kind, parameters, `force`, manifest file.
+ * @param work Writes the outputs into the given folder; returns the manifest.
+ * @returns Where replaced contents went (`--force`), or null.
+ * @throws {UsageError} If `out` is a file.
+ * @throws {RunFolderError} If `out` holds foreign files or another run (without `force`).
+ */
+export async function writeOutputFolder(
+  out: string,
+  options: OutputFolderOptions,
+  work: (dir: string) => Promise<Record<string, unknown>>,
+): Promise<string | null> {
+  await checkOutputPath("out", out, "folder");
+  const staged = await StagedFolder.begin(out, {
+    kind: options.kind,
+    runKey: await sha256Hex(JSON.stringify(options.params)),
+    force: options.force,
+    manifest: options.manifest,
+    note: (m) => console.error(`somscope ${options.kind}: ${m}`),
+  });
+  let manifest: Record<string, unknown>;
+  try {
+    manifest = await work(staged.path);
+  } catch (e) {
+    await staged.abort();
+    throw e;
+  }
+  return await staged.commit(manifest);
+}
+
+/** `--class-index`, shared by `codes`, `attack` and `reproduce`. */
+export const CLASS_INDEX_OPTION: CommandSpec["options"] = {
+  "class-index": {
+    type: "string",
+    arg: "FILE",
+    help: 'class (folder) name → logit index: JSON {"name": index}, or one name a line in ' +
+      "logit order (LOC_synset_mapping.txt); ImageNet wnid folders with 1000 logits need none",
   },
 };

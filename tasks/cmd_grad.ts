@@ -5,9 +5,8 @@
  * @module
  */
 
-import { type CommandSpec, integerOption, UsageError } from "./cli.ts";
+import { type CommandSpec, integerOption, normalizeOption, UsageError } from "./cli.ts";
 import { deriveGradientGraph, derivePgdStepGraph } from "../lib/grad/derive.ts";
-import { parseNormalize } from "../lib/model/surgery.ts";
 import { writeFileAtomic } from "../lib/fs_atomic.ts";
 import { loadModel } from "../lib/model/load.ts";
 
@@ -39,12 +38,7 @@ export const command: CommandSpec = {
     const out = values.out as string | undefined;
     if (!out) throw new UsageError("-o/--out FILE is required");
     const batch = integerOption("batch", values.batch, 1);
-    let normalize;
-    try {
-      normalize = parseNormalize(String(values.normalize));
-    } catch (e) {
-      throw new UsageError(`--normalize: ${(e as Error).message}`);
-    }
+    const normalize = normalizeOption(values.normalize);
     const target = String(values.target);
     if (target !== "cpu" && target !== "webgpu") {
       throw new UsageError(`--target is "${target}" but must be cpu or webgpu`);

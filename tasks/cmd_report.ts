@@ -6,7 +6,7 @@
  */
 
 import { ANALYSIS_OPTIONS, applyAnalysisOptions, type CommandSpec, UsageError } from "./cli.ts";
-import { defaultConfig, type ReproduceConfig } from "../lib/pipeline/config.ts";
+import { defaultConfig, type ReproduceConfig, validateConfig } from "../lib/pipeline/config.ts";
 
 /** The `report` command. */
 export const command: CommandSpec = {
@@ -38,8 +38,14 @@ export const command: CommandSpec = {
     }
     const c: ReproduceConfig = { ...defaultConfig(), ...manifest.config, out: dir };
     applyAnalysisOptions(c, v);
+    try {
+      validateConfig({ ...c, models: c.models.map((m) => ({ ...m })) });
+    } catch (e) {
+      if (e instanceof RangeError) throw new UsageError(e.message);
+      throw e;
+    }
     const { reproduce } = await import("../lib/pipeline/reproduce.ts");
-    const r = await reproduce(c, { analysisOnly: true, quiet: !!v.quiet });
+    const r = await reproduce(c, { analysisOnly: true, progress: !v.quiet });
     console.log(`Report: ${await Deno.realPath(r.report)}`);
   },
 };

@@ -9,16 +9,32 @@
 import {
   ANALYSIS_OPTIONS,
   applyAnalysisOptions,
+  checkOutputPath,
+  CLASS_INDEX_OPTION,
   type CommandSpec,
+  normalizeOption,
   numberOption,
   UsageError,
 } from "./cli.ts";
 import {
   defaultConfig,
   type ModelConfig,
-  parseNormalize,
   type ReproduceConfig,
+  validateConfig,
 } from "../lib/pipeline/config.ts";
+import { parseDataSpec } from "../lib/data/spec.ts";
+
+/** Every setting checked against its limits before any work: a bad one is a usage error. */
+async function _validate(c: ReproduceConfig): Promise<void> {
+  try {
+    validateConfig({ ...c, models: c.models.map((m) => ({ ...m })) });
+    await parseDataSpec(c.data);
+  } catch (e) {
+    if (e instanceof RangeError) throw new UsageError(e.message);
+    throw e;
+  }
+  if (c.out) await checkOutputPath("out", c.out, "folder");
+}
 
 async function _readConfig(path: string): Promise<Partial<ReproduceConfig>> {
   let text: string;
@@ -54,8 +70,9 @@ export const command: CommandSpec = {
       type: "string",
       arg: "SPEC",
       help:
-        "builtin:fashion-mnist, folder:PATH, idx:PATH or cifar:PATH (default builtin:fashion-mnist)",
+        "builtin:fashion-mnist, folder:PATH, idx:PATH, cifar:PATH or svhn:PATH (default builtin:fashion-mnist)",
     },
+    ...CLASS_INDEX_OPTION,
     layers: {
       type: "string",
       arg: "L1,L2,…",
@@ -75,7 +92,7 @@ export const command: CommandSpec = {
     out: { type: "string", arg: "DIR", help: "output folder (default runs/NAME)" },
     force: {
       type: "boolean",
-      help: "write into a folder holding another run (never deletes files)",
+      help: "replace a folder holding another run or other files (moved aside to DIR.replaced-…)",
     },
     seed: { type: "string", arg: "S", help: "root seed (default 0)" },
     "per-class": {
@@ -90,7 +107,11 @@ export const command: CommandSpec = {
       help: "SOM sides for the class-centre analysis (default 10,20,30,40)",
     },
     epochs: { type: "string", arg: "N", help: "SOM epochs (default 5)" },
-    seeds: { type: "string", arg: "N", help: "SOM seeds per layer at the main size (default 3)" },
+    seeds: {
+      type: "string",
+      arg: "N",
+      help: "SOM seeds per layer at the main size (default 5; --quick 3)",
+    },
     "attack-n": {
       type: "string",
       arg: "N",
@@ -109,14 +130,22 @@ export const command: CommandSpec = {
     },
     "allow-fewer": { type: "boolean", help: "allow classes with fewer examples than requested" },
     quiet: { type: "boolean", help: "no progress output" },
+    cache: {
+      type: "string",
+      arg: "DIR",
+      help: "codes cache folder (default $SOMSCOPE_CACHE, else ~/.cache/somscope)",
+    },
     ...ANALYSIS_OPTIONS,
   },
   notes: [
     "Writes runs/<name>/: report.html, claims.json, manifest.json, tables/ (Arrow + CSV),",
     "figures/ (SVG + PNG), work/ (cached SOMs, BMUs, attack results). Codes are cached in",
-    "$SOMSCOPE_CACHE (default .cache/somscope). Re-running with the same settings reuses",
+    "--cache, $SOMSCOPE_CACHE or the platform cache dir ($XDG_CACHE_HOME/somscope, else",
+    "~/.cache/somscope). Re-running with the same settings reuses",
     "everything; changing only analysis options (--resamples, --bandwidth, …) recomputes only the",
     "analyses. `deno task somscope report runs/<name>` does that without model files.",
+    "The folder is written whole through .NAME.staging: a failed or killed run leaves the old run",
+    "(or none) and resumes from its stored artefacts when rerun with the same settings.",
   ].join("\n"),
   async run(v, positionals) {
     if (positionals.length) {
@@ -137,14 +166,10 @@ export const command: CommandSpec = {
       if (!v.name && !v.config) c.name = `${c.models.map((m) => m.name).join("+")}`;
     }
     if (v.data) c.data = String(v.data);
+    if (v["class-index"] !== undefined) c.classIndex = String(v["class-index"]);
     if (v.layers) { for (const m of c.models) m.layers = String(v.layers).split(","); }
     if (v.normalize) {
-      let n;
-      try {
-        n = parseNormalize(String(v.normalize));
-      } catch (e) {
-        throw new UsageError((e as Error).message);
-      }
+      const n = normalizeOption(v.normalize);
       for (const m of c.models) m.normalize = n;
     }
     if (v.name) c.name = String(v.name);
@@ -168,10 +193,12 @@ export const command: CommandSpec = {
     if (v.runtime) c.runtime = String(v.runtime) as ReproduceConfig["runtime"];
     if (v["allow-fewer"]) c.allowFewer = true;
     applyAnalysisOptions(c, v);
+    await _validate(c);
     const t0 = performance.now();
     // The pipeline (models, SOMs, report renderers) loads only once the options are valid.
     const { reproduce } = await import("../lib/pipeline/reproduce.ts");
-    const r = await reproduce(c, { force: !!v.force, quiet: !!v.quiet });
+    if (v.cache) Deno.env.set("SOMSCOPE_CACHE", String(v.cache));
+    const r = await reproduce(c, { force: !!v.force, progress: !v.quiet });
     const verdicts = JSON.parse(await Deno.readTextFile(`${r.dir}/claims.json`)).claims as {
       holds: unknown;
     }[];
@@ -180,7 +207,7 @@ export const command: CommandSpec = {
       `Report: ${await Deno.realPath(r.report)}\n` +
         `Claims: ${count(true)} hold, ${count(false)} do not, ${
           count("inconclusive")
-        } inconclusive ` +
+        } inconclusive, ${count("invalid")} invalid ` +
         `(claims.json). Done in ${((performance.now() - t0) / 1000).toFixed(1)} s.`,
     );
   },

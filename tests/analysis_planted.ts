@@ -12,13 +12,29 @@ import { Rng } from "../lib/rng.ts";
  * higher in deeper layers; adversarial shifts grow with depth, noise shifts are 0 or 1 unit;
  * wrong predictions land `wrongOffset` units farther from their centre.
  */
-export function planted(opts: {
-  spread: number[];
-  weightNoise: number[];
-  finalLoss: number[];
-  advShift: number[];
-  wrongOffset: number;
-}): LayerInput[] {
+export function planted(
+  opts: {
+    spread: number[];
+    weightNoise: number[];
+    finalLoss: number[];
+    advShift: number[];
+    wrongOffset: number;
+  },
+  extra: {
+    /** SOM seeds per layer (main included; the others are noisy copies). Default 1. */
+    seeds?: number;
+    /**
+     * Weights that vary smoothly over the grid with amplitude `weightNoise` (instead of
+     * independent noise per unit), so that distant class centres have distant weights.
+     */
+    smooth?: boolean;
+    /**
+     * Share of BMUs that land near one hub unit whatever the class (maps have popular units,
+     * Fig. 4), so that shuffled-label pseudo-classes all centre on the hub. Default 0.
+     */
+    hub?: number;
+  } = {},
+): LayerInput[] {
   const grid = { m: 20, n: 20 }, K = 400, dim = 8, k = 3, C = 10, per = 20;
   const rng = new Rng(1);
   const labelsOf = (n: number) => Array.from({ length: n * C }, (_, i) => Math.floor(i / n));
@@ -34,19 +50,27 @@ export function planted(opts: {
   };
   return opts.spread.map((s, li) => {
     const trL = labelsOf(per), vaL = labelsOf(per);
-    const tr = Int32Array.from(trL.flatMap((c) => [0, 1, 2].map(() => scatter(home(c), s))));
+    const at = (c: number) =>
+      extra.hub && rng.float() < extra.hub ? scatter(210, 0.3) : scatter(home(c), s);
+    const tr = Int32Array.from(trL.flatMap((c) => [0, 1, 2].map(() => at(c))));
     const correct = vaL.map((_, i) => (i % 5 === 0 ? 0 : 1));
     const va = Int32Array.from(
       vaL.flatMap((c, i) =>
-        [0, 1, 2].map(() =>
-          correct[i] ? scatter(home(c), s) : shift(scatter(home(c), s), opts.wrongOffset)
-        )
+        [0, 1, 2].map(() => correct[i] ? at(c) : shift(at(c), opts.wrongOffset))
       ),
     );
     const base = Float32Array.from({ length: dim }, () => rng.normal());
+    const phase = Float32Array.from({ length: 2 * dim }, () => rng.float() * 2 * Math.PI);
+    const field = (i: number) => {
+      const u = Math.floor(i / dim), j = i % dim, r = Math.floor(u / 20), c = u % 20;
+      return Math.sin((2 * Math.PI * r) / 20 + phase[j]) +
+        Math.cos((2 * Math.PI * c) / 20 + phase[dim + j]);
+    };
     const weights = Float32Array.from(
       { length: K * dim },
-      (_, i) => base[i % dim] + opts.weightNoise[li] * rng.normal(),
+      (_, i) =>
+        base[i % dim] +
+        opts.weightNoise[li] * (extra.smooth ? field(i) + 0.1 * rng.normal() : rng.normal()),
     );
     const losses = Float32Array.from(
       { length: 100 },
@@ -55,7 +79,15 @@ export function planted(opts: {
     const clean = Int32Array.from({ length: 50 * k }, () => rng.int(K));
     const adversarial = clean.map((u) => shift(u, opts.advShift[li] + rng.int(2)));
     const noise = clean.map((u) => (rng.float() < 0.2 ? shift(u, 1) : u));
+    const ensemble = Array.from({ length: (extra.seeds ?? 1) - 1 }, (_, j) => ({
+      seed: j + 1,
+      weights: Float32Array.from(weights, (w) => w + 0.01 * opts.weightNoise[li] * rng.normal()),
+      train: { topk: tr, labels: trL },
+      val: { topk: va, labels: vaL },
+      finalLoss: opts.finalLoss[li] * (1 + 0.01 * rng.normal()),
+    }));
     return {
+      ...(ensemble.length ? { ensemble, seed: 0 } : {}),
       layer: `CL${li + 1}`,
       grid,
       dim,

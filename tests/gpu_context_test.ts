@@ -1,11 +1,9 @@
 import { assert, assertEquals, assertRejects } from "./asserts.ts";
 import { GpuContext, gpuPolicy, GpuValidationError } from "../mod.ts";
-import { gpuContextOrSkip } from "./gpu_helper.ts";
+import { gpuContextOrSkip, withGpu } from "./gpu_helper.ts";
 
 Deno.test("GpuContext reports adapter facts and runs a kernel with override constants", async () => {
-  const ctx = await gpuContextOrSkip();
-  if (!ctx) return;
-  try {
+  await withGpu(async (ctx) => {
     assert(typeof ctx.adapter.isFallbackAdapter === "boolean");
     assert(ctx.adapter.maxStorageBufferBindingSize > 0);
     const code = `@group(0) @binding(0) var<storage, read_write> a: array<f32>;
@@ -23,19 +21,13 @@ override ADD: f32 = 0.0;
     }]);
     assertEquals(Array.from(new Float32Array(await ctx.read(buf, 20))), [3, 5, 7, 9, 11]);
     ctx.release(buf);
-  } finally {
-    ctx.dispose();
-  }
+  });
 });
 
 Deno.test("GpuContext turns WGSL compile errors into GpuValidationError", async () => {
-  const ctx = await gpuContextOrSkip();
-  if (!ctx) return;
-  try {
+  await withGpu(async (ctx) => {
     await assertRejects(() => ctx.pipeline("broken", "fn main( {"), GpuValidationError, "broken");
-  } finally {
-    ctx.dispose();
-  }
+  });
 });
 
 Deno.test("GpuContext can wrap an existing device without destroying it", async () => {
@@ -49,9 +41,7 @@ Deno.test("GpuContext can wrap an existing device without destroying it", async 
 
 Deno.test("gpuPolicy(): WGSL exactly on a hardware adapter, with the reason; none without a context", async () => {
   assertEquals(gpuPolicy(undefined), { wgsl: false, reason: "no GPU context" });
-  const ctx = await gpuContextOrSkip();
-  if (!ctx) return;
-  try {
+  await withGpu(async (ctx) => {
     const p = gpuPolicy(ctx);
     assertEquals(p.wgsl, !ctx.adapter.isFallbackAdapter);
     assert(p.reason.startsWith(p.wgsl ? "hardware adapter (" : "software adapter ("), p.reason);
@@ -60,15 +50,11 @@ Deno.test("gpuPolicy(): WGSL exactly on a hardware adapter, with the reason; non
     assert(auto.ctx !== undefined, "an adapter exists, so auto makes a context");
     assertEquals(auto.policy, gpuPolicy(auto.ctx));
     auto.ctx!.dispose();
-  } finally {
-    ctx.dispose();
-  }
+  });
 });
 
 Deno.test("readMany() reads several buffer ranges back in one call, offsets and odd sizes included", async () => {
-  const ctx = await gpuContextOrSkip();
-  if (!ctx) return;
-  try {
+  await withGpu(async (ctx) => {
     const a = ctx.upload(new Float32Array([1, 2, 3, 4]), "a");
     const b = ctx.upload(new Uint8Array([9, 8, 7, 6, 5]), "b");
     const [x, y, z] = await ctx.readMany([
@@ -80,15 +66,11 @@ Deno.test("readMany() reads several buffer ranges back in one call, offsets and 
     assertEquals(Array.from(new Uint8Array(y)), [9, 8, 7, 6, 5]);
     assertEquals(z.byteLength, 0);
     ctx.release(a, b);
-  } finally {
-    ctx.dispose();
-  }
+  });
 });
 
 Deno.test("a lease gives its buffers back to the pool when its block ends, also on an error", async () => {
-  const ctx = await gpuContextOrSkip();
-  if (!ctx) return;
-  try {
+  await withGpu(async (ctx) => {
     let held: GPUBuffer | undefined;
     let uniform: GPUBuffer | undefined;
     try {
@@ -122,7 +104,44 @@ Deno.test("a lease gives its buffers back to the pool when its block ends, also 
       GpuValidationError,
     );
     ctx.release(out);
+  });
+});
+
+Deno.test("a GPU context prints nothing on stderr without XDG_RUNTIME_DIR: Mesa gets a private 0700 dir, removed at exit", async () => {
+  if (!(await gpuContextOrSkip().then((c) => (c?.dispose(), c !== undefined)))) return;
+  for (const xdg of [undefined, "", "relative/dir", "/nonexistent/somscope"]) {
+    const env = Deno.env.toObject();
+    delete env.XDG_RUNTIME_DIR;
+    if (xdg !== undefined) env.XDG_RUNTIME_DIR = xdg;
+    const cmd = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("./gpu_runtime_dir_child.ts", import.meta.url).pathname],
+      env,
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    });
+    const out = await cmd.output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 0, stderr);
+    assertEquals(stderr, "", `XDG_RUNTIME_DIR=${JSON.stringify(xdg)}: stderr must be empty`);
+    const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
+    const tmp = Deno.realPathSync(Deno.env.get("TMPDIR") ?? "/tmp");
+    assert(r.dir.startsWith(`${tmp}/somscope-runtime-`), r.dir);
+    assertEquals(r.mode, 0o700);
+    assert(!(await Deno.stat(r.dir).then(() => true, () => false)), `${r.dir} was not removed`);
+  }
+  // A valid XDG_RUNTIME_DIR is kept as it is.
+  const mine = await Deno.makeTempDir();
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("./gpu_runtime_dir_child.ts", import.meta.url).pathname],
+      env: { XDG_RUNTIME_DIR: mine },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(new TextDecoder().decode(out.stderr), "");
+    assertEquals(JSON.parse(new TextDecoder().decode(out.stdout).trim()).dir, mine);
   } finally {
-    ctx.dispose();
+    await Deno.remove(mine, { recursive: true });
   }
 });

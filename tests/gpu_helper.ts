@@ -41,3 +41,19 @@ export async function gpuContextOrSkip(): Promise<GpuContext | undefined> {
     throw e;
   }
 }
+
+/**
+ * Runs `fn` with a fresh context and disposes of it afterwards; does nothing when skipping is
+ * allowed and no adapter exists.
+ *
+ * @param fn The GPU part of a test.
+ */
+export async function withGpu(fn: (ctx: GpuContext) => Promise<void>): Promise<void> {
+  const ctx = await gpuContextOrSkip();
+  if (!ctx) return;
+  try {
+    await fn(ctx);
+  } finally {
+    ctx.dispose();
+  }
+}

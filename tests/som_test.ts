@@ -484,3 +484,27 @@ Deno.test("onProgress reports every epoch's end on every backend kind", async ()
     som.dispose();
   }
 });
+
+Deno.test("quality() gives the same QE and TE as the two separate calls, from one top-2 pass", async () => {
+  const data = randn(300 * 6, 31);
+  for (const backend of ["reference", "cpu"] as const) {
+    const som = new Som({ m: 4, n: 5, dim: 6, epochs: 1, backend });
+    await som.train(data);
+    let calls = 0;
+    const be = await som.backend();
+    const topk = be.topk.bind(be);
+    be.topk = (w, d, x, k) => (calls++, topk(w, d, x, k));
+    const q = await som.quality(data);
+    assertEquals(calls, 1, "one backend pass");
+    assertEquals(q, {
+      quantizationError: await som.quantizationError(data),
+      topographicError: await som.topographicError(data),
+    });
+    som.dispose();
+  }
+  const one = new Som({ m: 1, n: 1, dim: 2, init: new Float32Array([1, 0]), backend: "reference" });
+  assertEquals(await one.quality(new Float32Array([0, 1])), {
+    quantizationError: 1,
+    topographicError: 0,
+  });
+});

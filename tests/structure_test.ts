@@ -17,6 +17,7 @@ const LAYERS: readonly [prefix: string, layer: number][] = [
   ["lib/progress.ts", 0],
   ["lib/manifest.ts", 0],
   ["lib/builtin.ts", 0],
+  ["lib/output_folder.ts", 0],
   ["lib/gpu/", 1],
   ["lib/onnx/", 1],
   ["lib/model/ort.ts", 1],

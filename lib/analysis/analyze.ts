@@ -7,6 +7,17 @@
  */
 
 import { Rng } from "../rng.ts";
+import type { AttackExample, AttackSummary } from "../attack/attack.ts";
+import { type AttackOutcome, attackOutcome } from "./attack_outcome.ts";
+import { classStatistics, type LayerClassStats } from "./class_stats.ts";
+import {
+  accuracyGuard,
+  finiteGuard,
+  type Guard,
+  type GuardOptions,
+  logitsGuard,
+  mapGuards,
+} from "./guards.ts";
 import {
   type BoxStats,
   boxStats,
@@ -118,12 +129,27 @@ export interface AnalyzeOptions {
   featuredClasses?: number[];
   /** Density options (bandwidth, ranks). */
   density?: DensityOptions;
-  /** Classes compared in the class-centre analysis (default 100). */
+  /**
+   * Classes compared in the class-centre analysis (default 100): with more classes, one subset
+   * drawn once per model (stream `centre-classes/<model>`) and shared by every layer and size.
+   */
   maxCentreClasses?: number;
-  /** Seed for the class subset. Default 0. */
+  /** Root seed of the class subset, the bootstrap and the permutation null. Default 0. */
   seed?: number | string;
   /** Heat-map resolution of the weight cosine-distance matrix. Default 32. */
   heatmapSize?: number;
+  /** Bootstrap replicates of the class statistics (two-stage: classes, then examples). Default 1000. */
+  resamples?: number;
+  /** Label permutations of the null baselines. Default 200. */
+  permutations?: number;
+  /** Model family, from the graph (lib/model's `listLayers`); default: from the layer names. */
+  family?: "cnn" | "vit" | "other";
+  /** Number of logits of the model (for the classes-versus-logits guard). */
+  logits?: number;
+  /** The attack's summary and per-image rows (`runAttack`), for the PGD outcome and its claim. */
+  attack?: { summary: AttackSummary; examples?: readonly AttackExample[] };
+  /** Thresholds of the validity guards. */
+  guards?: GuardOptions;
 }
 
 /** Summary of BMU shifts of one perturbation kind. */
@@ -193,6 +219,8 @@ export interface LayerAnalysis {
   quality: { quantizationError: number; topographicError: number; uMatrix: Float64Array };
   /** BMU shifts, when perturbation BMUs were given. */
   shifts?: { adversarial?: ShiftSummary; noise?: ShiftSummary };
+  /** Class statistics with their bootstrap replicates and label-permutation nulls. */
+  classStats: LayerClassStats;
   /** Seed-ensemble placement stability (with ≥ 2 seeds). */
   ensemble?: PlacementStability & {
     dClassTrainBySeed: ClassDistance[][];
@@ -209,6 +237,8 @@ export interface LayerAnalysis {
 export interface ModelAnalysis {
   /** Model name. */
   model: string;
+  /** Model family (from the graph when the caller gave it, else from the layer names). */
+  family: "cnn" | "vit" | "other";
   /** Class labels present in SOM-tr, ascending. */
   classes: number[];
   /** Class names by label, when known. */
@@ -217,6 +247,30 @@ export interface ModelAnalysis {
   featuredClasses: number[];
   /** Layers in depth order. */
   layers: LayerAnalysis[];
+  /** The class-centre subset: drawn once, shared by every layer, map size and seed. */
+  centreSubset: {
+    /** Labels of the classes compared, ascending. */
+    labels: number[];
+    /** SOM-tr classes it was drawn from. */
+    of: number;
+    /** Class pairs compared, `labels.length · (labels.length − 1) / 2`. */
+    pairs: number;
+    /** Seed stream it was drawn from (`null` when every class is used). */
+    stream: string | null;
+  };
+  /** Validity guards (see lib/analysis/guards.ts). */
+  validity: Guard[];
+  /** The PGD outcome (Table 2), when an attack was given. */
+  attack?: AttackOutcome;
+  /** Per attacked image: label and the predictions under each condition (for the claims' bootstrap). */
+  attackImages?: {
+    label: Int32Array;
+    clean: Int32Array;
+    adversarial: Int32Array;
+    noise: Int32Array;
+  };
+  /** Resampling settings the class statistics used. */
+  resampling: { seed: number | string; resamples: number; permutations: number };
 }
 
 function _finalLoss(losses: ArrayLike<number>): number {
@@ -267,7 +321,8 @@ function _shiftSummary(
  * @param layers Per-layer inputs in depth order.
  * @param options Featured classes, density bandwidth, class subset size and seed.
  * @returns The model's analyses.
- * @throws {RangeError} If SOM-val holds a class that SOM-tr lacks, or on malformed inputs.
+ * @throws {RangeError} If SOM-val holds a class that SOM-tr lacks, SOM weights are not finite,
+ *   a map lacks a class of the class-centre subset, or on malformed inputs.
  *
  * @example
  * ```ts
@@ -305,21 +360,172 @@ export function analyzeModel(
     (classes.length <= 4
       ? classes
       : [0, 1, 2, 3].map((i) => classes[Math.round((i * (classes.length - 1)) / 3)]));
-  const out = layers.map((L) => _analyzeLayer(model, L, featured, options));
-  return { model, classes, featuredClasses: featured, layers: out };
+  const subset = _centreSubset(model, classes, options);
+  const resampling = {
+    seed: options.seed ?? 0,
+    resamples: options.resamples ?? 1000,
+    permutations: options.permutations ?? 200,
+  };
+  layers.forEach(_checkLayer);
+  const stats = classStatistics(layers, { model, ...resampling, centreClasses: subset.labels });
+  const out = layers.map((L, i) =>
+    _analyzeLayer(model, L, featured, subset.labels, stats[i], options)
+  );
+  const a: ModelAnalysis = {
+    model,
+    family: options.family ?? _familyFromLayers(layers),
+    classes,
+    featuredClasses: featured,
+    layers: out,
+    centreSubset: subset,
+    validity: _validity(layers, options),
+    resampling,
+  };
+  if (options.attack) {
+    a.attack = attackOutcome(options.attack.summary, options.attack.examples);
+    const ex = options.attack.examples;
+    if (ex) {
+      a.attackImages = {
+        label: Int32Array.from(ex, (e) => e.label),
+        clean: Int32Array.from(ex, (e) => e.clean),
+        adversarial: Int32Array.from(ex, (e) => e.adversarial),
+        noise: Int32Array.from(ex, (e) => e.noise),
+      };
+    }
+  }
+  return a;
+}
+
+/** ViT when every layer is a CLS token (`cls0`…), CNN when every layer is `CL1`…, else other. */
+function _familyFromLayers(layers: readonly LayerInput[]): "cnn" | "vit" | "other" {
+  if (layers.every((l) => /^cls\d+$/i.test(l.layer))) return "vit";
+  if (layers.every((l) => /^CL\d+$/.test(l.layer))) return "cnn";
+  return "other";
+}
+
+/** The class-centre subset: every class, or `maxCentreClasses` of them drawn once per model. */
+function _centreSubset(
+  model: string,
+  classes: number[],
+  options: AnalyzeOptions,
+): ModelAnalysis["centreSubset"] {
+  const max = options.maxCentreClasses ?? 100;
+  if (!Number.isInteger(max) || max < 2) {
+    throw new RangeError(
+      `Cannot analyse model ${model}: maxCentreClasses is ${max} but must be an integer ≥ 2`,
+    );
+  }
+  let labels = classes, stream: string | null = null;
+  if (classes.length > max) {
+    stream = `centre-classes/${model}`;
+    const perm = new Rng(options.seed ?? 0).stream(stream).permutation(classes.length);
+    labels = Array.from(perm.subarray(0, max)).sort((a, b) => a - b).map((i) => classes[i]);
+  }
+  return {
+    labels,
+    of: classes.length,
+    pairs: (labels.length * (labels.length - 1)) / 2,
+    stream,
+  };
+}
+
+const PGD_CLAIMS = [
+  "noise-barely-moves",
+  "pgd-shift-grows",
+  "adversarial-beats-noise",
+  "pgd-collapses-accuracy",
+];
+const SEED_CLAIMS = ["loss-last-layer-highest", "weight-cd-grows"];
+
+/** Every validity guard of a model (SPEC §7). */
+function _validity(layers: readonly LayerInput[], options: AnalyzeOptions): Guard[] {
+  const g = options.guards;
+  const out: Guard[] = [];
+  const L0 = layers[0];
+  out.push(
+    logitsGuard([...Array.from(L0.train.labels), ...Array.from(L0.val.labels)], options.logits),
+  );
+  out.push(
+    accuracyGuard("SOM-val", "accuracy-above-chance", L0.val.correct, L0.val.labels, "all", g),
+  );
+  const arrays: Record<string, ArrayLike<number> | undefined> = {};
+  for (const L of layers) {
+    const K = L.grid.m * L.grid.n, main = `${L.layer}/${_sizeKey(L.grid)}`;
+    out.push(
+      ...mapGuards(`${L.layer}, ${L.grid.m}×${L.grid.n} map`, main, L.train.topk, L.k, K, "all", g),
+    );
+    arrays[`${L.layer} weights`] = L.weights;
+    arrays[`${L.layer} losses`] = L.losses;
+    arrays[`${L.layer} SOM-tr BMU distances`] = L.train.distance;
+    arrays[`${L.layer} SOM-val BMU distances`] = L.val.distance;
+    for (const s of L.sizes ?? []) {
+      if (_sizeKey(s.grid) === _sizeKey(L.grid)) continue;
+      const key = `${L.layer}/${_sizeKey(s.grid)}`;
+      out.push(
+        ...mapGuards(
+          `${L.layer}, ${s.grid.m}×${s.grid.n} map`,
+          key,
+          s.train.topk,
+          L.k,
+          s.grid.m * s.grid.n,
+          ["centre-cd-grows"],
+          g,
+        ),
+      );
+      arrays[`${L.layer} ${_sizeKey(s.grid)} weights`] = s.weights;
+    }
+    for (const e of L.ensemble ?? []) {
+      const key = `${L.layer}/${_sizeKey(L.grid)}/seed-${e.seed}`;
+      out.push(
+        ...mapGuards(
+          `${L.layer}, ${L.grid.m}×${L.grid.n} map, seed ${e.seed}`,
+          key,
+          e.train.topk,
+          L.k,
+          K,
+          SEED_CLAIMS,
+          g,
+        ),
+      );
+      arrays[`${L.layer} seed ${e.seed} weights`] = e.weights;
+    }
+  }
+  out.push(finiteGuard(arrays, "all"));
+  const at = options.attack;
+  if (at) {
+    const ex = at.examples;
+    out.push(
+      accuracyGuard(
+        "attacked images",
+        "attack-accuracy-above-chance",
+        ex?.map((e) => e.clean === e.label),
+        ex?.map((e) => e.label) ?? [],
+        PGD_CLAIMS,
+        g,
+      ),
+    );
+    const n = at.summary.norms;
+    out.push(
+      finiteGuard({
+        "attack accuracy": Object.values(at.summary.accuracy),
+        "attack norms": [
+          n.adversarial.linf.max,
+          n.adversarial.l2.max,
+          n.noise.linf.max,
+          n.matched.linf.max,
+        ],
+      }, PGD_CLAIMS),
+    );
+  }
+  return out;
 }
 
 function _sizeKey(g: GridShape): string {
   return `${g.m}x${g.n}`;
 }
 
-/** Every analysis of one layer (SPEC §4 items 1–8 and the BMU shifts). */
-function _analyzeLayer(
-  model: string,
-  L: LayerInput,
-  featured: number[],
-  options: AnalyzeOptions,
-): LayerAnalysis {
+/** Checks one layer's weights and BMUs before anything is computed. */
+function _checkLayer(L: LayerInput): void {
   const K = L.grid.m * L.grid.n;
   if (L.weights.length !== K * L.dim) {
     throw new RangeError(
@@ -328,6 +534,35 @@ function _analyzeLayer(
     );
   }
   checkTopk(`analyse layer ${L.layer}`, L.train.topk, L.k, L.grid);
+  checkTopk(`analyse layer ${L.layer} (SOM-val)`, L.val.topk, L.k, L.grid);
+  const maps = [
+    ["main map", L.weights],
+    ...(L.sizes ?? []).map((s) => [`${s.grid.m}×${s.grid.n} map`, s.weights] as const),
+    ...(L.ensemble ?? []).map((e) => [`seed ${e.seed} map`, e.weights] as const),
+  ] as const;
+  for (const [what, w] of maps) {
+    let bad = 0;
+    for (let i = 0; i < w.length; i++) if (!Number.isFinite(w[i])) bad++;
+    if (bad) {
+      throw new RangeError(
+        `Cannot analyse layer ${L.layer}: the ${what}'s SOM weights hold ${bad} non-finite ` +
+          "value(s) (NaN or infinite); expected finite weights — were the codes finite?",
+      );
+    }
+  }
+  for (const s of L.sizes ?? []) checkTopk(`analyse layer ${L.layer}`, s.train.topk, L.k, s.grid);
+}
+
+/** Every analysis of one layer (SPEC §4 items 1–8 and the BMU shifts). */
+function _analyzeLayer(
+  model: string,
+  L: LayerInput,
+  featured: number[],
+  subset: number[],
+  classStats: LayerClassStats,
+  options: AnalyzeOptions,
+): LayerAnalysis {
+  const K = L.grid.m * L.grid.n;
   const heatSize = options.heatmapSize ?? 32;
   const centres = classCentres(L.train.topk, L.k, L.train.labels, L.grid);
   const dTr = dClass(L.train.topk, L.k, L.train.labels, centres, L.grid);
@@ -353,7 +588,8 @@ function _analyzeLayer(
     weightCdHeat: downsampleMatrix(D, K, heatSize),
     heatSize: Math.min(heatSize, K),
     weightCdHist: histogram(tri, 40, 0, 2),
-    centreCd: _centreCd(model, L, centres, options),
+    centreCd: _centreCd(L, centres, subset),
+    classStats,
     correctness: L.val.correct
       ? correctnessDistances(L.val.topk, L.k, L.val.labels, L.val.correct, centres, L.grid)
       : [],
@@ -388,30 +624,43 @@ function _analyzeLayer(
   return la;
 }
 
-/** Class-centre cosine distances on every map size of a layer, smallest map first. */
+/**
+ * Class-centre cosine distances on every map size of a layer, smallest map first, between the
+ * centre units of the model's one class subset.
+ *
+ * @throws {RangeError} If a map has no centre for one of the subset's classes.
+ */
 function _centreCd(
-  model: string,
   L: LayerInput,
   centres: ClassCentre[],
-  options: AnalyzeOptions,
+  subset: number[],
 ): LayerAnalysis["centreCd"] {
-  const rng = new Rng(options.seed ?? 0).stream("centre-classes");
   const maps = [
     { grid: L.grid, weights: L.weights, train: L.train },
     ...(L.sizes ?? []).filter((s) => _sizeKey(s.grid) !== _sizeKey(L.grid)),
   ].sort((a, b) => a.grid.m * a.grid.n - b.grid.m * b.grid.n);
+  const wanted = new Set(subset);
   return maps.map((s) => {
-    const cs = s.weights === L.weights
+    const all = s.weights === L.weights
       ? centres
       : classCentres(s.train.topk, L.k, s.train.labels, s.grid);
-    const cd = centreCosineDistances(s.weights, L.dim, cs, {
-      maxClasses: options.maxCentreClasses ?? 100,
-      rng: rng.stream(`${model}/${L.layer}/${_sizeKey(s.grid)}`),
-    });
+    const cs = all.filter((c) => wanted.has(c.label));
+    if (cs.length !== subset.length) {
+      const have = new Set(cs.map((c) => c.label));
+      const missing = subset.filter((c) => !have.has(c));
+      throw new RangeError(
+        `Cannot compare class centres of layer ${L.layer} on the ${_sizeKey(s.grid)} map: ` +
+          `class(es) ${
+            missing.slice(0, 5).join(", ")
+          } of the shared subset have no centre there; ` +
+          "expected every subset class on every map",
+      );
+    }
+    const cd = centreCosineDistances(s.weights, L.dim, cs, { maxClasses: cs.length });
     return {
       size: _sizeKey(s.grid),
       grid: s.grid,
-      centres: cs,
+      centres: all,
       labels: cd.labels,
       pairs: cd.pairs,
       box: boxStats(cd.pairs.map((p) => p[2])),

@@ -21,7 +21,7 @@ function _checkWeights(what: string, weights: ArrayLike<number>, K: number, d: n
 
 /**
  * Cosine distances between all pairs of unit weights, `1 − wᵢ·wⱼ/(‖wᵢ‖‖wⱼ‖)` with norms
- * floored at 1e-8 (SOM.md), as a symmetric `K×K` matrix with a zero diagonal: the SOM's
+ * floored at 1e-8 (SOM.md), clamped to [0, 2], as a symmetric `K×K` matrix with a zero diagonal: the SOM's
  * {@linkcode cosineDistanceMatrix} with the diagonal (a unit and itself, not a pair; 1 there for
  * a zero vector in the SOM's convention) set to 0, so row sums over `K − 1` are means over the
  * other units.
@@ -48,6 +48,8 @@ export function weightCosineDistances(
   _checkWeights("compute weight cosine distances", weights, K, d);
   const w = weights instanceof Float32Array ? weights : Float32Array.from(weights);
   const out = cosineDistanceMatrix(w, K, d);
+  // Rounding can put 1 − cos a hair outside [0, 2]; a distance is never negative.
+  for (let i = 0; i < out.length; i++) out[i] = Math.min(2, Math.max(0, out[i]));
   for (let i = 0; i < K; i++) out[i * K + i] = 0;
   return out;
 }
@@ -100,8 +102,8 @@ export interface CentreDistances {
 }
 
 /**
- * Cosine distances between the weights of the centre units of up to `maxClasses` classes
- * (SPEC §4.7). When there are more classes, a seeded random subset is taken.
+ * Cosine distances (clamped to [0, 2]) between the weights of the centre units of up to
+ * `maxClasses` classes (SPEC §4.7). When there are more classes, a seeded random subset is taken.
  *
  * @param weights `K×d` unit weights.
  * @param d Weight dimension.
@@ -152,7 +154,8 @@ export function centreCosineDistances(
   for (let a = 0; a < chosen.length; a++) {
     for (let b = a + 1; b < chosen.length; b++) {
       const i = chosen[a].centreUnit, j = chosen[b].centreUnit;
-      pairs.push([chosen[a].label, chosen[b].label, cosineDist(weights, i * d, weights, j * d, d)]);
+      const cd = cosineDist(weights, i * d, weights, j * d, d);
+      pairs.push([chosen[a].label, chosen[b].label, Math.min(2, Math.max(0, cd))]);
     }
   }
   return {

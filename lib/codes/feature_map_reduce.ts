@@ -24,6 +24,7 @@
 
 import { DataFormatError } from "../errors.ts";
 import { type GpuContext, gpuPolicy } from "../gpu/context.ts";
+import gridIndexSource from "../../shaders/grid_index.wgsl" with { type: "text" };
 import shaderSource from "../../shaders/feature_map_reduce.wgsl" with { type: "text" };
 
 /** How the centre-of-mass statistic is formed. */
@@ -606,7 +607,7 @@ async function _dispatchReduce(
   const entry = perThread ? "map_per_thread" : "map_per_workgroup";
   const pipeline = await ctx.pipeline(
     "feature_map_reduce",
-    shaderSource,
+    `${gridIndexSource}\n${shaderSource}`,
     { WG: o.wg, COM_XY: s.xy ? 1 : 0 },
     entry,
   );

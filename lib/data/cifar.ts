@@ -154,12 +154,6 @@ export async function openCifarDataset(
       : Array.from({ length: 100 }, (_, i) => String(i));
   }
   const p = resolvePreprocess(options, { height: 32, width: 32 }, null, 3);
-  if (p.channels !== 3) {
-    throw new DataFormatError(
-      `Cannot open ${name}: CIFAR images have 3 channels but expected ${p.channels}; colour ` +
-        `data is not converted to grey silently`,
-    );
-  }
   const hashes = await Promise.all(parts.map((b) => sha256Hex(b)));
   const id = JSON.stringify({
     kind: "cifar",

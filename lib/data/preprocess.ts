@@ -180,6 +180,19 @@ export function applyGeometry(
 }
 
 /**
+ * PIL's `convert("L")` of one sRGB pixel, `L = 0.299 R + 0.587 G + 0.114 B` in its exact integer
+ * form (torchvision's `Grayscale` calls it): `(R·19595 + G·38470 + B·7471 + 0x8000) >> 16`.
+ *
+ * @param r Red, 0..255.
+ * @param g Green, 0..255.
+ * @param b Blue, 0..255.
+ * @returns Grey, 0..255.
+ */
+export function pilLuma(r: number, g: number, b: number): number {
+  return (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16;
+}
+
+/**
  * Copies interleaved `H×W×C` bytes into planar float32 `C×H×W` in `[0,1]`.
  *
  * @param src Interleaved bytes.
@@ -196,7 +209,9 @@ export function hwcToChw(src: Uint8Array, channels: number, out: Float32Array, o
 }
 
 /**
- * Preprocesses fixed-size raw images (IDX, CIFAR) held as planar bytes `N×C×H×W`.
+ * Preprocesses fixed-size raw images (IDX, CIFAR, SVHN) held as planar bytes `N×C×H×W`.
+ * Grey sources are repeated into three planes for a colour target; colour sources are made grey
+ * with {@linkcode pilLuma} for a grey target.
  *
  * @param bytes Planar bytes of all images.
  * @param src Source layout.
@@ -204,7 +219,7 @@ export function hwcToChw(src: Uint8Array, channels: number, out: Float32Array, o
  * @param indices Examples to load.
  * @param name Dataset name for error messages.
  * @returns `k×C×H×W` float32 in `[0,1]`.
- * @throws {DataFormatError} If a grey-only target is asked of colour data.
+ * @throws {DataFormatError} If the source has neither 1 nor 3 channels.
  */
 export async function loadRaw(
   bytes: Uint8Array,
@@ -250,10 +265,14 @@ export async function loadRaw(
       for (let ch = 0; ch < 3; ch++) {
         for (let j = 0; j < outPlane; j++) out[o + ch * outPlane + j] = img[j] / 255;
       }
+    } else if (c === 3) {
+      // Colour to grey: PIL's convert("L") (torchvision's Grayscale), after the geometry.
+      for (let j = 0; j < outPlane; j++) {
+        out[o + j] = pilLuma(img[j], img[outPlane + j], img[2 * outPlane + j]) / 255;
+      }
     } else {
       throw new DataFormatError(
-        `Cannot load ${name}: images have ${c} channels but expected ${p.channels}; colour ` +
-          `data is not converted to grey silently`,
+        `Cannot load ${name}: images have ${c} channels but expected 1 or 3`,
       );
     }
   }

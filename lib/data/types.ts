@@ -29,6 +29,26 @@ export interface Dataset {
   load(indices: ArrayLike<number>): Promise<Float32Array>;
   /** Stable identity for cache keys: files (paths, sizes, mtimes or content hashes) and preprocessing. */
   identity(): Promise<string>;
+  /**
+   * How the labels were matched to the model's logits, when `openDataset` was given `logits`
+   * or `classIndex` (see `resolveLabelMapping`); record `note` in a run's manifest.
+   */
+  readonly labelMapping?: LabelMapping;
+}
+
+/** Which logit index each data class is, and why (from `resolveLabelMapping`). */
+export interface LabelMapping {
+  /**
+   * `"identity"`: the labels are used as they are; `"class-index"`: from a class-index file;
+   * `"imagenet"`: the standard sorted-wnid order of ImageNet-1k, chosen automatically.
+   */
+  kind: "identity" | "class-index" | "imagenet";
+  /** Logit index of each data class, in the data's label order. */
+  logitOf: Int32Array;
+  /** Class names by logit index (length: the model's logits, or the data's classes). */
+  classes: string[];
+  /** One sentence saying what was done, for manifests and logs. */
+  note: string;
 }
 
 /** Options for {@linkcode openDataset}. */
@@ -53,4 +73,12 @@ export interface OpenDatasetOptions {
   classNames?: string;
   /** Pixel limit per decoded image (sharp `limitInputPixels`). Default 100,000,000. */
   maxPixels?: number;
+  /**
+   * The model's number of logits: the labels are then matched to them (ImageNet wnid folders
+   * to the standard 1000-class order; any other mismatch is an error naming what to pass).
+   * Default: not checked.
+   */
+  logits?: number;
+  /** A class-index file mapping class (folder) names to logit indices (see `readClassIndex`). */
+  classIndex?: string;
 }

@@ -79,13 +79,16 @@ export interface ExtractOptions {
   threads?: number;
   /** Examples per forward pass. Default 32. */
   batchSize?: number;
-  /** Cache folder. Default `$SOMSCOPE_CACHE/codes` or `.cache/somscope/codes`. */
+  /** Cache folder. Default {@linkcode defaultCacheDir} (`~/.cache/somscope/codes` on Linux). */
   cacheDir?: string;
   /** Centre-of-mass mode of the codes. Default `"flat"`. */
   com?: ComMode;
   /** Input normalisation inside the graph. Default `"none"`. */
   normalize?: Normalize;
-  /** Progress display (`false` for none). Default: a bar on stderr. */
+  /**
+   * Progress on stderr: `true`, or options (e.g. a `context` naming the model and split; the
+   * layers are added). Default: none, the library is silent unless asked.
+   */
   progress?: boolean | ProgressOptions;
   /**
    * Examples per cache chunk: rows are written (temp file, fsync, rename) once this many are
@@ -206,6 +209,7 @@ export async function extractCodes(
   const entry = await _openEntry(model, dataset, idx, specs, { com, norm, cacheDir, inputShape });
   const run = await _fillEntry(model, dataset, idx, specs, entry, {
     ...options,
+    progress: _progressWithLayers(options.progress, specs),
     batchSize,
     com,
     normalize: norm ?? "none",
@@ -451,7 +455,9 @@ function _concat(parts: (Float32Array | Int32Array)[]): Float32Array | Int32Arra
 }
 
 /**
- * The default cache folder: `$SOMSCOPE_CACHE/codes`, else `.cache/somscope/codes`.
+ * The default cache folder: `$SOMSCOPE_CACHE/codes` when set, else `somscope/codes` in the
+ * platform's cache directory — `$XDG_CACHE_HOME` or `~/.cache` on Linux and other Unixes,
+ * `~/Library/Caches` on macOS, `%LOCALAPPDATA%` on Windows — never the working directory.
  *
  * @returns The folder path.
  * @example
@@ -462,11 +468,34 @@ function _concat(parts: (Float32Array | Int32Array)[]): Float32Array | Int32Arra
  * ```
  */
 export function defaultCacheDir(): string {
-  let base: string | undefined;
-  try {
-    base = Deno.env.get("SOMSCOPE_CACHE");
-  } catch { /* no env permission */ }
-  return `${base ?? ".cache/somscope"}/codes`;
+  const env = (k: string) => {
+    try {
+      return Deno.env.get(k) || undefined;
+    } catch {
+      return undefined; // no env permission
+    }
+  };
+  const own = env("SOMSCOPE_CACHE");
+  if (own) return `${own}/codes`;
+  const home = env("HOME") ?? env("USERPROFILE");
+  const base = Deno.build.os === "windows"
+    ? env("LOCALAPPDATA") ?? (home && `${home}/AppData/Local`)
+    : Deno.build.os === "darwin"
+    ? home && `${home}/Library/Caches`
+    : env("XDG_CACHE_HOME") ?? (home && `${home}/.cache`);
+  return `${base ?? ".cache"}/somscope/codes`;
+}
+
+/** Progress options naming the layers extracted (`layers CL1–CL4`), or false for none. */
+function _progressWithLayers(
+  p: boolean | ProgressOptions | undefined,
+  specs: LayerSpec[],
+): false | ProgressOptions {
+  if (!p) return false;
+  const o = p === true ? {} : p;
+  const names = specs.map((l) => l.label);
+  const layers = names.length > 2 ? `${names[0]}–${names.at(-1)}` : names.join(", ");
+  return { ...o, context: [o.context, `layers ${layers}`].filter(Boolean).join(" ") };
 }
 
 function _checkDataMatchesModel(model: LoadedModel, d: DatasetLike): void {
@@ -530,7 +559,7 @@ async function _runBatches(
   const progress = new Progress(
     "codes",
     todo.length,
-    popt === false ? { unit: "img", quiet: true } : { unit: "img", ...(popt === true ? {} : popt) },
+    !popt ? { unit: "img", quiet: true } : { unit: "img", ...(popt === true ? {} : popt) },
   );
   const { channels: C, height: H, width: W } = dataset;
   const load = (g: number[]) => dataset.load(g.map((p) => idx[p]));

@@ -14,6 +14,7 @@
 import type { GpuContext } from "../gpu/context.ts";
 import { checkThreads, createSession } from "../model/ort.ts";
 import { packStructs, type StructLayout, structLayout } from "../gpu/layout.ts";
+import gridIndexSource from "../../shaders/grid_index.wgsl" with { type: "text" };
 import cosineSource from "../../shaders/cosine_matrix.wgsl" with { type: "text" };
 
 /** `Params` of `shaders/cosine_matrix.wgsl`. */
@@ -351,8 +352,9 @@ export async function cosineDistanceMatrixGpu(
     padded = new Float32Array(K4 * d4 * 4);
     for (let k = 0; k < K; k++) padded.set(weights.subarray(k * d, (k + 1) * d), k * d4 * 4);
   }
-  const norms = await ctx.pipeline("cosine_matrix", cosineSource, { WG }, "row_norms");
-  const matrix = await ctx.pipeline("cosine_matrix", cosineSource, { WG }, "matrix");
+  const src = `${gridIndexSource}\n${cosineSource}`;
+  const norms = await ctx.pipeline("cosine_matrix", src, { WG }, "row_norms");
+  const matrix = await ctx.pipeline("cosine_matrix", src, { WG }, "matrix");
   using own = ctx.lease();
   const w = own.upload(padded, "cosine_matrix weights");
   const inv = own.acquire(K4 * 4, "cosine_matrix inverse norms");

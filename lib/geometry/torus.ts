@@ -19,6 +19,7 @@
 
 import type { GpuContext } from "../gpu/context.ts";
 import { packStructs, type StructLayout, structLayout } from "../gpu/layout.ts";
+import gridIndexSource from "../../shaders/grid_index.wgsl" with { type: "text" };
 import torusSource from "../../shaders/torus_distances.wgsl" with { type: "text" };
 
 /** `Params` of `shaders/torus_distances.wgsl`. */
@@ -486,7 +487,8 @@ export async function pairwiseTorusDistancesGpu(
     );
   }
   const WG = 64;
-  const pipeline = await ctx.pipeline("torus_distances", torusSource, { WG });
+  const src = `${gridIndexSource}\n${torusSource}`;
+  const pipeline = await ctx.pipeline("torus_distances", src, { WG });
   using own = ctx.lease();
   const aBuf = own.upload(a, "torus_distances a");
   const bBuf = own.upload(b, "torus_distances b");

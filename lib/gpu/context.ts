@@ -154,6 +154,7 @@ export class GpuContext {
         false,
       );
     }
+    _privateRuntimeDir();
     const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
     if (!gpu) {
       throw new GpuUnavailableError(
@@ -623,6 +624,41 @@ export class GpuLease {
   [Symbol.dispose](): void {
     this.release();
   }
+}
+
+let _runtimeDirChecked = false;
+
+/**
+ * Gives Mesa a private runtime directory before the first WebGPU probe when `XDG_RUNTIME_DIR` is
+ * unset, relative or not a directory: Mesa's Vulkan drivers (llvmpipe/lavapipe included) open a
+ * Wayland connection while enumerating adapters, and libwayland then prints `error:
+ * XDG_RUNTIME_DIR is invalid or not set in the environment.` on stderr. The directory is made
+ * under the OS temp dir with mode 0700 (what the XDG spec asks of a runtime dir), set for this
+ * process only, and removed when the process exits. A valid `XDG_RUNTIME_DIR` is left alone;
+ * without env or write permission nothing happens.
+ */
+function _privateRuntimeDir(): void {
+  if (_runtimeDirChecked) return;
+  _runtimeDirChecked = true;
+  try {
+    const cur = Deno.env.get("XDG_RUNTIME_DIR");
+    if (cur?.startsWith("/") && Deno.statSync(cur).isDirectory) return;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) return; // no env/read permission: leave it
+  }
+  let dir: string;
+  try {
+    dir = Deno.makeTempDirSync({ prefix: "somscope-runtime-" });
+    Deno.chmodSync(dir, 0o700);
+    Deno.env.set("XDG_RUNTIME_DIR", dir);
+  } catch {
+    return;
+  }
+  globalThis.addEventListener("unload", () => {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch { /* already gone */ }
+  });
 }
 
 function _facts(adapter: GPUAdapter | undefined, device: GPUDevice): AdapterFacts {

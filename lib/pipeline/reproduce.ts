@@ -13,6 +13,7 @@
 
 import { DataFormatError } from "../errors.ts";
 import type { Manifest } from "../manifest.ts";
+import { readClassIndex } from "../data/class_index.ts";
 import { parseDataSpec } from "../data/spec.ts";
 import { sha256Hex } from "../model/load.ts";
 import type { ModelAnalysis } from "../analysis/analyze.ts";
@@ -27,13 +28,18 @@ import { reportStage } from "./stages/report.ts";
 
 /** Options for {@linkcode reproduce}. */
 export interface ReproduceOptions {
-  /** Write into a folder that holds another run's manifest or foreign files (never deletes). */
+  /** Replace a folder that holds another run or foreign files (moved aside, never deleted). */
   force?: boolean;
   /** Recompute only analyses and report from the artefacts in the run folder (no model work). */
   analysisOnly?: boolean;
-  /** Silence progress output. */
+  /**
+   * Print progress and stage messages on stderr. Default false: as a library `reproduce` is
+   * silent unless asked (the `reproduce` command asks unless `--quiet`).
+   */
+  progress?: boolean;
+  /** Silence progress output (overrides `progress`). */
   quiet?: boolean;
-  /** Where stage messages go. Default: stderr. */
+  /** Where stage messages go. Default: stderr with `progress`, else nowhere. */
   log?: (message: string) => void;
 }
 
@@ -62,7 +68,7 @@ function _stderr(msg: string): void {
  * `report.html`, and `manifest.json`.
  *
  * @param config The run configuration (see `defaultConfig`).
- * @param options `force`, `analysisOnly`, `quiet`, `log`.
+ * @param options `force`, `analysisOnly`, `progress` (default off), `quiet`, `log`.
  * @returns The run folder, report path, manifest and analyses.
  * @throws {RunFolderError} If the output folder holds another run (without `force`).
  * @throws {DataFormatError} On missing model files, unreadable data, or a class present in
@@ -85,9 +91,13 @@ export async function reproduce(
   const c = validateConfig({ ...config, models: config.models.map((m) => ({ ...m })) });
   const runKey = await sha256Hex(JSON.stringify(runSettings(c)));
   if (!options.analysisOnly) await _preflight(c);
-  const folder = await RunFolder.open(c.out || `runs/${c.name}`, runKey, options);
-  const log = options.log ?? (options.quiet ? () => {} : _stderr);
-  const run = await startRun(c, folder, runKey, { quiet: !!options.quiet, log });
+  const quiet = options.quiet ?? !options.progress;
+  const log = options.log ?? (quiet ? () => {} : _stderr);
+  const folder = await RunFolder.open(c.out || `runs/${c.name}`, runKey, {
+    ...options,
+    note: options.log ?? _stderr,
+  });
+  const run = await startRun(c, folder, runKey, { quiet, log });
   const results: ModelResult[] = [];
   let classNames: string[] | undefined;
   try {
@@ -114,6 +124,7 @@ export async function reproduce(
 /** Bad inputs fail before anything is written: the data spec and every local model file. */
 async function _preflight(c: ReproduceConfig): Promise<void> {
   await parseDataSpec(c.data);
+  if (c.classIndex !== undefined) await readClassIndex(c.classIndex);
   for (const m of c.models) {
     const local = m.path.startsWith("file:") ? new URL(m.path) : m.path;
     if (/^https?:\/\//.test(m.path)) continue;

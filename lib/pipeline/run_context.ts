@@ -75,7 +75,7 @@ export async function startRun(
   options: { quiet: boolean; log: (message: string) => void },
 ): Promise<RunContext> {
   const previous = folder.analysisOnly
-    ? await folder.previousManifest<Manifest & { runKey: string }>()
+    ? folder.previousManifest<Manifest & { runKey: string }>()
     : null;
   const manifest = newManifest(folder.analysisOnly ? "report" : "reproduce", {
     ...(config as unknown as Record<string, unknown>),
@@ -93,13 +93,10 @@ export async function startRun(
   if (previous) manifest.computeTimings = previous.timings;
   let gpu: GpuContext | null = null;
   if (!folder.analysisOnly) {
-    try {
-      gpu = await GpuContext.create();
-      manifest.adapter = gpu.adapter;
-    } catch (e) {
-      manifest.adapter = null;
-      runtimes.gpu = `no WebGPU adapter: ${(e as Error).message}`;
-    }
+    const auto = await GpuContext.auto();
+    gpu = auto.ctx ?? null;
+    manifest.adapter = gpu?.adapter ?? null;
+    runtimes.gpu = auto.policy.reason;
   } else {
     manifest.adapter = previous?.adapter ?? null;
   }

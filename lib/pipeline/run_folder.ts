@@ -11,42 +11,23 @@
  * DIR/work/<model>/correct_val.npy               SOM-val correctness
  * DIR/work/<model>/maps/<layer>/<s>x<s>_r<rep>/  one SOM: som.json (last), weights, top-k BMUs
  *   …/shift_{clean,adversarial,noise}.npy(.json) attack BMUs on the main maps
- * DIR/work/<model>/attack/attack.json, examples.json
+ * DIR/work/<model>/attack/attack.json, examples.json, contact_sheet.png and the images on it
+ *   (sheet_clean.npy, sheet_adversarial.npy, sheet_examples.json)
  * ```
  *
  * @module
  */
 
 import { writeFileAtomic, writeJsonAtomic } from "../fs_atomic.ts";
-import { type Manifest, writeManifest } from "../manifest.ts";
+import type { Manifest } from "../manifest.ts";
+import { RunFolderError, StagedFolder } from "../output_folder.ts";
 import { readNpy, writeNpy } from "../npy.ts";
 import { sha256Hex } from "../model/load.ts";
+import type { AttackExample, AttackSummary } from "../attack/attack.ts";
 import type { Som } from "../som/som.ts";
 import type { TopK } from "../som/backend.ts";
-
-/**
- * The run folder holds another run, or files that are not a somscope run.
- *
- * @example
- * ```ts
- * import { RunFolderError } from "../../mod.ts";
- * import { deepStrictEqual as assertEquals } from "node:assert";
- * const e = new RunFolderError("Cannot write runs/x: it holds another run");
- * assertEquals(e.name, "RunFolderError");
- * assertEquals(e instanceof Error, true);
- * ```
- */
-export class RunFolderError extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param message What is in the way and how to proceed.
-   */
-  constructor(message: string) {
-    super(message);
-    this.name = "RunFolderError";
-  }
-}
+import { contactSheet } from "../attack/attack.ts";
+import { type AttackSheetInput, sheetResult } from "../report/html/attack.ts";
 
 /** One analysed layer of a model, as recorded in `state.json`. */
 export interface LayerState {
@@ -78,6 +59,10 @@ export interface ModelState {
   runtime: string | null;
   /** Data set identities of the two splits. */
   dataIdentity: { train: string; val: string };
+  /** Model family from the graph (`listLayers`), when recorded. */
+  family?: "cnn" | "vit" | "other";
+  /** Number of logits (classes the model can predict), when known. */
+  logits?: number | null;
 }
 
 /** Labels of SOM-tr and SOM-val and SOM-val correctness. */
@@ -130,10 +115,12 @@ export interface Artefact<T> {
 
 /** Options of {@linkcode RunFolder.open}. */
 export interface RunFolderOptions {
-  /** Accept a folder that holds another run or foreign files. */
+  /** Replace a folder that holds another run or foreign files (moved aside, never deleted). */
   force?: boolean;
   /** Report-only: the folder must hold a finished run; nothing may be computed. */
   analysisOnly?: boolean;
+  /** Where notes for the user go (e.g. where replaced contents were moved). */
+  note?: (message: string) => void;
 }
 
 async function _readJson<T>(p: string): Promise<T | null> {
@@ -158,32 +145,51 @@ function _key(value: unknown): Promise<string> {
   return sha256Hex(JSON.stringify(value));
 }
 
-/** The run folder of one `reproduce` (or report-only) run. */
+/**
+ * The run folder of one `reproduce` (or report-only) run. Everything is written into the
+ * folder's staging sibling (see `output_folder.ts`), which starts with the previous run's
+ * `work/` (hard links) and is switched in whole by {@linkcode RunFolder.finish}; a failed or
+ * killed run leaves the folder as it was and its staging folder to resume from.
+ */
 export class RunFolder {
-  /** The folder. */
+  /** The run folder. */
   readonly dir: string;
+  /** Where this run writes (the staging folder). */
+  readonly path: string;
   /** Report-only: artefacts are read, never computed. */
   readonly analysisOnly: boolean;
+  readonly #staged: StagedFolder;
 
-  private constructor(dir: string, analysisOnly: boolean) {
-    this.dir = dir;
+  private constructor(staged: StagedFolder, analysisOnly: boolean) {
+    this.dir = staged.dir;
+    this.path = staged.path;
     this.analysisOnly = analysisOnly;
+    this.#staged = staged;
   }
 
   /**
-   * Checks that `dir` may receive the run `runKey` and creates it.
+   * Checks that `dir` may receive the run `runKey` and opens its staging folder (resuming an
+   * interrupted attempt at the same run).
    *
    * @param dir Run folder.
    * @param runKey Key of the run-defining settings.
    * @param options `force`, `analysisOnly`.
    * @returns The store.
-   * @throws {RunFolderError} If the folder holds another run or foreign files (without
-   *   `force`), or, report-only, if it holds no run.
+   * @throws {RunFolderError} If `dir` is a file, holds foreign files or another run (without
+   *   `force`), or, report-only, holds no run.
    */
   static async open(dir: string, runKey: string, options: RunFolderOptions): Promise<RunFolder> {
-    await _checkFolder(dir, runKey, options);
-    await Deno.mkdir(dir, { recursive: true });
-    return new RunFolder(dir, options.analysisOnly ?? false);
+    const staged = await StagedFolder.begin(dir, {
+      kind: "reproduce",
+      legacyCommands: ["reproduce", "report"],
+      runKey,
+      force: !options.analysisOnly && options.force,
+      resumable: true,
+      carry: ["work"],
+      mustExist: options.analysisOnly,
+      note: options.note,
+    });
+    return new RunFolder(staged, options.analysisOnly ?? false);
   }
 
   /**
@@ -191,8 +197,8 @@ export class RunFolder {
    *
    * @returns It, or null.
    */
-  previousManifest<T extends Manifest>(): Promise<T | null> {
-    return _readJson<T>(`${this.dir}/manifest.json`);
+  previousManifest<T extends Manifest>(): T | null {
+    return this.#staged.previous.manifest as T | null;
   }
 
   /**
@@ -208,7 +214,7 @@ export class RunFolder {
     if (hit !== null) return hit;
     if (this.analysisOnly) {
       throw new RunFolderError(
-        `Cannot regenerate the report: ${a.what} missing from ${this.dir}; run reproduce with ` +
+        `Cannot regenerate the report: ${a.what} missing from ${this.dir}/work; run reproduce with ` +
           "the same settings first",
       );
     }
@@ -224,7 +230,7 @@ export class RunFolder {
    * @returns `DIR/work/<model>`.
    */
   modelDir(model: string): string {
-    return `${this.dir}/work/${model}`;
+    return `${this.path}/work/${model}`;
   }
 
   /**
@@ -356,8 +362,15 @@ export class RunFolder {
     model: string,
     mapDirs: string[],
     key: string | null,
-  ): Promise<{ summary: unknown; shifts: ShiftSet[] } | null> {
-    const head = await _readJson<{ key: string; summary: unknown }>(
+  ): Promise<
+    {
+      summary: AttackSummary;
+      examples?: AttackExample[];
+      shifts: ShiftSet[];
+      sheet?: AttackSheetInput;
+    } | null
+  > {
+    const head = await _readJson<{ key: string; summary: AttackSummary }>(
       `${this.modelDir(model)}/attack/attack.json`,
     );
     if (!head || (key !== null && head.key !== key)) return null;
@@ -373,7 +386,32 @@ export class RunFolder {
       }
       shifts.push(set as ShiftSet);
     }
-    return { summary: head.summary, shifts };
+    const examples = await _readJson<AttackExample[]>(
+      `${this.modelDir(model)}/attack/examples.json`,
+    );
+    return {
+      summary: head.summary,
+      examples: examples ?? undefined,
+      shifts,
+      sheet: await this.#readSheet(model, head.summary),
+    };
+  }
+
+  /** The report's contact-sheet images (first few attacked images), when stored. */
+  async #readSheet(model: string, summary: unknown): Promise<AttackSheetInput | undefined> {
+    const adir = `${this.modelDir(model)}/attack`;
+    if (!(await _exists(`${adir}/sheet_adversarial.npy`))) return undefined;
+    const clean = await readNpy(`${adir}/sheet_clean.npy`);
+    const adversarial = await readNpy(`${adir}/sheet_adversarial.npy`);
+    const examples = await _readJson<AttackSheetInput["examples"]>(`${adir}/sheet_examples.json`);
+    if (!examples || examples.length !== clean.shape[0]) return undefined;
+    return {
+      summary: summary as AttackSheetInput["summary"],
+      examples,
+      shape: clean.shape,
+      clean: clean.data as Float32Array,
+      adversarial: adversarial.data as Float32Array,
+    };
   }
 
   /**
@@ -388,10 +426,17 @@ export class RunFolder {
     model: string,
     key: string,
     mapDirs: string[],
-    result: { summary: unknown; examples: unknown; shifts: ShiftSet[]; k: number },
+    result: {
+      summary: AttackSummary;
+      examples?: AttackExample[];
+      shifts: ShiftSet[];
+      k: number;
+      sheet?: AttackSheetInput;
+    },
   ): Promise<void> {
     const adir = `${this.modelDir(model)}/attack`;
     await Deno.mkdir(adir, { recursive: true });
+    if (result.sheet) await _writeSheet(adir, result.sheet);
     for (const kind of SHIFT_KINDS) {
       for (const [li, dir] of mapDirs.entries()) {
         const data = result.shifts[li][kind];
@@ -402,19 +447,20 @@ export class RunFolder {
         await writeJsonAtomic(`${dir}/shift_${kind}.npy.json`, { key });
       }
     }
-    await writeJsonAtomic(`${adir}/examples.json`, result.examples);
+    await writeJsonAtomic(`${adir}/examples.json`, result.examples ?? []);
     await writeJsonAtomic(`${adir}/attack.json`, { key, summary: result.summary });
   }
 
   /**
-   * Writes the manifest and the folder's README (the run's last files).
+   * Writes the folder's README and the manifest, and switches the staging folder in.
    *
    * @param manifest The manifest.
    * @param readme README text.
    */
   async finish(manifest: Manifest, readme: string): Promise<void> {
-    await writeManifest(`${this.dir}/manifest.json`, manifest);
-    await writeFileAtomic(`${this.dir}/README.txt`, readme);
+    await writeFileAtomic(`${this.path}/README.txt`, readme);
+    manifest.finished = new Date().toISOString();
+    await this.#staged.commit(manifest);
   }
 }
 
@@ -475,43 +521,13 @@ export async function attackKey(
 ): Promise<string> {
   return (await _key(v)).slice(0, 24);
 }
-
-async function _checkFolder(dir: string, runKey: string, opts: RunFolderOptions): Promise<void> {
-  const entries: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) entries.push(e.name);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      if (opts.analysisOnly) {
-        throw new RunFolderError(`Cannot regenerate the report: run folder ${dir} does not exist`);
-      }
-      return;
-    }
-    throw e;
-  }
-  const m = await _readJson<{ runKey?: string; command?: string }>(`${dir}/manifest.json`);
-  if (opts.analysisOnly) {
-    if (!m) {
-      throw new RunFolderError(
-        `Cannot regenerate the report: ${dir} has no manifest.json; expected a folder written by ` +
-          "`deno task reproduce`",
-      );
-    }
-    return;
-  }
-  if (opts.force) return;
-  if (m && m.runKey !== undefined && m.runKey !== runKey) {
-    throw new RunFolderError(
-      `Cannot write run into ${dir}: it holds another run (manifest runKey ${
-        m.runKey.slice(0, 12)
-      }… but this run is ${runKey.slice(0, 12)}…); choose another --out/--name or pass --force ` +
-        "(files are overwritten, never deleted)",
-    );
-  }
-  if (!m && entries.length > 0) {
-    throw new RunFolderError(
-      `Cannot write run into ${dir}: the folder exists and holds ${entries.length} file(s) that ` +
-        "are not a somscope run (no manifest.json); choose another --out or pass --force",
-    );
-  }
+/** The contact sheet of the first attacked images and those images (for the report). */
+async function _writeSheet(adir: string, r: AttackSheetInput): Promise<void> {
+  await writeFileAtomic(
+    `${adir}/contact_sheet.png`,
+    await contactSheet(sheetResult(r), r.shape[0]),
+  );
+  await writeNpy(`${adir}/sheet_clean.npy`, { data: r.clean, shape: r.shape });
+  await writeNpy(`${adir}/sheet_adversarial.npy`, { data: r.adversarial, shape: r.shape });
+  await writeJsonAtomic(`${adir}/sheet_examples.json`, r.examples);
 }

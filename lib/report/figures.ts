@@ -25,7 +25,8 @@ import { centreDistanceFigure, weightDistanceFigure } from "./figures/weights.ts
  * Whether an analysed model is a ViT-style model (CLS-token layers) rather than a CNN.
  *
  * @param a The analysed model.
- * @returns True if its name contains "vit" or every layer label starts with "cls".
+ * @returns True if its `family` is `"vit"`; without a family, if its name contains "vit" or every
+ *   layer label starts with "cls".
  * @example
  * ```ts
  * import { isVit, type ModelAnalysis } from "../../mod.ts";
@@ -34,16 +35,32 @@ import { centreDistanceFigure, weightDistanceFigure } from "./figures/weights.ts
  * ```
  */
 export function isVit(a: ModelAnalysis): boolean {
+  // The analysis' family (from the graph) when it has one; else the name and layer labels.
+  const family = (a as { family?: string }).family;
+  if (family) return family === "vit";
   return /vit/i.test(a.model) || a.layers.every((l) => /^cls/i.test(l.layer));
+}
+
+/** Options for {@linkcode buildFigures}. */
+export interface BuildFiguresOptions {
+  /** Class names by label, for legends. */
+  classNames?: string[];
+  /**
+   * Data set of each model, by model name. Fig. 8 compares data sets and is drawn only when the
+   * analyses span at least two. Default: one data set for all.
+   */
+  datasets?: Record<string, string>;
 }
 
 /**
  * Builds every figure spec for a run: one per paper figure (Figs. 3–12 and Supp. Figs. 1–3)
  * plus the beyond-paper figures. CNN figures (6C,D, 7, 11) use the CNN models and ViT figures
- * (9, 10, 12) the ViT models; a figure whose kind of model is absent from the run is omitted.
+ * (9, 10, 12) the ViT models; a figure whose kind of model is absent from the run is omitted,
+ * and so is Fig. 8 unless the analyses span several data sets (see
+ * {@linkcode BuildFiguresOptions.datasets}).
  *
  * @param analyses Per-model analyses.
- * @param options Class names by label, for legends.
+ * @param options Class names, data sets.
  * @returns The figure specs, in paper order.
  *
  * @example
@@ -62,7 +79,7 @@ export function isVit(a: ModelAnalysis): boolean {
  */
 export function buildFigures(
   analyses: readonly ModelAnalysis[],
-  options: { classNames?: string[] } = {},
+  options: BuildFiguresOptions = {},
 ): FigureSpec[] {
   const cnn = analyses.filter((a) => !isVit(a)), vit = analyses.filter(isVit);
   const out: FigureSpec[] = [lossFigure(analyses), densityFigure(analyses)];
@@ -70,21 +87,24 @@ export function buildFigures(
   out.push(bmusByClassFigure(first, "fig05_bmus_by_class", "Fig. 5", options.classNames));
   out.push(dClassFigure(analyses));
   if (cnn.length) {
-    const title = "cosine distance between SOM unit weights";
+    const title = "Cosine distance between SOM unit weights";
     out.push(weightDistanceFigure(cnn, "fig06cd_weight_cd", "Fig. 6C,D", title));
-    out.push(centreDistanceFigure(cnn, "fig07_centre_cd", "Fig. 7", true));
+    out.push(centreDistanceFigure(cnn, "fig07_centre_cd", "Fig. 7"));
   }
-  out.push(datasetsFigure(analyses));
+  const datasets = analyses.map((a) => options.datasets?.[a.model] ?? "");
+  if (new Set(datasets).size > 1) out.push(datasetsFigure(analyses, datasets));
   if (vit.length) {
-    const title = "cosine distance between SOM unit weights (ViT)";
+    const title = "Cosine distance between SOM unit weights (ViT)";
     out.push(weightDistanceFigure(vit, "fig09_vit_weight_cd", "Fig. 9", title));
-    out.push(centreDistanceFigure(vit, "fig10_vit_centre_cd", "Fig. 10", false));
+    const f10 = centreDistanceFigure(vit, "fig10_vit_centre_cd", "Fig. 10");
+    out.push({ ...f10, title: `${f10.title} (ViT)` });
   }
   if (cnn.some((a) => a.layers.some((l) => l.shifts))) {
     out.push(shiftFigure(cnn, "fig11_bmu_shifts", "Fig. 11"));
   }
   if (vit.some((a) => a.layers.some((l) => l.shifts))) {
-    out.push(shiftFigure(vit, "fig12_vit_bmu_shifts", "Fig. 12"));
+    const f12 = shiftFigure(vit, "fig12_vit_bmu_shifts", "Fig. 12");
+    out.push({ ...f12, title: `${f12.title} (ViT)` });
   }
   out.push(densityAllLayersFigure(analyses));
   const second = analyses.find((a) => a !== first);

@@ -51,10 +51,22 @@ export async function renderSvg(spec: Record<string, unknown>): Promise<string> 
     logLevel: vega.Error,
   });
   try {
-    return await view.toSVG();
+    return _roundGeometry(await view.toSVG());
   } finally {
     view.finalize();
   }
+}
+
+/**
+ * Rounds the coordinates in geometry attributes to 2 decimals (0.01 px: invisible) so that
+ * floating-point noise such as `120.00000000000001` does not bloat large figures.
+ */
+function _roundGeometry(svg: string): string {
+  return svg.replace(
+    / (d|transform|x|y|x2|y2|width|height|points)="([^"]*)"/g,
+    (_, k: string, v: string) =>
+      ` ${k}="${v.replace(/-?\d+\.\d{3,}/g, (n) => String(+(+n).toFixed(2)))}"`,
+  );
 }
 
 /**

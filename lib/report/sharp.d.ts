@@ -14,8 +14,17 @@ export interface Sharp {
   flatten(options?: { background?: string }): Sharp;
   /** Encode as PNG. */
   png(options?: { compressionLevel?: number }): Sharp;
+  /** Convert to one grey channel. */
+  greyscale(): Sharp;
+  /** Output raw pixels. */
+  raw(): Sharp;
   /** Run the pipeline. */
   toBuffer(): Promise<Uint8Array>;
+  /** Run the pipeline, returning the pixels with their layout. */
+  toBuffer(options: { resolveWithObject: true }): Promise<{
+    data: Uint8Array;
+    info: { width: number; height: number; channels: number };
+  }>;
 }
 
 declare function sharp(input: Uint8Array, options?: SharpOptions): Sharp;

@@ -8,7 +8,9 @@
 import * as aq from "npm:arquero@8.0.3";
 import { writeFileAtomic } from "../fs_atomic.ts";
 import type { LayerAnalysis, ModelAnalysis, ShiftSummary } from "../analysis/analyze.ts";
-import type { ClaimResult } from "../analysis/claims.ts";
+import type { ClaimResult } from "../analysis/claim_types.ts";
+import { ATTACK_COLUMNS, attackRows } from "../analysis/attack_outcome.ts";
+import { GUARD_COLUMNS, guardRows } from "../analysis/guards.ts";
 
 /** An arquero table (`ColumnTable`). */
 export type Table = aq.ColumnTable;
@@ -375,6 +377,13 @@ export function analysisTables(
     out[name] = _t(rows, def.columns);
   }
   out.claims = _t(_claimRows(claims), _CLAIM_COLUMNS);
+  out.attack = _t(
+    analyses.flatMap((a) => (a.attack ? attackRows(a.model, a.attack) : [])),
+    [...ATTACK_COLUMNS],
+  );
+  out.guards = _t(analyses.flatMap((a) => guardRows(a.model, a.validity ?? [])), [
+    ...GUARD_COLUMNS,
+  ]);
   return out;
 }
 

@@ -7,9 +7,11 @@
 
 import { writeFileAtomic, writeJsonAtomic } from "../fs_atomic.ts";
 import type { ModelAnalysis } from "../analysis/analyze.ts";
-import type { ClaimResult } from "../analysis/claims.ts";
+import type { ClaimOptions, ClaimResult } from "../analysis/claim_types.ts";
+import { claimsDocument } from "../analysis/claims.ts";
 import { buildFigures } from "./figures.ts";
 import { buildReportHtml, type RenderedFigure, type RunSummary } from "./html.ts";
+import { type AttackSheetInput, attackViews } from "./html/attack.ts";
 import { renderSvg, svgToPng } from "./render.ts";
 import { analysisTables, writeTables } from "./tables.ts";
 
@@ -21,10 +23,16 @@ export interface WriteReportOptions {
   resamples?: number;
   /** Seed the claims were evaluated with (recorded in `claims.json`). Default: the run's root seed. */
   seed?: number | string;
+  /** The claim options the claims used (thresholds and adjustment, stated in `claims.json`). */
+  claimOptions?: ClaimOptions;
   /** Write PNGs beside the SVGs. Default true. */
   png?: boolean;
   /** Called after each figure, for progress. */
   onFigure?: (id: string, done: number, total: number) => void;
+  /** PGD results by model name, for the report's attack section and contact sheets. */
+  attacks?: Record<string, AttackSheetInput>;
+  /** Data set of each model by name (Fig. 8 is drawn when there are several). */
+  datasets?: Record<string, string>;
 }
 
 /** What {@linkcode writeReport} wrote. */
@@ -116,15 +124,17 @@ export async function writeReport(
   await Deno.mkdir(`${dir}/figures`, { recursive: true });
   const claimsPath = `${dir}/claims.json`;
   await writeJsonAtomic(claimsPath, {
-    run: summary.name,
-    generated: new Date().toISOString(),
+    ...claimsDocument(summary.name, analyses, claimResults, {
+      ...options.claimOptions,
+      resamples: options.resamples,
+    }),
     seed: options.seed ?? summary.seed,
-    resamples: options.resamples ?? 1000,
-    level: 0.95,
-    claims: claimResults,
   });
   const tables = await writeTables(`${dir}/tables`, analysisTables(analyses, claimResults));
-  const specs = buildFigures(analyses, { classNames: options.classNames });
+  const specs = buildFigures(analyses, {
+    classNames: options.classNames,
+    datasets: options.datasets,
+  });
   const rendered: RenderedFigure[] = [];
   const figFiles: string[] = [];
   for (const [i, f] of specs.entries()) {
@@ -147,6 +157,7 @@ export async function writeReport(
   }
   const html = buildReportHtml(summary, rendered, claimResults, analyses, {
     classNames: options.classNames,
+    attacks: options.attacks ? await attackViews(options.attacks) : [],
   });
   const reportPath = `${dir}/report.html`;
   await writeFileAtomic(reportPath, html);

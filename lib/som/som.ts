@@ -18,6 +18,7 @@ import { normalWeights, pcaWeights, sampleWeights, type SomInit } from "./init.t
 import { readSomFile, SOM_WEIGHTS_FILE, type SomFile, writeSomFile } from "./som_file.ts";
 import { quantizationError, topographicError, uMatrix } from "./quality.ts";
 import { checkCodes, nonNegative, positiveInt } from "./validate.ts";
+import { checkSomSize } from "./size.ts";
 import { type GpuContext, gpuPolicy } from "../gpu/context.ts";
 import { Rng } from "../rng.ts";
 import { DataFormatError } from "../errors.ts";
@@ -110,6 +111,14 @@ export interface SomOptions {
   onProgress?: (progress: SomProgress) => void;
 }
 
+/** What {@linkcode Som.quality} returns. */
+export interface SomQuality {
+  /** Mean cosine distance of each row to its BMU. */
+  quantizationError: number;
+  /** Fraction of rows whose first and second BMUs are not direct grid neighbours. */
+  topographicError: number;
+}
+
 /** Options of {@linkcode Som.load}. */
 export interface SomLoadOptions {
   /** Backend for the loaded map. Default `"auto"`. */
@@ -182,8 +191,9 @@ export class Som {
    *
    * @param options Grid, hyper-parameters, init, backend.
    * @throws {RangeError} On a non-positive grid side, dimension, batch size or epoch count, a
-   * negative or non-finite σ₀/α₀, an unknown init or backend name, or explicit weights of the
-   * wrong length or with non-finite values.
+   * negative or non-finite σ₀/α₀, an unknown init or backend name, a grid too large for its
+   * backend or this machine ({@linkcode checkSomSize}), or explicit weights of the wrong length
+   * or with non-finite values.
    */
   constructor(options: SomOptions) {
     const what = "create SOM";
@@ -233,6 +243,13 @@ export class Som {
       );
     }
     this.#backendOpt = be;
+    // Limits derived from the options, before any work (e.g. a 1000×1000 grid's K×K table).
+    const sizedFor = typeof be !== "string"
+      ? be.name
+      : be === "auto" && gpuPolicy(options.ctx).wgsl
+      ? "webgpu"
+      : be;
+    checkSomSize({ m, n, dim: this.dim, backend: sizedFor });
     this.#shuffleRng = new Rng(seed).stream("som-shuffle");
     const init = options.init ?? "normal";
     const K = this.units, d = this.dim;
@@ -524,6 +541,35 @@ export class Som {
       return 0;
     }
     return topographicError((await this.topk(data, 2)).index, 2, this.geometry);
+  }
+
+  /**
+   * Quantization and topographic error together, from one top-2 BMU pass over `data` (half the
+   * work of calling {@linkcode Som.quantizationError} and {@linkcode Som.topographicError}, with
+   * the same values).
+   *
+   * @param data `rows×dim` float32 codes.
+   * @returns Both errors (a one-unit map has topographic error 0).
+   * @throws {RangeError} As {@linkcode Som.topk}.
+   *
+   * @example
+   * ```ts
+   * import { Som } from "../../mod.ts";
+   * import { deepStrictEqual as assertEquals } from "node:assert";
+   * const w = new Float32Array([1, 0, 0, 1, -1, 0, 0, -1]); // 1×4 ring of directions
+   * const som = new Som({ m: 1, n: 4, dim: 2, init: w, backend: "reference" });
+   * const q = await som.quality(new Float32Array([1, 0.2, -1, 0.1]));
+   * assertEquals(q.topographicError, 0); // second BMUs are ring neighbours
+   * assertEquals(q.quantizationError, await som.quantizationError(new Float32Array([1, 0.2, -1, 0.1])));
+   * ```
+   */
+  async quality(data: Float32Array): Promise<SomQuality> {
+    const k = Math.min(2, this.units);
+    const { index, distance } = await this.topk(data, k);
+    return {
+      quantizationError: quantizationError(distance, k),
+      topographicError: k < 2 ? 0 : topographicError(index, 2, this.geometry),
+    };
   }
 
   /**

@@ -14,14 +14,15 @@ import {
   type ModelAnalysis,
   type SizedMap,
 } from "../../analysis/analyze.ts";
-import { type ClaimResult, evaluateClaims, VIT_FIGURES } from "../../analysis/claims.ts";
-import { isVit } from "../../report/figures.ts";
+import type { ClaimOptions, ClaimResult } from "../../analysis/claim_types.ts";
+import { evaluateClaims } from "../../analysis/claims.ts";
 import type { RunSummary } from "../../report/html.ts";
 import type { AnalysisSettings } from "../config.ts";
 import type { RunContext } from "../run_context.ts";
 import type { ModelCodes } from "./codes.ts";
 import type { ModelMaps } from "./soms.ts";
 import type { ModelAttack } from "./attack.ts";
+import type { AttackSheetInput } from "../../report/html/attack.ts";
 
 /** The analysis stage's output for one model. */
 export interface ModelResult {
@@ -31,6 +32,8 @@ export interface ModelResult {
   claims: ClaimResult[];
   /** The model's line in the report's run summary. */
   summary: RunSummary["models"][number];
+  /** The attack's summary and first images, for the report's PGD section. */
+  attack?: AttackSheetInput;
 }
 
 /**
@@ -59,6 +62,11 @@ export async function analysesStage(
         density: c.bandwidth !== undefined ? { bandwidth: c.bandwidth } : undefined,
         maxCentreClasses: c.maxCentreClasses,
         seed: c.seed,
+        resamples: c.resamples,
+        permutations: c.permutations,
+        family: m.state.family,
+        logits: m.state.logits ?? undefined,
+        attack: attack ? { summary: attack.summary, examples: attack.examples } : undefined,
       })),
   );
   analysis.classNames = m.state.classNames;
@@ -70,6 +78,7 @@ export async function analysesStage(
   return {
     analysis,
     claims,
+    attack: attack?.sheet,
     summary: {
       name: tag,
       path: m.config.path,
@@ -80,11 +89,23 @@ export async function analysesStage(
   };
 }
 
+/** The settings that decide claims: replicates, seed, adjustment and thresholds. */
+export type ClaimSettings =
+  & Pick<AnalysisSettings, "resamples" | "noiseFraction">
+  & { seed: number }
+  & Partial<
+    Pick<
+      AnalysisSettings,
+      "adjust" | "muchMoreRatio" | "muchMoreSimilarRatio" | "collapseRatio" | "keepRatio"
+    >
+  >;
+
 /**
- * Evaluates the paper's claims on one model's analyses (ViT models cite their own figures).
+ * Evaluates the paper's claims on one model's analyses (the model's family, from its graph,
+ * picks the paper figures cited).
  *
  * @param analysis The model's analyses.
- * @param settings Bootstrap replicates, the noise threshold and the root seed.
+ * @param settings Bootstrap replicates, the root seed, the adjustment and the claims' thresholds.
  * @returns The claims.
  *
  * @example
@@ -104,14 +125,37 @@ export async function analysesStage(
  */
 export function modelClaims(
   analysis: ModelAnalysis,
-  settings: Pick<AnalysisSettings, "resamples" | "noiseFraction"> & { seed: number },
+  settings: ClaimSettings,
 ): ClaimResult[] {
-  return evaluateClaims(analysis, {
-    resamples: settings.resamples,
-    seed: settings.seed,
-    noiseFraction: settings.noiseFraction,
-    figures: isVit(analysis) ? VIT_FIGURES : undefined,
-  });
+  return evaluateClaims(analysis, claimOptions(settings));
+}
+
+/**
+ * The claim options of a run's settings (also stated in `claims.json`).
+ *
+ * @param s The run's analysis settings and root seed.
+ * @returns Options for `evaluateClaims`.
+ *
+ * @example
+ * ```ts
+ * import { claimOptions } from "./analyses.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(claimOptions({ resamples: 10, noiseFraction: 0.2, seed: 1, adjust: "none" }).adjust, "none");
+ * ```
+ */
+export function claimOptions(
+  s: ClaimSettings,
+): ClaimOptions {
+  return {
+    resamples: s.resamples,
+    seed: s.seed,
+    noiseFraction: s.noiseFraction,
+    adjust: s.adjust,
+    muchMoreRatio: s.muchMoreRatio,
+    muchMoreSimilarRatio: s.muchMoreSimilarRatio,
+    collapseRatio: s.collapseRatio,
+    keepRatio: s.keepRatio,
+  };
 }
 
 /** The analyses' inputs of every layer: main map, other sizes, seed ensemble, attack BMUs. */

@@ -9,20 +9,25 @@
 import { timed } from "../../manifest.ts";
 import { Progress } from "../../progress.ts";
 import { runAttack } from "../../attack/attack.ts";
-import type { AttackResult } from "../../attack/attack.ts";
+import type { AttackExample, AttackResult, AttackSummary } from "../../attack/attack.ts";
 import { type DatasetLike, extractCodes, type LayerCodes } from "../../extract/extract.ts";
 import { Som } from "../../som/som.ts";
 import { recordRuntime, type RunContext, streamSeed } from "../run_context.ts";
 import { attackKey, SHIFT_KINDS, type ShiftSet } from "../run_folder.ts";
 import type { ModelCodes, ModelSource } from "./codes.ts";
 import type { ModelMaps } from "./soms.ts";
+import { type AttackSheetInput, attackSheetInput } from "../../report/html/attack.ts";
 
 /** The attack stage's output for one model. */
 export interface ModelAttack {
   /** The attack summary (success rates, norms). */
-  summary: unknown;
+  summary: AttackSummary;
+  /** Per-image rows (predictions per condition, norms), for the PGD outcome and its claim. */
+  examples?: AttackExample[];
   /** Clean/adversarial/noise top-k BMUs on each layer's main map. */
   shifts: ShiftSet[];
+  /** The first few attacked images and predictions, for the report's contact sheet. */
+  sheet?: AttackSheetInput;
 }
 
 /**
@@ -45,24 +50,26 @@ export async function attackStage(
     ? null
     : await attackKey({ state: m.state.key, n: c.attackN, eps: c.eps, steps: c.steps, seed });
   const mapDirs = maps.main.map((a) => a.dir);
-  let examples: unknown;
   const out = await run.folder.loadOrCompute<ModelAttack>({
     what: `the attack results of ${tag}`,
     load: () => run.folder.readAttack(tag, mapDirs, key),
     compute: async () => {
       const result = await _pgd(run, m.source!, tag, seed);
-      examples = result.examples;
       const shifts = await timed(
         run.manifest,
         `${tag}/attack-bmus`,
         () => _attackBmus(run, m, maps, result, key!),
       );
-      return { summary: result.summary, shifts };
+      return {
+        summary: result.summary,
+        examples: result.examples,
+        shifts,
+        sheet: attackSheetInput(result),
+      };
     },
     save: (v) =>
       run.folder.writeAttack(tag, key!, mapDirs, {
         ...v,
-        examples,
         k: Math.min(c.k, c.grid * c.grid),
       }),
   });
@@ -78,7 +85,8 @@ async function _pgd(
   seed: number,
 ): Promise<AttackResult> {
   const c = run.config;
-  const ap = new Progress(`${tag}: PGD`, 0, { unit: "step", quiet: run.quiet });
+  // runAttack reports steps done over all batches: the counter is batches × PGD steps.
+  let ap: Progress | undefined;
   const result = await timed(
     run.manifest,
     `${tag}/attack`,
@@ -91,12 +99,16 @@ async function _pgd(
         normalize: s.extract.normalize,
         name: tag,
         onProgress: (done: number, total: number) => {
-          (ap as unknown as { total: number }).total = total;
+          ap ??= new Progress("PGD", total, {
+            unit: "batch×step",
+            context: `${tag} SOM-val (${Math.min(c.attackN, s.val.size)} images, ${c.steps} steps)`,
+            quiet: run.quiet,
+          });
           ap.tick(done - ap.count);
         },
       }),
   );
-  ap.done();
+  ap?.done();
   return result;
 }
 

@@ -76,13 +76,14 @@ export async function codesStage(run: RunContext, mc: ModelConfig): Promise<Mode
   let codes: SplitCodes | null = null;
   const extract = (): Promise<SplitCodes> =>
     timed(run.manifest, `${mc.name}/codes`, async () => ({
-      train: await extractCodes(
-        source!.model,
-        source!.train,
-        source!.trainIndices,
-        source!.extract,
-      ),
-      val: await extractCodes(source!.model, source!.val, source!.valIndices, source!.extract),
+      train: await extractCodes(source!.model, source!.train, source!.trainIndices, {
+        ...source!.extract,
+        progress: !run.quiet && { context: `${mc.name} SOM-tr` },
+      }),
+      val: await extractCodes(source!.model, source!.val, source!.valIndices, {
+        ...source!.extract,
+        progress: !run.quiet && { context: `${mc.name} SOM-val` },
+      }),
     }));
   const key = source ? await _codesKey(source, mc) : null;
   const { state, labels } = await run.folder.loadOrCompute({
@@ -112,6 +113,9 @@ async function _openSource(run: RunContext, mc: ModelConfig): Promise<ModelSourc
     channels: (model.input.channels ?? undefined) as 1 | 3 | undefined,
     height: model.input.height ?? undefined,
     width: model.input.width ?? undefined,
+    // Labels become the model's logit indices (ImageNet wnid folders, --class-index) or fail.
+    logits: model.logits.classes ?? undefined,
+    classIndex: c.classIndex,
   };
   const [train, val] = await timed(run.manifest, `${tag}/data`, () =>
     Promise.all([
@@ -161,6 +165,7 @@ async function _openSource(run: RunContext, mc: ModelConfig): Promise<ModelSourc
       train: await sha256Hex(dataIdentity.train),
       val: await sha256Hex(dataIdentity.val),
     },
+    labels: train.labelMapping?.note,
     counts,
   };
   return {
@@ -203,6 +208,8 @@ function _state(mc: ModelConfig, key: string, s: ModelSource, codes: SplitCodes)
     counts: s.counts,
     runtime: codes.train.runtime?.kind ?? codes.val.runtime?.kind ?? "cache",
     dataIdentity: s.dataIdentity,
+    family: codes.train.layerList.family,
+    logits: s.model.logits.classes,
   };
 }
 

@@ -12,7 +12,7 @@ import type { RunSummary } from "../../report/html.ts";
 import { type ReportFiles, writeReport } from "../../report/write_report.ts";
 import { type ReproduceConfig, runSettings } from "../config.ts";
 import type { RunContext } from "../run_context.ts";
-import type { ModelResult } from "./analyses.ts";
+import { claimOptions, type ModelResult } from "./analyses.ts";
 
 /**
  * Writes the report of a run, then its manifest and README.
@@ -21,7 +21,7 @@ import type { ModelResult } from "./analyses.ts";
  * @param results Every model's analyses and claims, in run order.
  * @param classNames Class names by label.
  * @param t0 `performance.now()` at the start of the run (for the total time).
- * @returns The files written.
+ * @returns The files written (paths in the committed run folder).
  */
 export async function reportStage(
   run: RunContext,
@@ -29,15 +29,23 @@ export async function reportStage(
   classNames: string[] | undefined,
   t0: number,
 ): Promise<ReportFiles> {
-  const c = run.config, manifest = run.manifest, dir = run.folder.dir;
-  run.log(`report: rendering figures and report.html into ${dir}`);
+  const c = run.config, manifest = run.manifest, dir = run.folder.path;
+  run.log(`report: rendering figures and report.html into ${run.folder.dir}`);
   const files = await timed(manifest, "report", () =>
     writeReport(
       dir,
       _summary(run, results),
       results.map((r) => r.analysis),
       results.flatMap((r) => r.claims),
-      { classNames, resamples: c.resamples, seed: c.seed },
+      {
+        classNames,
+        resamples: c.resamples,
+        seed: c.seed,
+        claimOptions: claimOptions(c),
+        attacks: Object.fromEntries(
+          results.flatMap((r) => r.attack ? [[r.analysis.model, r.attack]] : []),
+        ),
+      },
     ));
   manifest.timings.total = (performance.now() - t0) / 1000;
   manifest.config = c;
@@ -48,7 +56,14 @@ export async function reportStage(
     figures: files.figures.map((p) => p.slice(dir.length + 1)),
   };
   await run.folder.finish(manifest, _readme(c));
-  return files;
+  const at = (p: string) => `${run.folder.dir}${p.slice(dir.length)}`;
+  return {
+    ...files,
+    report: at(files.report),
+    claims: at(files.claims),
+    figures: files.figures.map(at),
+    tables: files.tables.map(at),
+  };
 }
 
 function _summary(run: RunContext, results: ModelResult[]): RunSummary {

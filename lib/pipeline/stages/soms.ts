@@ -55,7 +55,13 @@ export async function somsStage(run: RunContext, m: ModelCodes): Promise<ModelMa
   });
   const maps = new Map<string, MapArtefacts>();
   const backends = new Set<string>();
-  const prog = new Progress(`${tag}: SOMs`, plan.length, { unit: "map", quiet: run.quiet });
+  const prog = new Progress("SOMs", plan.length, {
+    unit: "maps",
+    context: `${tag} (${m.state.layers.map((l) => l.label).join(", ")}; sizes ${
+      c.sizes.join(", ")
+    })`,
+    quiet: run.quiet,
+  });
   await timed(run.manifest, `${tag}/soms`, async () => {
     for (const p of plan) {
       const art = await _map(run, m, p);

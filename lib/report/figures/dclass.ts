@@ -7,9 +7,11 @@
 
 import type { ModelAnalysis } from "../../analysis/analyze.ts";
 import { boxStats } from "../../analysis/box_stats.ts";
-import { layerOrder, type Row } from "./_common.ts";
-import { boxRows, fixedColor, modelColumnBoxSpec } from "./_box.ts";
+import { layerOrder, OKABE_ITO, type Row, SPLIT_COLORS } from "./_common.ts";
+import { boxRows, fixedColor, panelBoxSpec } from "./_box.ts";
 import type { FigureSpec } from "./spec.ts";
+
+const _GROUPS = ["correct", "wrong"];
 
 /**
  * Fig. 6A,B: D_class of SOM-tr and SOM-val examples per layer, one column per model.
@@ -44,14 +46,13 @@ export function dClassFigure(as: readonly ModelAnalysis[]): FigureSpec {
     caption: "Per class, the mean torus distance between its examples' top-10 BMUs and the " +
       "class centre (centres from SOM-tr); box = quartiles over classes, whiskers 1.5 IQR, " +
       "circles = outlier classes.",
-    spec: modelColumnBoxSpec(
+    spec: panelBoxSpec(
       "Fig. 6A,B — D_class per layer (box over classes)",
       rows,
       layerOrder(as),
       "split",
-      fixedColor("split", "examples", ["SOM-tr", "SOM-val"], ["#1f77b4", "#ff7f0e"]),
+      fixedColor("split", "examples", SPLIT_COLORS.domain, SPLIT_COLORS.range),
       "D_class (grid units)",
-      300,
     ),
   };
 }
@@ -79,8 +80,9 @@ export function correctnessFigure(as: readonly ModelAnalysis[]): FigureSpec {
   const rows: Row[] = [];
   for (const a of as) {
     for (const l of a.layers) {
-      for (const group of ["Corr", "InCorr"] as const) {
-        const vs = l.correctness.map((c) => group === "Corr" ? c.correct : c.incorrect);
+      for (const group of _GROUPS) {
+        const vs = l.correctness.map((c) => group === _GROUPS[0] ? c.correct : c.incorrect)
+          .filter(Number.isFinite);
         rows.push(...boxRows({ model: a.model, layer: l.layer, group }, boxStats(vs)));
       }
     }
@@ -90,16 +92,15 @@ export function correctnessFigure(as: readonly ModelAnalysis[]): FigureSpec {
     paper: "Supp. Fig. 3",
     title: "Distance to the label centre, right vs wrong predictions",
     caption: "Per class, the mean torus distance between SOM-val examples' top-10 BMUs and " +
-      "their label's centre (from SOM-tr), separately for correctly (Corr) and wrongly " +
-      "(InCorr) predicted examples; box over classes.",
-    spec: modelColumnBoxSpec(
-      "Supp. Fig. 3 — distance to the label centre by prediction correctness",
+      "their label's centre (from SOM-tr), separately for correctly and wrongly predicted " +
+      "examples (the paper's Corr and InCorr); box over classes.",
+    spec: panelBoxSpec(
+      "Supp. Fig. 3 — Distance to the label centre by prediction correctness",
       rows,
       layerOrder(as),
       "group",
-      fixedColor("group", "prediction", ["Corr", "InCorr"], ["#1f77b4", "#d62728"]),
-      "distance to label centre (grid units)",
-      300,
+      fixedColor("group", "prediction", _GROUPS, [OKABE_ITO.blue, OKABE_ITO.vermillion]),
+      "distance (grid units)",
     ),
   };
 }

@@ -5,16 +5,25 @@
  */
 
 import type { LayerAnalysis, ModelAnalysis } from "../../analysis/analyze.ts";
-import { maxOf, type Row, values } from "./_common.ts";
-import { gridRows, heatSpec } from "./_heatmap.ts";
+import { type HeatFigure, heatFigure, type HeatPanel } from "./_heatmap.ts";
 import type { FigureSpec } from "./spec.ts";
 
-const _TITLE = "density ×100 (per unit²)";
+const _COLOR = "density ×100 (per unit²)";
 
-function _densityRows(a: ModelAnalysis, layers: readonly LayerAnalysis[]): Row[] {
-  return layers.flatMap((l) =>
-    gridRows(`${a.model} · ${l.layer}`, l.grid.m, l.grid.n, (u) => l.density.density[u] * 100)
-  );
+function _panel(l: LayerAnalysis, title = l.layer): HeatPanel {
+  return {
+    title,
+    m: l.grid.m,
+    n: l.grid.n,
+    value: (u) => l.density.density[u] * 100,
+  };
+}
+
+function _scaleNote(h: HeatFigure): string {
+  return h.perPanel
+    ? " Each panel has its own colour scale (printed above it): the layers' ranges differ by " +
+      "more than 10×."
+    : " One colour scale for all panels.";
 }
 
 /**
@@ -36,27 +45,30 @@ function _densityRows(a: ModelAnalysis, layers: readonly LayerAnalysis[]): Row[]
  * ```
  */
 export function densityFigure(as: readonly ModelAnalysis[]): FigureSpec {
-  const rows = as.flatMap((a) => _densityRows(a, [a.layers[Math.min(1, a.layers.length - 1)]]));
+  const h = heatFigure(
+    as.map((a) => {
+      const l = a.layers[Math.min(1, a.layers.length - 1)];
+      return _panel(l, `${a.model} · ${l.layer}`);
+    }),
+    {
+      title: "Fig. 4 — BMU density, second layer",
+      colorTitle: _COLOR,
+      scheme: "viridis",
+      maxSide: 260,
+    },
+  );
   return {
     id: "fig04_bmu_density",
     paper: "Fig. 4",
     title: "BMU density (second layer)",
     caption: "Periodic Gaussian kernel density of SOM-tr first BMUs (Scott's bandwidth), " +
-      "×100 as in the paper, for the second layer of each model (CL2 for CNNs).",
-    spec: heatSpec(
-      rows,
-      "Fig. 4 — BMU density, second layer (×100, per unit²)",
-      _TITLE,
-      "viridis",
-      [0, maxOf(values(rows))],
-      4,
-      160,
-    ),
+      "×100 as in the paper, for the second layer of each model (CL2 for CNNs)." + _scaleNote(h),
+    spec: h.spec,
   };
 }
 
 /**
- * Supp. Fig. 1: BMU density of every layer of every model, one colour scale for all panels.
+ * Supp. Fig. 1: BMU density of every layer, one row of panels per model.
  *
  * @param as Analysed models.
  * @returns The figure `supp01_bmu_density`.
@@ -74,23 +86,19 @@ export function densityFigure(as: readonly ModelAnalysis[]): FigureSpec {
  * ```
  */
 export function densityAllLayersFigure(as: readonly ModelAnalysis[]): FigureSpec {
-  const rows = as.flatMap((a) => _densityRows(a, a.layers));
-  const order = [...new Set(rows.map((r) => r.panel as string))];
+  const h = heatFigure(
+    as.map((a) => ({ title: a.model, panels: a.layers.map((l) => _panel(l)) })),
+    {
+      title: "Supp. Fig. 1 — BMU density per layer",
+      colorTitle: _COLOR,
+      scheme: "viridis",
+    },
+  );
   return {
     id: "supp01_bmu_density",
     paper: "Supp. Fig. 1",
     title: "BMU density, every layer",
-    caption: "As Fig. 4 for every layer of every model; one colour scale for all panels.",
-    spec: heatSpec(
-      rows,
-      "Supp. Fig. 1 — BMU density per layer (×100, per unit²)",
-      _TITLE,
-      "viridis",
-      [0, maxOf(values(rows))],
-      4,
-      120,
-      "panel",
-      order,
-    ),
+    caption: "As Fig. 4 for every layer of every model (one row per model)." + _scaleNote(h),
+    spec: h.spec,
   };
 }

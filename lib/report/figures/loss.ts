@@ -5,7 +5,7 @@
  */
 
 import type { ModelAnalysis } from "../../analysis/analyze.ts";
-import { layerScheme, round6, type Row, specHead } from "./_common.ts";
+import { layerColorScale, niceDomain, panelWidth, round6, type Row, specHead } from "./_common.ts";
 import type { FigureSpec } from "./spec.ts";
 
 /** Window means of a loss curve, at most `maxPoints` points `[batch, mean loss]`. */
@@ -55,30 +55,39 @@ export function lossFigure(as: readonly ModelAnalysis[]): FigureSpec {
     paper: "Fig. 3",
     title: "SOM training loss per layer",
     caption: "Mean cosine distance between each batch's inputs and their BMUs during training " +
-      "(batch losses averaged in windows). One curve per layer; panels are models.",
+      "(batch losses averaged in windows). One curve per layer, darker = shallower; one panel " +
+      "per model.",
     spec: {
       ...specHead("Fig. 3 — SOM training loss per layer", rows),
       hconcat: as.map((a) => {
         const order = a.layers.map((l) => l.layer);
+        const mine = rows.filter((r) => r.model === a.model).map((r) => r.loss as number | null);
         return {
-          title: { text: a.model, fontSize: 12 },
-          width: 260,
-          height: 180,
+          title: { text: a.model, fontSize: 13 },
+          width: panelWidth(as.length, 130 * as.length, 240, 700),
+          height: 220,
           transform: [{ filter: { field: "model", equal: a.model } }],
           mark: { type: "line", strokeWidth: 1.5 },
           encoding: {
-            x: { field: "epoch", type: "quantitative", title: "training progress (epochs)" },
+            x: {
+              field: "epoch",
+              type: "quantitative",
+              title: "training progress (epochs)",
+              axis: { format: "~g" },
+            },
             y: {
               field: "loss",
               type: "quantitative",
-              title: "loss (mean cosine distance to BMU)",
+              title: "loss (cosine distance)",
+              scale: { domain: niceDomain(mine), nice: false },
+              axis: { format: "~g" },
             },
             color: {
               field: "layer",
               type: "nominal",
-              title: `layer (${a.model})`,
+              title: "layer",
               sort: order,
-              scale: { domain: order, scheme: layerScheme(order.length) },
+              scale: layerColorScale(order),
             },
           },
         };

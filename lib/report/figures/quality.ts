@@ -7,35 +7,84 @@
 
 import type { ModelAnalysis } from "../../analysis/analyze.ts";
 import {
-  layerOrder,
-  layerScheme,
-  maxOf,
-  modelGridFacet,
+  CATEGORY_COLORS,
+  CONFIG,
+  niceDomain,
+  panelWidth,
   round6,
   type Row,
-  specHead,
-  values,
+  SCHEMA,
 } from "./_common.ts";
-import { gridRows, heatSpec } from "./_heatmap.ts";
+import { heatFigure } from "./_heatmap.ts";
 import type { FigureSpec } from "./spec.ts";
 
-function _qualityRows(as: readonly ModelAnalysis[]): Row[] {
-  const rows: Row[] = [];
-  for (const a of as) {
-    for (const l of a.layers) {
-      const row = (metric: string, v: number) =>
-        rows.push({ model: a.model, layer: l.layer, metric, value: round6(v) });
-      row("quantization error (cosine distance)", l.quality.quantizationError);
-      row("topographic error (fraction)", l.quality.topographicError);
-      if (l.ensemble) row("placement stability (1 = same place)", l.ensemble.stability);
-    }
-  }
-  return rows;
+interface _Metric {
+  title: string;
+  axis: string;
+  value: (l: ModelAnalysis["layers"][number]) => number | undefined;
+  domain: (vs: number[]) => [number, number];
+}
+
+const _METRICS: _Metric[] = [
+  {
+    title: "Quantization error",
+    axis: "cosine distance",
+    value: (l) => l.quality.quantizationError,
+    domain: (vs) => niceDomain(vs),
+  },
+  {
+    title: "Topographic error",
+    axis: "share of codes",
+    value: (l) => l.quality.topographicError,
+    domain: () => [0, 1],
+  },
+  {
+    title: "Placement stability",
+    axis: "stability",
+    value: (l) => l.ensemble?.stability,
+    domain: (vs) => [Math.min(0, niceDomain(vs, false)[0]), 1],
+  },
+];
+
+/** One bar panel: a metric per layer of one model, each bar labelled with its value. */
+function _panel(a: ModelAnalysis, m: _Metric, color: string, width: number) {
+  const rows: Row[] = a.layers.flatMap((l) => {
+    const v = m.value(l);
+    return v === undefined ? [] : [{ layer: l.layer, value: round6(v) }];
+  });
+  if (!rows.length) return null;
+  const x = {
+    field: "layer",
+    type: "nominal",
+    sort: a.layers.map((l) => l.layer),
+    title: "layer",
+    axis: { labelAngle: 0 },
+  };
+  const y = {
+    field: "value",
+    type: "quantitative",
+    title: m.axis,
+    scale: { domain: m.domain(rows.map((r) => r.value as number)), nice: false },
+    axis: { format: "~g", tickCount: 5 },
+  };
+  return {
+    title: { text: m.title, fontSize: 13, limit: width },
+    width,
+    height: 150,
+    data: { values: rows },
+    layer: [
+      { mark: { type: "bar", color, width: { band: 0.7 } }, encoding: { x, y } },
+      {
+        mark: { type: "text", dy: -7, fontSize: 10, color: "#333" },
+        encoding: { x, y, text: { field: "value", type: "quantitative", format: ".2~g" } },
+      },
+    ],
+  };
 }
 
 /**
  * Bars of quantization error, topographic error and (with a seed ensemble) placement stability
- * per layer, one column per model.
+ * per layer: one row of panels per model, one panel per metric, each with its own y axis.
  *
  * @param as Analysed models.
  * @returns The figure `extra_map_quality`.
@@ -53,39 +102,34 @@ function _qualityRows(as: readonly ModelAnalysis[]): Row[] {
  * ```
  */
 export function mapQualityFigure(as: readonly ModelAnalysis[]): FigureSpec {
-  const order = layerOrder(as);
+  const width = panelWidth(3, 60, 180, 280);
   return {
     id: "extra_map_quality",
     paper: "beyond the paper",
     title: "Map quality and seed stability per layer",
-    caption: "Quantization error (mean cosine distance to the BMU), topographic error (share " +
-      "of inputs whose two best units are not torus neighbours) and, with a seed ensemble, " +
-      "class-placement stability after aligning the maps modulo torus symmetries.",
+    caption: "Quantization error (mean cosine distance between each SOM-tr code and its BMU; " +
+      "lower = the map fits the codes better), topographic error (share of SOM-tr codes whose " +
+      "two best units are not torus neighbours; lower = smoother map) and, with a seed " +
+      "ensemble, class-placement stability after aligning the maps over the torus symmetries " +
+      "(1 = every class lands in the same place with every seed, 0 = no better than unrelated " +
+      "classes).",
     spec: {
-      ...specHead("Beyond the paper — map quality and seed stability", _qualityRows(as)),
-      ...modelGridFacet("metric", "model"),
-      spec: {
-        width: 260,
-        height: 110,
-        mark: { type: "bar" },
-        encoding: {
-          x: { field: "layer", type: "nominal", sort: order, title: "layer" },
-          y: { field: "value", type: "quantitative", title: "value" },
-          color: {
-            field: "layer",
-            type: "nominal",
-            sort: order,
-            title: "layer",
-            scale: { scheme: layerScheme(order.length) },
-          },
-        },
-      },
+      $schema: SCHEMA,
+      title: "Beyond the paper — Map quality and seed stability",
+      config: CONFIG,
+      vconcat: as.map((a, i) => ({
+        title: { text: a.model, fontSize: 14, anchor: "start" },
+        hconcat: _METRICS.map((m) =>
+          _panel(a, m, CATEGORY_COLORS[i % CATEGORY_COLORS.length], width)
+        ).filter((p) => p !== null),
+      })),
     },
   };
 }
 
 /**
- * U-matrix of every map: mean cosine distance of each unit's weights to its 8 torus neighbours.
+ * U-matrix of every map: mean cosine distance of each unit's weights to its 8 torus neighbours,
+ * one row of panels per model.
  *
  * @param as Analysed models.
  * @returns The figure `extra_umatrix`.
@@ -103,31 +147,31 @@ export function mapQualityFigure(as: readonly ModelAnalysis[]): FigureSpec {
  * ```
  */
 export function uMatrixFigure(as: readonly ModelAnalysis[]): FigureSpec {
-  const rows: Row[] = [];
-  const order: string[] = [];
-  for (const a of as) {
-    for (const l of a.layers) {
-      const panel = `${a.model} · ${l.layer}`;
-      order.push(panel);
-      rows.push(...gridRows(panel, l.grid.m, l.grid.n, (u) => l.quality.uMatrix[u]));
-    }
-  }
+  const h = heatFigure(
+    as.map((a) => ({
+      title: a.model,
+      panels: a.layers.map((l) => ({
+        title: l.layer,
+        m: l.grid.m,
+        n: l.grid.n,
+        value: (u: number) => l.quality.uMatrix[u],
+      })),
+    })),
+    {
+      title: "Beyond the paper — U-matrix",
+      colorTitle: "neighbour cosine distance",
+      scheme: "magma",
+    },
+  );
   return {
     id: "extra_umatrix",
     paper: "beyond the paper",
     title: "U-matrix per layer",
     caption: "Mean cosine distance of each unit's weights to its 8 torus neighbours; bright " +
-      "ridges separate regions of the map. One colour scale for all layers.",
-    spec: heatSpec(
-      rows,
-      "Beyond the paper — U-matrix (mean neighbour cosine distance)",
-      "cosine distance",
-      "magma",
-      [0, Math.max(1e-6, maxOf(values(rows)))],
-      4,
-      120,
-      "panel",
-      order,
-    ),
+      "ridges separate regions of the map, dark basins are regions of similar units." +
+      (h.perPanel
+        ? " Each panel has its own colour scale (the layers' ranges differ by more than 10×)."
+        : " One colour scale for all layers."),
+    spec: h.spec,
   };
 }

@@ -5,8 +5,8 @@
  */
 
 import type { ModelAnalysis } from "../../analysis/analyze.ts";
-import { layerOrder, type Row } from "./_common.ts";
-import { boxRows, fixedColor, modelColumnBoxSpec } from "./_box.ts";
+import { layerOrder, OKABE_ITO, type Row } from "./_common.ts";
+import { boxRows, fixedColor, panelBoxSpec } from "./_box.ts";
 import type { FigureSpec } from "./spec.ts";
 
 const _KIND = { noise: "random noise", adversarial: "PGD (adversarial)" } as const;
@@ -49,14 +49,13 @@ export function shiftFigure(as: readonly ModelAnalysis[], id: string, paper: str
     title: "BMU shifts under random noise and PGD",
     caption: "Torus distance between each image's i-th clean BMU and its i-th perturbed BMU " +
       "(i = 1..10), over all attacked images; box = quartiles, whiskers 1.5 IQR.",
-    spec: modelColumnBoxSpec(
+    spec: panelBoxSpec(
       `${paper} — BMU shift between clean and perturbed images`,
       rows,
       layerOrder(as),
       "kind",
-      fixedColor("kind", "perturbation", kinds, ["#2ca02c", "#d62728"]),
+      fixedColor("kind", "perturbation", kinds, [OKABE_ITO.sky, OKABE_ITO.vermillion]),
       "BMU shift (grid units)",
-      320,
     ),
   };
 }
