@@ -509,12 +509,3 @@ Deno.test("ReduceL1/L2/Max/Min/SumSquare/LogSumExp (keepdims 0 and 1), InstanceN
     0.7,
   );
 });
-
-Deno.test("a repeated derivation with the same bytes and options returns the kept graph", () => {
-  const g = new GraphBuilder(25);
-  const bytes = g.build(g.head(g.o("Relu", ["x"]), 4), [1, 2, 2]);
-  const a = deriveGradientGraph(bytes, { batch: 2 });
-  assert(deriveGradientGraph(bytes, { batch: 2 }) === a, "kept");
-  assert(deriveGradientGraph(bytes, { batch: 3 }) !== a, "another batch is another graph");
-  assert(deriveGradientGraph(bytes.slice(), { batch: 2 }) !== a, "keyed by the bytes object");
-});

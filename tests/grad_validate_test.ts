@@ -202,11 +202,17 @@ Deno.test("grad and attack accept valid external data; a missing data file has i
   }
 });
 
-Deno.test("validateModel with an attack batch derives the PGD step graph the attack will reuse", async () => {
+Deno.test("validateModel with an attack batch hands its PGD step graph to the attack, once", async () => {
   const { derivePgdStepGraph } = await import("../lib/grad/derive.ts");
   const m = await loadModel(headModel("Relu", 4));
   const v = await validateModel(m, { gradients: true, batch: 3 });
   assertEquals(v.classes, 4);
   const first = derivePgdStepGraph(m.bytes, { batch: 3, normalize: undefined, name: m.name });
-  assert(derivePgdStepGraph(m.bytes, { batch: 3, name: m.name }) === first);
+  const second = derivePgdStepGraph(m.bytes, { batch: 3, name: m.name });
+  assert(first !== second, "handed over once, then derived afresh (nothing kept)");
+  assertEquals(first, second);
+  const { _deriveAhead } = await import("../lib/grad/derive.ts");
+  const ahead = _deriveAhead(m.bytes, { batch: 2 }, "pgd");
+  assert(derivePgdStepGraph(m.bytes, { batch: 2 }) === ahead, "the graph derived ahead");
+  assert(derivePgdStepGraph(m.bytes, { batch: 2 }) !== ahead, "… only once");
 });

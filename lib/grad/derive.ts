@@ -79,8 +79,7 @@ export const GRADIENT_GRAPH_IO: Readonly<
  *
  * @param model ONNX model bytes or a decoded model.
  * @param options Batch, normalisation, target runtime, taps.
- * @returns The gradient model's bytes (the same array for a repeated call with the same bytes
- *   and options in this process: do not modify it, nor the model bytes after the call).
+ * @returns The gradient model's bytes.
  * @throws {ModelFormatError} For an unsupported op (naming it, the node and the supported ops) or
  *   a model that is not an `N×C×H×W → N×K` classifier.
  * @throws {RangeError} For a bad batch size, normalisation or tap name.
@@ -115,7 +114,7 @@ export function deriveGradientGraph(
  *
  * @param model ONNX model bytes or a decoded model.
  * @param options As for {@linkcode deriveGradientGraph}.
- * @returns The step model's bytes (shared as for {@linkcode deriveGradientGraph}).
+ * @returns The step model's bytes.
  * @throws {ModelFormatError} As {@linkcode deriveGradientGraph}.
  * @throws {RangeError} As {@linkcode deriveGradientGraph}.
  * @example
@@ -139,7 +138,7 @@ export function derivePgdStepGraph(
  *
  * @param model ONNX model bytes or a decoded model.
  * @param options Batch, normalisation, taps (target and withGradient are ignored).
- * @returns The forward model's bytes (shared as for {@linkcode deriveGradientGraph}).
+ * @returns The forward model's bytes.
  * @throws {ModelFormatError} As {@linkcode deriveGradientGraph}.
  * @throws {RangeError} As {@linkcode deriveGradientGraph}.
  * @example
@@ -165,29 +164,49 @@ function _unsupported(pn: { op: string; name: string }, name: string): ModelForm
 }
 
 /**
- * Derived graphs of the last few (model bytes, mode, options) in this process: validation, the
- * attack and the pipeline ask for the same graphs, and a derivation costs a protobuf decode, the
- * shape folding and an encode (~0.5 s for ResNet18). Keyed by the bytes object, so a model that
- * is no longer referenced takes its graphs with it.
+ * Graphs derived ahead of their use (by `validateModel`, which derives the PGD step graph the
+ * attack will ask for), each handed over once to the first identical request: a derivation costs
+ * a protobuf decode, the shape folding and an encode (~0.5 s for ResNet18), and nothing is kept
+ * after it is taken (derived graphs are as large as the model). Keyed by the bytes object.
  */
-const _memo = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
+const _ahead = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
+
+/**
+ * Derives a graph now and keeps it for the first {@linkcode derivePgdStepGraph} (or gradient or
+ * forward) call with the same bytes object and options. Internal to lib/grad (validation).
+ *
+ * @param model Model bytes.
+ * @param options As for {@linkcode deriveGradientGraph}.
+ * @param mode Which graph.
+ * @returns The derived bytes (also kept).
+ */
+export function _deriveAhead(
+  model: Uint8Array,
+  options: GradientGraphOptions,
+  mode: "gradient" | "pgd" | "forward",
+): Uint8Array {
+  const out = _build(model, options, mode);
+  let m = _ahead.get(model);
+  if (!m) _ahead.set(model, m = new Map());
+  m.clear(); // one graph ahead per model at most
+  m.set(JSON.stringify([mode, options]), out);
+  return out;
+}
 
 function _cached(
   model: Uint8Array | ModelProto,
   options: GradientGraphOptions,
   mode: "gradient" | "pgd" | "forward",
 ): Uint8Array {
-  if (!(model instanceof Uint8Array)) return _build(model, options, mode);
-  const key = JSON.stringify([mode, options]);
-  let m = _memo.get(model);
-  if (!m) _memo.set(model, m = new Map());
-  let out = m.get(key);
-  if (!out) {
-    out = _build(model, options, mode);
-    if (m.size >= 4) m.delete(m.keys().next().value!);
-    m.set(key, out);
+  if (model instanceof Uint8Array) {
+    const m = _ahead.get(model), key = JSON.stringify([mode, options]);
+    const ready = m?.get(key);
+    if (ready) {
+      m!.delete(key);
+      return ready;
+    }
   }
-  return out;
+  return _build(model, options, mode);
 }
 
 function _build(

@@ -12,7 +12,7 @@ import { ModelFormatError } from "../errors.ts";
 import type { LoadedModel } from "../model/load.ts";
 import { type Normalize, prepareModel } from "../model/surgery.ts";
 import { createRuntime } from "../model/runtime.ts";
-import { deriveGradientGraph, derivePgdStepGraph } from "./derive.ts";
+import { _deriveAhead, deriveGradientGraph } from "./derive.ts";
 import { decodeModel } from "../onnx/proto.ts";
 
 /** Options of {@linkcode validateModel}. */
@@ -27,7 +27,8 @@ export interface ValidateModelOptions {
   normalize?: Normalize;
   /**
    * The attack's batch size: with `gradients`, the fused PGD step graph is derived at this batch
-   * (and kept, so the attack does not derive it again) instead of a gradient graph at batch 2.
+   * and handed over to the attack's first identical request (so it is not derived twice),
+   * instead of a gradient graph at batch 2.
    */
   batch?: number;
   /** Model name in messages and in the derived graph (default `model.name`). */
@@ -124,7 +125,7 @@ function _derivedLogits(
   try {
     const bytes = batch === undefined
       ? deriveGradientGraph(model.bytes, { batch: 2, normalize, name })
-      : derivePgdStepGraph(model.bytes, { batch, normalize, name });
+      : _deriveAhead(model.bytes, { batch, normalize, name }, "pgd");
     const g = decodeModel(bytes);
     const out = g.graph!.output!.find((o) => o.name === "logits")!;
     return out.type!.tensorType!.shape!.dim!.map((d) => Number(d.dimValue));
