@@ -126,6 +126,12 @@ export {
   sha256Hex,
 } from "./lib/model/load.ts";
 export {
+  checkFiniteLogits,
+  type ModelValidation,
+  validateModel,
+  type ValidateModelOptions,
+} from "./lib/grad/validate.ts";
+export {
   type CutTensor,
   findCutTensors,
   type LayerCandidate,
@@ -146,6 +152,7 @@ export {
   prepareModel,
   type PrepareOptions,
   resolveNormalize,
+  tapOutputName,
   type TapRequest,
 } from "./lib/model/surgery.ts";
 export {

@@ -27,6 +27,8 @@ import { Progress } from "../lib/progress.ts";
 import { readNpy } from "../lib/npy.ts";
 import { DataFormatError } from "../lib/errors.ts";
 import { decodeModel } from "../lib/onnx/proto.ts";
+import { loadModel } from "../lib/model/load.ts";
+import { validateModel } from "../lib/grad/validate.ts";
 
 /**
  * Opens `--data`: `npy:DIR` (DIR/images.npy float32 N×C×H×W in [0,1] and DIR/labels.npy) or any
@@ -172,7 +174,9 @@ export const command: CommandSpec = {
       async (dir) => {
         const manifest = newManifest("attack", params);
         manifest.seeds = { root: seed, streams: ["attack-sample", "attack-start", "noise"] };
-        const model = await Deno.readFile(modelPath);
+        // loadModel inlines external data (grad/attack used to refuse it).
+        const loaded = await loadModel(modelPath);
+        const model = loaded.bytes;
         const data = await timed(
           manifest,
           "open_data",
@@ -182,6 +186,18 @@ export const command: CommandSpec = {
           },
         );
         if (data.labelMapping) manifest.labels = data.labelMapping.note;
+        // Before any PGD work: N×K logits, the labels within K, a derivable gradient graph (the
+        // attack's PGD step graph, kept for it).
+        let top = -1;
+        for (let i = 0; i < data.labels.length; i++) top = Math.max(top, data.labels[i]);
+        await timed(manifest, "validate", () =>
+          validateModel(loaded, {
+            inputShape: [data.channels, data.height, data.width],
+            classes: top + 1,
+            gradients: true,
+            normalize,
+            batch: Math.min(batch, n),
+          }));
         let progress: Progress | undefined;
         const result = await timed(manifest, "attack", () =>
           runAttack(model, data, {
@@ -194,7 +210,7 @@ export const command: CommandSpec = {
             normalize,
             runtime: runtime as "node" | "wasm",
             threads,
-            name: modelPath,
+            name: loaded.name,
             onProgress: (done, total) => {
               progress ??= new Progress("PGD", total, { unit: "batch×step" });
               progress.tick();

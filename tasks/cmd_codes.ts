@@ -17,6 +17,7 @@ import {
   writeOutputFolder,
 } from "./cli.ts";
 import { loadModel } from "../lib/model/load.ts";
+import { validateModel } from "../lib/grad/validate.ts";
 import { RUNTIME_CHOICES, type RuntimeChoice } from "../lib/model/runtime.ts";
 import type { Normalize } from "../lib/model/surgery.ts";
 import { defaultCacheDir, extractCodes } from "../lib/extract/extract.ts";
@@ -177,6 +178,11 @@ async function _extract(job: CodesJob, dir: string): Promise<{ manifest: Manifes
     width: model.input.width ?? undefined,
     logits: model.logits.classes ?? undefined,
     classIndex: job.classIndex,
+  });
+  // Before any extraction: N×K logits (K ≥ 2) and the data's classes within K.
+  await validateModel(model, {
+    inputShape: [dataset.channels, dataset.height, dataset.width],
+    classes: dataset.classes.length,
   });
   let indices: Int32Array;
   let counts: unknown = null;

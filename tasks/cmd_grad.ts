@@ -8,6 +8,7 @@
 import { type CommandSpec, integerOption, normalizeOption, UsageError } from "./cli.ts";
 import { deriveGradientGraph, derivePgdStepGraph } from "../lib/grad/derive.ts";
 import { writeFileAtomic } from "../lib/fs_atomic.ts";
+import { loadModel } from "../lib/model/load.ts";
 
 /** The `grad` command. */
 export const command: CommandSpec = {
@@ -43,7 +44,8 @@ export const command: CommandSpec = {
       throw new UsageError(`--target is "${target}" but must be cpu or webgpu`);
     }
     const path = positionals[0];
-    const bytes = await Deno.readFile(path);
+    // loadModel inlines external data, which the graph derivation needs in memory.
+    const bytes = (await loadModel(path)).bytes;
     const opts = {
       batch,
       normalize,

@@ -59,7 +59,7 @@ export class GraphBuilder {
     return this.o("Gemm", [f, this.w([k, features], 0.8), this.w([k], 0.1)], { transB: 1 });
   }
   /** The model bytes, input `x` [N, ...shape]. */
-  build(logits: string, shape: number[], k = 3): Uint8Array {
+  build(logits: string, shape: number[], k = 3, opset = 17): Uint8Array {
     const out = logits === "logits" ? logits : "logits";
     if (logits !== out) this.nodes.push(node("Identity", [logits], [out]));
     const m = model({
@@ -67,7 +67,7 @@ export class GraphBuilder {
       initializer: this.inits,
       input: [valueInfo("x", DT.FLOAT, ["N", ...shape])],
       output: [valueInfo(out, DT.FLOAT, ["N", k])],
-    });
+    }, { opset });
     return encodeModel(m);
   }
 }

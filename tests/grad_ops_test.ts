@@ -299,3 +299,213 @@ Deno.test("taps are extra outputs of the gradient, PGD and forward graphs, alias
   assertArrayClose(f.logits.data as Float32Array, o.logits.data as Float32Array, 1e-6);
   assert((o[c].data as Float32Array).some((v) => v > 0));
 });
+
+Deno.test("HardSwish, HardSigmoid, Softplus, Log, Softsign, Abs, Sin, Cos, ThresholdedRelu match finite differences", async () => {
+  const g = new GraphBuilder(16);
+  const x3 = g.o("Mul", ["x", g.c([], [4])]); // spans HardSwish's −3..3 knees
+  const hs = g.o("HardSwish", [x3]);
+  const hg = g.o("HardSigmoid", [x3], { alpha: new F(1 / 6), beta: new F(0.5) });
+  const hd = g.o("HardSigmoid", ["x"]); // ONNX defaults α = 0.2, β = 0.5
+  const sp = g.o("Softplus", [x3]);
+  const lg = g.o("Log", [g.o("Add", [g.o("Mul", ["x", "x"]), g.c([], [0.5])])]);
+  const ss = g.o("Softsign", [x3]);
+  const ab = g.o("Abs", [g.o("Sin", [x3])]);
+  const co = g.o("Cos", [x3]);
+  const th = g.o("ThresholdedRelu", [x3], { alpha: new F(0.5) });
+  const parts = [hs, hg, hd, sp, lg, ss, ab, co, th].map((t) => g.o("Flatten", [t]));
+  const cat = g.o("Concat", parts, { axis: 1 });
+  await expectFd(g.build(g.head(cat, 9 * 2 * 3 * 3), [2, 3, 3]), [2, 2, 3, 3], {}, 0.6);
+});
+
+Deno.test("Elu, Selu, Celu, Mish, PRelu and opset-20 Gelu (exact and tanh) match finite differences", async () => {
+  const g = new GraphBuilder(17);
+  const x3 = g.o("Mul", ["x", g.c([], [2])]);
+  const ts = [
+    g.o("Elu", [x3], { alpha: new F(0.7) }),
+    g.o("Selu", [x3]),
+    g.o("Celu", [x3], { alpha: new F(1.5) }),
+    g.o("Mish", [x3]),
+    g.o("PRelu", [x3, g.w([2, 1, 1])]),
+    g.o("Gelu", [x3]),
+    g.o("Gelu", [x3], { approximate: "tanh" }),
+  ].map((t) => g.o("Flatten", [t]));
+  const cat = g.o("Concat", ts, { axis: 1 });
+  await expectFd(g.build(g.head(cat, 7 * 2 * 3 * 3), [2, 3, 3], 3, 20), [2, 2, 3, 3], {}, 0.7);
+});
+
+Deno.test("n-ary Max/Min (live and constant operands), Mean, and no-gradient comparisons match finite differences", async () => {
+  const g = new GraphBuilder(18);
+  const a = g.o("Mul", ["x", g.c([], [2])]);
+  const mx = g.o("Max", ["x", a, g.w([1, 3, 1])]);
+  const mn = g.o("Min", [g.o("Neg", ["x"]), g.c([], [0.1])]);
+  const me = g.o("Mean", [mx, mn, g.w([3, 3])]);
+  // A mask from a live comparison (no gradient through it) selects between live branches.
+  const mask = g.o("Greater", [g.o("Sin", ["x"]), g.c([], [0])]);
+  const w = g.o("Where", [mask, me, g.o("Mul", [me, me])]);
+  const fl = g.o("Cast", [g.o("Cast", [g.o("Mul", ["x", g.c([], [3])])], { to: 7 })], { to: 1 });
+  await expectFd(g.build(g.head(g.o("Add", [w, fl]), 2 * 3 * 3), [2, 3, 3]), [2, 2, 3, 3], {}, 0.6);
+});
+
+Deno.test("ties in Max and ReduceMax share the gradient evenly, as torch does", async () => {
+  const g = new GraphBuilder(19);
+  const mx = g.o("Max", ["x", g.o("Identity", ["x"])]); // every element tied with itself
+  const rm = g.o("ReduceMax", ["x"], { axes: [2, 3], keepdims: 1 });
+  const cat = g.o("Concat", [g.o("Flatten", [mx]), g.o("Flatten", [rm])], { axis: 1 });
+  const bytes = g.build(g.head(cat, 4 + 1), [1, 2, 2]);
+  const s = await ort.InferenceSession.create(deriveGradientGraph(bytes, { batch: 1 }));
+  const x = Float32Array.of(0.5, 0.5, 0.1, 0.2);
+  const one = await runGrad(s, x, [1, 1, 2, 2], [0]);
+  const h = 1e-3;
+  const xp = x.map((v, i) => (i === 0 ? v + h : v)), xm = x.map((v, i) => (i === 0 ? v - h : v));
+  const lp = (await runGrad(s, xp, [1, 1, 2, 2], [0])).loss[0];
+  const lm = (await runGrad(s, xm, [1, 1, 2, 2], [0])).loss[0];
+  await s.release();
+  // x0 and x1 tie for the ReduceMax: each gets half of its gradient, so the pair's gradients
+  // average the one-sided derivatives (the max moves with x0 going up, not going down).
+  const l0 = one.loss[0];
+  const avg = ((lp - l0) / h + (l0 - lm) / h) / 2;
+  assert(
+    Math.abs(one.grad[0] - avg) < 2e-2 * Math.max(1, Math.abs(avg)),
+    `${one.grad[0]} vs ${avg}`,
+  );
+});
+
+Deno.test("Einsum (batched, ellipsis, MaxViT's attention, operand-only subscripts, broadcast) matches finite differences", async () => {
+  const g = new GraphBuilder(20);
+  // x: [N, 2, 3, 4]
+  const q = g.o("Einsum", ["x", g.w([4, 4])], { equation: "...ij,jk->...ik" });
+  const att = g.o("Einsum", [q, "x"], { equation: "B H I D, B H J D -> B H I J" });
+  const sm = g.o("Softmax", [att], { axis: -1 });
+  const o = g.o("Einsum", [sm, "x"], { equation: "bhij,bhjd->bhid" });
+  const red = g.o("Einsum", [o], { equation: "bhid->bd" }); // i and h summed inside one operand
+  const bc = g.o("Einsum", [red, g.w([1, 4])], { equation: "bd,xd->bxd" }); // broadcast x
+  const tr = g.o("Einsum", ["x", "x"], { equation: "nhij,nhij->n" });
+  const feat = g.o("Concat", [g.o("Flatten", [bc]), g.o("Unsqueeze", [tr, g.c([1], [1], true)])], {
+    axis: 1,
+  });
+  await expectFd(g.build(g.head(feat, 4 + 1), [2, 3, 4]), [2, 2, 3, 4]);
+});
+
+Deno.test("ScatterND (live data and updates), GatherND (repeated indices), GatherElements match finite differences", async () => {
+  const g = new GraphBuilder(21);
+  // x: [N=2, 2, 3, 3]. ScatterND writes rows (n, c, h) of x·2's first row into x.
+  const upd = g.o("Gather", [g.o("Mul", ["x", g.c([], [2])]), g.c([], [0], true)], { axis: 2 });
+  const rows = g.c([2, 2, 3], [0, 0, 1, 0, 1, 2, 1, 0, 1, 1, 1, 0], true);
+  const sc = g.o("ScatterND", ["x", rows, upd]);
+  const gnd = g.o("GatherND", ["x", g.c([4, 2], [0, 1, 1, 0, 1, 1, 0, 1], true)]); // [4, 3, 3]
+  const gi = Array.from({ length: 24 }, (_, i) => (i * 7) % 3);
+  const ge = g.o("GatherElements", ["x", g.c([2, 2, 3, 2], gi, true)], { axis: 3 });
+  const feat = g.o("Concat", [
+    g.o("Flatten", [sc]),
+    g.o("Reshape", [gnd, g.c([2], [2, -1], true)]),
+    g.o("Flatten", [ge]),
+  ], { axis: 1 });
+  await expectFd(g.build(g.head(feat, 18 + 18 + 12), [2, 3, 3]), [2, 2, 3, 3]);
+});
+
+Deno.test("Resize nearest/linear/cubic under each coordinate mode, up and down, scales and sizes, matches finite differences", async () => {
+  const g = new GraphBuilder(22);
+  const none = "";
+  const roi = g.c([0], []);
+  const sc = (v: number[]) => g.c([4], v);
+  const sz = (v: number[]) => g.c([4], v, true);
+  const rs: string[] = [
+    // HRNet: nearest, asymmetric, floor, ×2.
+    g.o("Resize", ["x", roi, sc([1, 1, 2, 2])], {
+      mode: "nearest",
+      coordinate_transformation_mode: "asymmetric",
+      nearest_mode: "floor",
+    }),
+    g.o("Resize", ["x", none, none, sz([2, 2, 7, 5])], {
+      mode: "nearest",
+      coordinate_transformation_mode: "half_pixel",
+      nearest_mode: "round_prefer_ceil",
+    }),
+    // torch bilinear, align_corners False / True; downsampling.
+    g.o("Resize", ["x", roi, sc([1, 1, 1.5, 2])], {
+      mode: "linear",
+      coordinate_transformation_mode: "pytorch_half_pixel",
+    }),
+    g.o("Resize", ["x", none, none, sz([2, 2, 6, 3])], {
+      mode: "linear",
+      coordinate_transformation_mode: "align_corners",
+    }),
+    g.o("Resize", ["x", roi, sc([1, 1, 0.5, 0.75])], { mode: "linear" }),
+    // CrossViT: bicubic, half_pixel, A = −0.75; and exclude_outside.
+    g.o("Resize", ["x", none, none, sz([2, 2, 8, 6])], {
+      mode: "cubic",
+      cubic_coeff_a: new F(-0.75),
+      coordinate_transformation_mode: "half_pixel",
+    }),
+    g.o("Resize", ["x", roi, sc([1, 1, 2, 1])], {
+      mode: "cubic",
+      exclude_outside: 1,
+      coordinate_transformation_mode: "asymmetric",
+    }),
+  ];
+  const n = [2 * 8 * 8, 2 * 7 * 5, 2 * 6 * 8, 2 * 6 * 3, 2 * 2 * 3, 2 * 8 * 6, 2 * 8 * 4];
+  const cat = g.o("Concat", rs.map((t) => g.o("Flatten", [t])), { axis: 1 });
+  await expectFd(g.build(g.head(cat, n.reduce((a, b) => a + b, 0)), [2, 4, 4]), [2, 2, 4, 4]);
+});
+
+Deno.test("Slice with steps 2, −1 and −2, Gather with run-time (ArgMax) indices, Tile and CumSum match finite differences", async () => {
+  const g = new GraphBuilder(23);
+  // x: [N, 2, 5, 4]
+  const s1 = g.o("Slice", [
+    "x",
+    g.c([2], [0, 3], true),
+    g.c([2], [5, -100], true),
+    g.c([2], [2, 3], true),
+    g.c([2], [2, -1], true),
+  ]); // [N,2,3,4]
+  const s2 = g.o("Slice", [
+    "x",
+    g.c([1], [-1], true),
+    g.c([1], [-100], true),
+    g.c([1], [2], true),
+    g.c([1], [-2], true),
+  ]); // [N,2,3,4]
+  const am = g.o("ArgMax", [g.o("ReduceSum", ["x", g.c([2], [0, 1], true)], { keepdims: 0 })], {
+    axis: 1,
+    keepdims: 0,
+  }); // [5] int64
+  const gr = g.o("Gather", ["x", am], { axis: 3 }); // [N,2,5,5]
+  const ti = g.o("Tile", [s1, g.c([4], [1, 2, 1, 2], true)]); // [N,4,3,8]
+  const cs = g.o("CumSum", [s2, g.c([], [2], true)], { reverse: 1, exclusive: 1 });
+  const cs2 = g.o("CumSum", [s2, g.c([], [-1], true)]);
+  const feat = g.o(
+    "Concat",
+    [ti, cs, cs2].map((t) => g.o("Flatten", [t])).concat(g.o("Flatten", [gr])),
+    { axis: 1 },
+  );
+  await expectFd(g.build(g.head(feat, 96 + 24 + 24 + 50), [2, 5, 4]), [2, 2, 5, 4]);
+});
+
+Deno.test("ReduceL1/L2/Max/Min/SumSquare/LogSumExp (keepdims 0 and 1), InstanceNormalization, ConvTranspose match finite differences", async () => {
+  const g = new GraphBuilder(24);
+  // Opset 17: axes are an attribute for these reductions (an input from opset 18).
+  const r = [
+    g.o("ReduceL2", ["x"], { axes: [3], keepdims: 1 }),
+    g.o("ReduceL1", ["x"], { axes: [1, 2], keepdims: 0 }),
+    g.o("ReduceMax", ["x"], { axes: [2], keepdims: 0 }),
+    g.o("ReduceMin", ["x"], { axes: [-1], keepdims: 1 }),
+    g.o("ReduceSumSquare", ["x"], { axes: [1], keepdims: 1 }),
+    g.o("ReduceLogSumExp", ["x"], { axes: [2, 3], keepdims: 0 }),
+    g.o("InstanceNormalization", ["x", g.w([2], 1), g.w([2])], { epsilon: new F(1e-5) }),
+    g.o("ConvTranspose", ["x", g.w([2, 2, 3, 3]), g.w([4])], {
+      strides: [2, 2],
+      pads: [1, 0, 0, 1],
+      output_padding: [1, 0],
+      group: 2,
+    }),
+  ];
+  // sizes: [N,2,3,1] 6, [N,4] 4, [N,2,4] 8, [N,2,3,1] 6, [N,1,3,4] 12, [N,2] 2, [N,2,3,4] 24,
+  // ConvTranspose (group 2, 2 out channels per group): [N,4,7,8] 224
+  const cat = g.o("Concat", r.map((t) => g.o("Flatten", [t])), { axis: 1 });
+  await expectFd(
+    g.build(g.head(cat, 6 + 4 + 8 + 6 + 12 + 2 + 24 + 224), [2, 3, 4]),
+    [2, 2, 3, 4],
+    {},
+    0.7,
+  );
+});

@@ -119,3 +119,95 @@ Deno.test("findCutTensors() ignores shape-only uses and dead outputs", () => {
   };
   assertEquals(findCutTensors(g, "x").map((c) => c.name), ["j", "r", "d", "logits"]);
 });
+
+/** Input [N,3,8,8] → two channels-last stages (Swin-like: Transpose to N×H×W×C, residual Adds). */
+function _swinLike(): Uint8Array {
+  const w = (name: string, dims: number[]) =>
+    tensor(
+      name,
+      dims,
+      Float32Array.from({ length: dims.reduce((a, b) => a * b) }, (_, i) => Math.sin(i + 1)),
+    );
+  return encodeModel(buildModel({
+    node: [
+      node("Conv", ["x", "w1"], ["c1"], { strides: [2, 2], kernel_shape: [2, 2] }), // [1,6,4,4]
+      node("Transpose", ["c1"], ["t1"], { perm: [0, 2, 3, 1] }), // [1,4,4,6]
+      node("Relu", ["t1"], ["r1"]),
+      node("Add", ["t1", "r1"], ["s1"]), // stage 1, channels-last
+      node("Transpose", ["s1"], ["u1"], { perm: [0, 3, 1, 2] }),
+      node("Conv", ["u1", "w2"], ["c2"], { strides: [2, 2], kernel_shape: [2, 2] }), // [1,6,2,2]
+      node("Transpose", ["c2"], ["t2"], { perm: [0, 2, 3, 1] }),
+      node("Relu", ["t2"], ["r2"]),
+      node("Add", ["t2", "r2"], ["s2"]), // stage 2
+      node("ReduceMean", ["s2"], ["m"], { axes: [1, 2], keepdims: 0 }),
+      node("Gemm", ["m", "wh"], ["logits"], { transB: 1 }),
+    ],
+    initializer: [w("w1", [6, 3, 2, 2]), w("w2", [6, 6, 2, 2]), w("wh", [3, 6])],
+    input: [valueInfo("x", DT.FLOAT, ["N", 3, 8, 8])],
+    output: [valueInfo("logits", DT.FLOAT, ["N", 3])],
+  }));
+}
+
+Deno.test("listLayers() finds channels-last stages (Swin) and taps them as N×C×H×W", async () => {
+  const m = await loadModel(_swinLike());
+  const list = await listLayers(m);
+  // Stage 1 is also laid back out to N×C×H×W (u1, a re-layout of the join s1): that copy is
+  // taken as is; stage 2 exists only channels-last.
+  assertEquals(list.auto.map((l) => [l.label, l.tensor, l.channelsLast, l.shape]), [
+    ["CL1", "u1", undefined, [1, 6, 4, 4]],
+    ["CL2", "s2", true, [1, 6, 2, 2]],
+  ]);
+  const { createRuntime, prepareModel } = await import("./model_helpers.ts");
+  const p = prepareModel(m, {
+    taps: list.auto.map((l) => ({ tensor: l.tensor, channelsLast: l.channelsLast })),
+  });
+  const both = prepareModel(m, { taps: [{ tensor: "s2" }] });
+  const x = Float32Array.from({ length: 3 * 64 }, (_, i) => Math.cos(i));
+  const rt = await createRuntime("node", p.bytes), raw = await createRuntime("node", both.bytes);
+  const a = (await rt.run(x, [1, 3, 8, 8])).taps["s2__nchw"];
+  const b = (await raw.run(x, [1, 3, 8, 8])).taps["s2"];
+  await rt.dispose();
+  await raw.dispose();
+  assertEquals(a.dims, [1, 6, 2, 2]);
+  for (let c = 0; c < 6; c++) {
+    for (let i = 0; i < 4; i++) assertEquals(a.data![c * 4 + i], b.data![i * 6 + c]);
+  }
+});
+
+/** Input [N,2,8,8]; the stage's residual stream runs in window form and is laid out back. */
+function _windowed(): Uint8Array {
+  const w = (name: string, dims: number[]) =>
+    tensor(
+      name,
+      dims,
+      Float32Array.from({ length: dims.reduce((a, b) => a * b) }, (_, i) => Math.sin(2 * i + 1)),
+    );
+  const i64 = (name: string, v: number[]) => tensor(name, [v.length], v);
+  return encodeModel(buildModel({
+    node: [
+      node("Conv", ["x", "w1"], ["c"], { kernel_shape: [1, 1] }), // [1,4,8,8]
+      node("Relu", ["c"], ["r"]),
+      node("Add", ["c", "r"], ["j"]), // a join at 8×8 (MBConv-like)
+      node("Reshape", ["j", "s_win"], ["win"]), // [1,4,16,4]: windows × tokens × channels
+      node("Relu", ["win"], ["wr"]),
+      node("Add", ["win", "wr"], ["wa"]), // the attention residual, in window form
+      node("Reshape", ["wa", "s_map"], ["back"]), // [1,4,8,8]: the block's output
+      node("GlobalAveragePool", ["back"], ["g"]),
+      node("Flatten", ["g"], ["f"]),
+      node("Gemm", ["f", "wh"], ["logits"], { transB: 1 }),
+    ],
+    initializer: [
+      w("w1", [4, 2, 1, 1]),
+      w("wh", [3, 4]),
+      i64("s_win", [1, 4, 16, 4]),
+      i64("s_map", [1, 4, 8, 8]),
+    ],
+    input: [valueInfo("x", DT.FLOAT, ["N", 2, 8, 8])],
+    output: [valueInfo("logits", DT.FLOAT, ["N", 3])],
+  }));
+}
+
+Deno.test("listLayers() skips window-partitioned tensors and takes a join laid out back as the stage", async () => {
+  const list = await listLayers(await loadModel(_windowed()));
+  assertEquals(list.auto.map((l) => [l.label, l.tensor]), [["CL1", "back"]]);
+});

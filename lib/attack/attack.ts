@@ -10,6 +10,8 @@
 import * as aq from "npm:arquero@8.0.3";
 import sharp from "npm:sharp@0.35.5";
 import { Rng } from "../rng.ts";
+import { ModelFormatError } from "../errors.ts";
+import { checkFiniteLogits } from "../grad/validate.ts";
 import { encodeNpy } from "../npy.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../fs_atomic.ts";
 import type { Normalize } from "../model/surgery.ts";
@@ -232,7 +234,9 @@ export async function runAttack(
     const ids = Array.from(rng.stream("attack-sample").permutation(data.size).subarray(0, n));
     const labels = ids.map((i) => data.labels[i]);
     const x0 = await data.load(ids);
+    const name = options.name ?? "model";
     const { logits: cl, classes: K } = await pgd.logits(x0);
+    checkFiniteLogits(cl, K, ids, name);
     const bad = labels.findIndex((y) => !Number.isInteger(y) || y < 0 || y >= K);
     if (bad >= 0) {
       throw new RangeError(
@@ -246,18 +250,24 @@ export async function runAttack(
       steps,
       stepSize,
       rng: rng.stream("attack-start"),
+      ids,
       onIteration: options.onProgress,
     });
+    _checkFiniteImages(xAdv, ids, name);
     const adv = _norms(xAdv, x0, n);
     const { noise: xNoise, matched: xMatched } = _controls(x0, adv.linf, eps, rng.stream("noise"));
     const xQuant = Float32Array.from(xAdv, (v) => Math.round(v * 255) / 255);
-    const pred = async (x: Float32Array) => argmaxRows((await pgd.logits(x)).logits, K);
+    const pred = async (x: Float32Array, what: string) => {
+      const l = (await pgd.logits(x)).logits;
+      checkFiniteLogits(l, K, ids, name, `${what} example`);
+      return argmaxRows(l, K);
+    };
     const p: _Predictions = {
       clean: argmaxRows(cl, K),
-      adversarial: await pred(xAdv),
-      noise: await pred(xNoise),
-      matched: await pred(xMatched),
-      quantized: await pred(xQuant),
+      adversarial: await pred(xAdv, "adversarial"),
+      noise: await pred(xNoise, "noise"),
+      matched: await pred(xMatched, "norm-matched"),
+      quantized: await pred(xQuant, "quantised adversarial"),
     };
     const norms = {
       adversarial: adv,
@@ -286,6 +296,21 @@ export async function runAttack(
     };
   } finally {
     await pgd.dispose();
+  }
+}
+
+/** PGD's iterate goes non-finite exactly when a gradient (or a logit) on the way was. */
+function _checkFiniteImages(x: Float32Array, ids: number[], name: string): void {
+  const e = x.length / ids.length;
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i])) {
+      throw new ModelFormatError(
+        `Cannot attack with model ${name}: the PGD iterate of example ${
+          ids[Math.floor(i / e)]
+        } became ${x[i]}; expected finite input gradients (the model's gradient overflows or ` +
+          "divides by zero on this input)",
+      );
+    }
   }
 }
 

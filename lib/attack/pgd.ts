@@ -11,6 +11,7 @@ import { deriveForwardGraph, derivePgdStepGraph } from "../grad/derive.ts";
 import type { Normalize } from "../model/surgery.ts";
 import type { Rng } from "../rng.ts";
 import { decodeModel } from "../onnx/proto.ts";
+import { ModelFormatError } from "../errors.ts";
 import { type GraphRuntime, type GraphSession, openGraphSession } from "../model/ort.ts";
 
 /**
@@ -55,6 +56,8 @@ export interface PgdRunOptions {
   randInit?: boolean;
   /** Source of the random start (use the `"attack-start"` stream). Required with randInit. */
   rng?: Rng;
+  /** The example of each image, for messages (default: its position). */
+  ids?: ArrayLike<number>;
   /** Called after each batch-iteration with (iterations done, total). */
   onIteration?: (done: number, total: number) => void;
 }
@@ -215,7 +218,19 @@ export class PgdAttack {
       };
       let xp = this.#pad(x, m);
       for (let it = 0; it < steps; it++) {
-        const r = await this.#step.run({ ...feeds, x_adv: { data: xp, dims } }, ["x_next"]);
+        const r = await this.#step.run({ ...feeds, x_adv: { data: xp, dims } }, [
+          "x_next",
+          "grad_check",
+        ]);
+        const bad = r.grad_check.subarray(0, m).findIndex((v) => !Number.isFinite(v));
+        if (bad >= 0) {
+          const id = options.ids ? options.ids[lo + bad] : lo + bad;
+          throw new ModelFormatError(
+            `Cannot run PGD: the input gradient of example ${id} is not finite at iteration ` +
+              `${it + 1}; expected finite gradients (the model's gradient overflows or divides ` +
+              "by zero on this input)",
+          );
+        }
         xp = r.x_next;
         options.onIteration?.(++done, batches * steps);
       }

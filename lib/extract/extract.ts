@@ -19,7 +19,7 @@ import {
 } from "../codes/feature_map_reduce.ts";
 import { type LoadedModel, sha256Hex } from "../model/load.ts";
 import { type LayerList, type LayerSpec, listLayers, resolveLayers } from "../model/layers.ts";
-import { type Normalize, prepareModel, resolveNormalize } from "../model/surgery.ts";
+import { type Normalize, prepareModel, resolveNormalize, tapOutputName } from "../model/surgery.ts";
 import {
   createRuntime,
   type ModelRuntime,
@@ -29,6 +29,7 @@ import {
   type TapOutput,
 } from "../model/runtime.ts";
 import { RowStore } from "./cache.ts";
+import { checkFiniteLogits } from "../grad/validate.ts";
 import { writeJsonAtomic } from "../fs_atomic.ts";
 
 /**
@@ -294,6 +295,7 @@ async function _openEntry(
     const key = (await sha256Hex(JSON.stringify({
       tensor: spec.tensor,
       token0: spec.token0,
+      ...(spec.channelsLast ? { channelsLast: true } : {}),
       com: o.com,
     }))).slice(0, 24);
     const dim = codeDimension(spec.shape, o.com);
@@ -336,7 +338,11 @@ async function _fillEntry(
         if (!runtime) {
           const t = performance.now();
           const prepared = prepareModel(model, {
-            taps: specs.map((s) => ({ tensor: s.tensor, token0: s.token0 })),
+            taps: specs.map((s) => ({
+              tensor: s.tensor,
+              token0: s.token0,
+              channelsLast: s.channelsLast,
+            })),
             normalize: options.normalize,
           });
           runtime = await createRuntime(options.runtime ?? "auto", prepared.bytes, {
@@ -349,10 +355,19 @@ async function _fillEntry(
         const t = performance.now();
         const layers = stores.map((s) => ({
           store: s.store,
-          output: s.spec.token0 ? `${s.spec.tensor}__token0` : s.spec.tensor,
+          output: tapOutputName(s.spec),
           com: options.com,
         }));
-        const done = await _runBatches(runtime, dataset, idx, todo, preds, layers, options);
+        const done = await _runBatches(
+          runtime,
+          dataset,
+          idx,
+          todo,
+          preds,
+          layers,
+          options,
+          model.name,
+        );
         computed += done.images;
         batches += done.batches;
         timings.forward = (timings.forward ?? 0) + (performance.now() - t) / 1000;
@@ -530,6 +545,7 @@ async function _runBatches(
   preds: RowStore,
   layers: { store: RowStore; output: string; com: ComMode }[],
   options: ExtractOptions & { batchSize: number },
+  name: string,
 ): Promise<{ images: number; batches: number }> {
   const batchSize = options.batchSize;
   // Contiguous runs of positions, at most batchSize long: each becomes one chunk per store.
@@ -576,6 +592,7 @@ async function _runBatches(
         }
       }
       const K = r.logitsDims[1] ?? 1;
+      checkFiniteLogits(r.logits, K, g.map((p) => idx[p]), name);
       const pred = new Int32Array(g.length);
       for (let i = 0; i < g.length; i++) {
         let best = 0;

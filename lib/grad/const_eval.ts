@@ -125,6 +125,11 @@ const _UNARY: Record<string, (a: number) => number> = {
   Exp: Math.exp,
   Log: Math.log,
   Sign: Math.sign,
+  Sin: Math.sin,
+  Cos: Math.cos,
+  Tanh: Math.tanh,
+  // ONNX Round: half to even.
+  Round: (a) => (Math.abs(a % 1) === 0.5 ? 2 * Math.round(a / 2) : Math.round(a)),
 };
 
 function _binary(op: string): ConstEvaluator {
@@ -287,6 +292,62 @@ function _transpose({ n, c, v }: ConstInputs): Const {
   return { dtype: A.dtype, dims, values: out };
 }
 
+function _tile({ c, v, ints }: ConstInputs): Const | undefined {
+  const A = c(0), rep = ints(1);
+  const dims = A.dims.map((d, i) => d * rep[i]);
+  if (numel(dims) > _MAX_FOLD) return undefined;
+  const st = strides(A.dims), os = strides(dims), va = v(0);
+  const out = new Float64Array(numel(dims));
+  for (let i = 0; i < out.length; i++) {
+    let j = 0;
+    for (let d = 0; d < dims.length; d++) {
+      j += ((Math.floor(i / os[d]) % dims[d]) % A.dims[d]) * st[d];
+    }
+    out[i] = va[j];
+  }
+  return { dtype: A.dtype, dims, values: out };
+}
+
+function _cumSum({ n, c, v, ints }: ConstInputs): Const {
+  const A = c(0), r = A.dims.length, ax = normAxis(ints(1)[0], r);
+  const rev = getAttr<number>(n, "reverse", 0) === 1, excl = getAttr<number>(n, "exclusive", 0);
+  const outer = numel(A.dims.slice(0, ax)), len = A.dims[ax], inner = numel(A.dims.slice(ax + 1));
+  const va = v(0), out = new Float64Array(numel(A.dims));
+  for (let o = 0; o < outer; o++) {
+    for (let q = 0; q < inner; q++) {
+      let acc = 0;
+      for (let t = 0; t < len; t++) {
+        const k = rev ? len - 1 - t : t, at = (o * len + k) * inner + q;
+        if (excl) {
+          out[at] = _roundTo(A.dtype, acc);
+          acc += va[at];
+        } else {
+          acc += va[at];
+          out[at] = _roundTo(A.dtype, acc);
+        }
+      }
+    }
+  }
+  return { dtype: A.dtype, dims: A.dims, values: out };
+}
+
+function _scatterND({ n, c, v, ints }: ConstInputs): Const | undefined {
+  if (getAttr<string>(n, "reduction", "none") !== "none") return undefined;
+  const A = c(0), I = c(1), idx = ints(1), upd = v(2);
+  const k = I.dims[I.dims.length - 1], st = strides(A.dims);
+  const slice = numel(A.dims.slice(k)), count = numel(I.dims.slice(0, -1));
+  const out = Float64Array.from(v(0));
+  for (let u = 0; u < count; u++) {
+    let off = 0;
+    for (let d = 0; d < k; d++) {
+      const i = idx[u * k + d];
+      off += (i < 0 ? i + A.dims[d] : i) * st[d];
+    }
+    for (let q = 0; q < slice; q++) out[off + q] = upd[u * slice + q];
+  }
+  return { dtype: A.dtype, dims: A.dims, values: out };
+}
+
 /** The evaluator of each foldable op (single-output nodes with constant inputs). */
 export const CONST_EVALUATORS: Readonly<Record<string, ConstEvaluator>> = Object.freeze({
   ...Object.fromEntries(Object.keys(_BINARY).map((op) => [op, _binary(op)])),
@@ -304,6 +365,9 @@ export const CONST_EVALUATORS: Readonly<Record<string, ConstEvaluator>> = Object
   Concat: _concat,
   Slice: _slice,
   Transpose: _transpose,
+  Tile: _tile,
+  CumSum: _cumSum,
+  ScatterND: _scatterND,
 });
 
 /** The value of a `Shape` node (with its `start`/`end` attributes) from the inferred shape. */

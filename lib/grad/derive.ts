@@ -23,7 +23,8 @@ import {
 import { ModelFormatError } from "../errors.ts";
 import { type Const, constValues, type PreparedGraph, type PreparedNode } from "./graph.ts";
 import { prepareGraph } from "./prepare.ts";
-import { flipConvWeight, type GradBuilder, GRADIENT_RULES, SUPPORTED_OPS } from "./ops.ts";
+import { flipConvWeight, GRADIENT_RULES, SUPPORTED_OPS } from "./ops.ts";
+import type { GradBuilder } from "./rule_kit.ts";
 import { type Normalize, resolveNormalize } from "../model/surgery.ts";
 
 /** Options for {@linkcode deriveGradientGraph} and {@linkcode derivePgdStepGraph}. */
@@ -64,7 +65,7 @@ export const GRADIENT_GRAPH_IO: Readonly<
   inputs: ["input", "labels"],
   outputs: ["logits", "loss", "input_grad"],
   pgdInputs: ["x_adv", "labels", "x0", "eps", "step"],
-  pgdOutputs: ["x_next", "logits", "loss"],
+  pgdOutputs: ["x_next", "logits", "loss", "grad_check"],
 });
 
 /**
@@ -100,14 +101,16 @@ export function deriveGradientGraph(
   model: Uint8Array | ModelProto,
   options: GradientGraphOptions = {},
 ): Uint8Array {
-  return _build(model, options, "gradient");
+  return _cached(model, options, "gradient");
 }
 
 /**
  * Derives the fused PGD step graph: inputs `x_adv`, `x0` (`N×C×H×W`), `labels` (int64 `[N]`),
  * `eps` and `step` (float scalars); outputs `x_next =
  * Clip(Min(Max(x_adv + step·Sign(g), x0 − eps), x0 + eps), 0, 1)` where g = ∂Σloss/∂x_adv, and
- * `logits`, `loss` of `x_adv` (before the step), plus taps and, with `withGradient`, `input_grad`.
+ * `logits`, `loss` of `x_adv` (before the step), `grad_check` (`[N]`: 0 where g is finite, NaN
+ * where any element of an example's gradient is NaN or ±Inf), plus taps and, with
+ * `withGradient`, `input_grad`.
  *
  * @param model ONNX model bytes or a decoded model.
  * @param options As for {@linkcode deriveGradientGraph}.
@@ -126,7 +129,7 @@ export function derivePgdStepGraph(
   model: Uint8Array | ModelProto,
   options: GradientGraphOptions = {},
 ): Uint8Array {
-  return _build(model, options, "pgd");
+  return _cached(model, options, "pgd");
 }
 
 /**
@@ -150,7 +153,7 @@ export function deriveForwardGraph(
   model: Uint8Array | ModelProto,
   options: GradientGraphOptions = {},
 ): Uint8Array {
-  return _build(model, options, "forward");
+  return _cached(model, options, "forward");
 }
 
 function _unsupported(pn: { op: string; name: string }, name: string): ModelFormatError {
@@ -158,6 +161,52 @@ function _unsupported(pn: { op: string; name: string }, name: string): ModelForm
     `Cannot derive gradient graph for ${name}: op ${pn.op} (node ${pn.name}) is not supported; ` +
       `supported ops: ${SUPPORTED_OPS.join(", ")}`,
   );
+}
+
+/**
+ * Graphs derived ahead of their use (by `validateModel`, which derives the PGD step graph the
+ * attack will ask for), each handed over once to the first identical request: a derivation costs
+ * a protobuf decode, the shape folding and an encode (~0.5 s for ResNet18), and nothing is kept
+ * after it is taken (derived graphs are as large as the model). Keyed by the bytes object.
+ */
+const _ahead = new WeakMap<Uint8Array, Map<string, Uint8Array>>();
+
+/**
+ * Derives a graph now and keeps it for the first {@linkcode derivePgdStepGraph} (or gradient or
+ * forward) call with the same bytes object and options. Internal to lib/grad (validation).
+ *
+ * @param model Model bytes.
+ * @param options As for {@linkcode deriveGradientGraph}.
+ * @param mode Which graph.
+ * @returns The derived bytes (also kept).
+ */
+export function _deriveAhead(
+  model: Uint8Array,
+  options: GradientGraphOptions,
+  mode: "gradient" | "pgd" | "forward",
+): Uint8Array {
+  const out = _build(model, options, mode);
+  let m = _ahead.get(model);
+  if (!m) _ahead.set(model, m = new Map());
+  m.clear(); // one graph ahead per model at most
+  m.set(JSON.stringify([mode, options]), out);
+  return out;
+}
+
+function _cached(
+  model: Uint8Array | ModelProto,
+  options: GradientGraphOptions,
+  mode: "gradient" | "pgd" | "forward",
+): Uint8Array {
+  if (model instanceof Uint8Array) {
+    const m = _ahead.get(model), key = JSON.stringify([mode, options]);
+    const ready = m?.get(key);
+    if (ready) {
+      m!.delete(key);
+      return ready;
+    }
+  }
+  return _build(model, options, mode);
 }
 
 function _build(
@@ -180,6 +229,14 @@ function _build(
   }
   const m: ModelProto = model instanceof Uint8Array ? decodeModel(model, name) : model;
   const g0 = m.graph!;
+  const ext = (g0.initializer ?? []).find((t) => t.dataLocation === 1);
+  if (ext) {
+    throw new ModelFormatError(
+      `Cannot derive gradient graph for ${name}: tensor "${ext.name}" keeps its data in an ` +
+        "external file; expected a self-contained model: pass the bytes of loadModel(path), " +
+        "which reads and inlines external data",
+    );
+  }
   const inName = mode === "pgd" ? "x_adv" : "input";
   const reserved = new Set([
     "input",
@@ -191,6 +248,7 @@ function _build(
     "eps",
     "step",
     "x_next",
+    "grad_check",
   ]);
   const modelInput = (g0.input ?? []).find((v) =>
     !(g0.initializer ?? []).some((t) => t.name === v.name)
@@ -480,7 +538,11 @@ function _backward(pg: PreparedGraph, b: GradBuilder, dlogits: string, name: str
   return gIn;
 }
 
-/** The fused PGD update `x_next` and its `x0`, `eps`, `step` inputs. */
+/**
+ * The fused PGD update `x_next` and its `x0`, `eps`, `step` inputs, plus `grad_check`: per
+ * example Σ 0·g, which is 0 when the gradient is finite and NaN when any element is NaN or ±Inf
+ * (Sign would hide an infinite gradient in `x_next`).
+ */
 function _emitPgdStep(o: _Out, b: GradBuilder, gIn: string, shape: number[]): void {
   const upd = b.emit("Add", ["x_adv", b.emit("Mul", ["step", b.emit("Sign", [gIn])[0]])[0]])[0];
   const lo = b.emit("Sub", ["x0", "eps"])[0], hi = b.emit("Add", ["x0", "eps"])[0];
@@ -490,6 +552,9 @@ function _emitPgdStep(o: _Out, b: GradBuilder, gIn: string, shape: number[]): vo
   o.inputs.push(valueInfo("eps", DT.FLOAT, []));
   o.inputs.push(valueInfo("step", DT.FLOAT, []));
   o.outputs.unshift(valueInfo("x_next", DT.FLOAT, shape));
+  const zeroed = b.emit("Mul", [gIn, b.f32([0], [])])[0];
+  o.push(node("ReduceSum", [zeroed, b.i64([1, 2, 3])], ["grad_check"], { keepdims: 0 }));
+  o.outputs.push(valueInfo("grad_check", DT.FLOAT, [shape[0]]));
 }
 
 /** The constants the emitted nodes use, as initializers (model tensors re-emitted uncopied). */

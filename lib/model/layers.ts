@@ -40,6 +40,8 @@ export interface LayerSpec {
   tensor: string;
   /** Take token 0 (`N×T×D` → `N×D`, ViT CLS). */
   token0: boolean;
+  /** The tensor is channels-last `N×H×W×C` (Swin), tapped transposed to `N×C×H×W`. */
+  channelsLast?: boolean;
   /** Shape of the tap for a batch of 1 (after taking token 0). */
   shape: number[];
 }
@@ -213,15 +215,30 @@ export async function listLayers(
       auto.push({ label: c.alias, tensor: c.name, token0: true, shape: [c.shape[0], c.shape[2]] });
     });
   } else {
-    const maps = candidates.filter((c) => c.shape.length === 4 && c.shape[2] * c.shape[3] > 1);
-    const sizes = [...new Set(maps.map((c) => `${c.shape[2]}x${c.shape[3]}`))]
+    // Feature maps keep the input's aspect ratio (window-partitioned tensors such as MaxViT's
+    // [B, windows, tokens, C] do not) and its batch of 1; channels-last maps (Swin's stages,
+    // N×H×W×C) pass the same test on axes 1 and 2 instead of 2 and 3.
+    const [, H, W] = inputShape;
+    const fits = (h: number, w: number) =>
+      h * w > 1 && h <= H && w <= W && Math.abs(h * W - w * H) <= Math.max(H, W);
+    const last = new Set<string>();
+    const maps = candidates.filter((c) => {
+      if (c.shape.length !== 4 || c.shape[0] !== 1) return false;
+      if (fits(c.shape[2], c.shape[3])) return true;
+      if (!fits(c.shape[1], c.shape[2])) return false;
+      last.add(c.name);
+      return true;
+    });
+    const hw = (c: LayerCandidate) =>
+      last.has(c.name) ? [c.shape[1], c.shape[2]] : [c.shape[2], c.shape[3]];
+    const sizes = [...new Set(maps.map((c) => hw(c).join("x")))]
       .map((k) => k.split("x").map(Number))
       .sort((a, b) => a[0] * a[1] - b[0] * b[1])
       .slice(0, 4)
       .reverse();
     if (sizes.length > 0) family = "cnn";
     sizes.forEach(([h, w], i) => {
-      const at = maps.filter((c) => c.shape[2] === h && c.shape[3] === w);
+      const at = maps.filter((c) => hw(c)[0] === h && hw(c)[1] === w);
       const joins = at.filter((c) => JOINS.has(c.op));
       const real = at.filter((c) => !_isNoOp(nodeOf.get(c.name)));
       let pick = (real.length ? real : at)[(real.length ? real : at).length - 1];
@@ -232,9 +249,20 @@ export async function listLayers(
           const relu = byName.get(cons[0].output![0]);
           if (relu) pick = relu;
         }
+        // A later cut that only re-lays-out a join (ShuffleNet's channel shuffle, MaxViT's
+        // departition of its attention stream) is the same stage output, rearranged.
+        const later = at.filter((c) => c.index > pick.index && _relayoutOfJoin(c.name, nodeOf));
+        if (later.length) pick = later[later.length - 1];
       }
       pick.alias = `CL${i + 1}`;
-      auto.push({ label: pick.alias, tensor: pick.name, token0: false, shape: pick.shape });
+      const cl = last.has(pick.name), [n1, a, b, c] = pick.shape;
+      auto.push({
+        label: pick.alias,
+        tensor: pick.name,
+        token0: false,
+        ...(cl ? { channelsLast: true } : {}),
+        shape: cl ? [n1, c, a, b] : pick.shape,
+      });
     });
   }
   return { family, inputShape, candidates, auto };
@@ -400,6 +428,16 @@ function _isNoOp(n: NodeLike | undefined): boolean {
   const p = getAttr<number[]>(n, "pads", []);
   return k.length > 0 && k.every((x) => x === 1) && s.every((x) => x === 1) &&
     p.every((x) => x === 0);
+}
+
+const LAYOUT = new Set(["Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze"]);
+
+/** Whether a tensor is made by layout ops only (Reshape, Transpose, …) from a join's output. */
+function _relayoutOfJoin(name: string, nodeOf: Map<string, NodeLike>): boolean {
+  let n = nodeOf.get(name), steps = 0;
+  if (!n || !LAYOUT.has(n.opType ?? "")) return false;
+  while (n && LAYOUT.has(n.opType ?? "") && steps++ < 64) n = nodeOf.get(n.input?.[0] ?? "");
+  return !!n && JOINS.has(n.opType ?? "");
 }
 
 function _consumers(graph: GraphLike): Map<string, NodeLike[]> {

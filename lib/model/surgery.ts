@@ -53,6 +53,26 @@ export interface TapRequest {
   tensor: string;
   /** Take token 0 along axis 1 (`N×T×D` → `N×D`), the ViT CLS token. Default false. */
   token0?: boolean;
+  /** The tensor is `N×H×W×C` (Swin's stages): expose it transposed to `N×C×H×W`. */
+  channelsLast?: boolean;
+}
+
+/**
+ * The output name {@linkcode prepareModel} gives a tap: the tensor's own name, or
+ * `<tensor>__token0` (token 0) or `<tensor>__nchw` (a channels-last tensor transposed).
+ *
+ * @param t The tap.
+ * @returns The output name.
+ * @example
+ * ```ts
+ * import { tapOutputName } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(tapOutputName({ tensor: "x", token0: true }), "x__token0");
+ * assertEquals(tapOutputName({ tensor: "x", channelsLast: true }), "x__nchw");
+ * ```
+ */
+export function tapOutputName(t: TapRequest): string {
+  return t.token0 ? `${t.tensor}__token0` : t.channelsLast ? `${t.tensor}__nchw` : t.tensor;
 }
 
 /** A tap as exposed by {@linkcode prepareModel}. */
@@ -233,14 +253,22 @@ export function prepareModel(model: LoadedModel, options: PrepareOptions = {}): 
         `Cannot expose tensor "${t.tensor}": the graph of ${model.name} has no such tensor`,
       );
     }
-    const output = t.token0 ? `${t.tensor}__token0` : t.tensor;
+    const output = tapOutputName(t);
     if (taps.some((x) => x.output === output)) continue;
+    if (t.channelsLast && !t.token0) {
+      newNodes.push(node("Transpose", [t.tensor], [output], { perm: [0, 3, 1, 2] }));
+    }
     if (t.token0) {
       const idx = `${t.tensor}__token0_index`;
       newInits.push(tensor(idx, [], BigInt64Array.of(0n)));
       newNodes.push(node("Gather", [t.tensor, idx], [output], { axis: 1 }));
     }
-    taps.push({ tensor: t.tensor, token0: !!t.token0, output });
+    taps.push({
+      tensor: t.tensor,
+      token0: !!t.token0,
+      ...(t.channelsLast && !t.token0 ? { channelsLast: true } : {}),
+      output,
+    });
   }
 
   const norm = resolveNormalize(options.normalize, model.input.channels);

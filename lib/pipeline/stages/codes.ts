@@ -14,6 +14,7 @@ import { openDataset } from "../../data/dataset.ts";
 import type { Dataset } from "../../data/types.ts";
 import { samplePerClass } from "../../data/sampling.ts";
 import { type LoadedModel, loadModel, sha256Hex } from "../../model/load.ts";
+import { validateModel } from "../../grad/validate.ts";
 import { extractCodes, type ExtractOptions, type ExtractResult } from "../../extract/extract.ts";
 import type { ModelConfig } from "../config.ts";
 import { recordRuntime, type RunContext } from "../run_context.ts";
@@ -121,6 +122,18 @@ async function _openSource(run: RunContext, mc: ModelConfig): Promise<ModelSourc
       openDataset(c.data, { split: "train", ...dsOpts }),
       openDataset(c.data, { split: "val", ...dsOpts }),
     ]));
+  // Before codes and SOMs: N×K logits, the classes within K and, when the run attacks, a
+  // derivable gradient graph (an unsupported op fails here, naming the op and the node).
+  await timed(run.manifest, `${tag}/validate`, () =>
+    validateModel(model, {
+      inputShape: [train.channels, train.height, train.width],
+      classes: Math.max(train.classes.length, val.classes.length),
+      gradients: c.attackN > 0,
+      normalize: mc.normalize,
+      // The attack stage's PGD graph (runAttack's default batch of 16), derived once.
+      batch: Math.min(16, c.attackN, val.size),
+      name: tag,
+    }));
   const trSet = new Set(train.labels),
     missing = [...new Set(val.labels)].filter((l) => !trSet.has(l));
   if (missing.length) {
