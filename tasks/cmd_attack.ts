@@ -142,7 +142,7 @@ export const command: CommandSpec = {
     const eps = numberOption("eps", values.eps);
     if (eps < 0) throw new UsageError(`--eps is ${values.eps} but must be ≥ 0`);
     const ss = String(values["step-size"]);
-    const stepSize = ss === "auto" ? "auto" : numberOption("step-size", ss);
+    const stepSize: number | "auto" = ss === "auto" ? "auto" : numberOption("step-size", ss);
     const runtime = String(values.runtime);
     if (runtime !== "node" && runtime !== "wasm") {
       throw new UsageError(`--runtime is "${runtime}" but must be node or wasm`);
@@ -150,11 +150,7 @@ export const command: CommandSpec = {
     const normalize = normalizeOption(values.normalize);
     const threads = values.threads ? int("threads", 1) : undefined;
     const modelPath = positionals[0];
-    const params = {
-      model: modelPath,
-      data: values.data,
-      split: values.split,
-      classIndex: values["class-index"],
+    const attackOptions = {
       n,
       seed,
       eps,
@@ -162,8 +158,15 @@ export const command: CommandSpec = {
       stepSize,
       batch,
       normalize,
-      runtime,
+      runtime: runtime as "node" | "wasm",
       threads,
+    };
+    const params = {
+      model: modelPath,
+      data: values.data,
+      split: values.split,
+      classIndex: values["class-index"],
+      ...attackOptions,
     };
     const out = String(values.out);
     const { threads: _t, ...key } = params;
@@ -201,15 +204,7 @@ export const command: CommandSpec = {
         let progress: Progress | undefined;
         const result = await timed(manifest, "attack", () =>
           runAttack(model, data, {
-            n,
-            seed,
-            eps,
-            steps,
-            stepSize,
-            batch,
-            normalize,
-            runtime: runtime as "node" | "wasm",
-            threads,
+            ...attackOptions,
             name: loaded.name,
             onProgress: (done, total) => {
               progress ??= new Progress("PGD", total, { unit: "batch×step" });

@@ -35,7 +35,8 @@ import { createRuntime, type RuntimeKind } from "../lib/model/runtime.ts";
 import { readNpy } from "../lib/npy.ts";
 import { reduceFeatureMapsCpu, reduceFeatureMapsGpu } from "../lib/codes/feature_map_reduce.ts";
 import { GpuContext } from "../lib/gpu/context.ts";
-import { codesErr, exists, relErr } from "./conformance_util.ts";
+import { codesErr, relErr } from "./conformance_util.ts";
+import { exists } from "../lib/fs_atomic.ts";
 import { checkZooResults, runZoo, ZOO_FAMILIES } from "./conformance_zoo.ts";
 
 /** The model zoo (issue 12 §3): every family's layers, codes and gradients; returns failures. */

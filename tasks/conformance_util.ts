@@ -1,7 +1,6 @@
 /**
  * Shared helpers of the conformance checks (`tasks/conformance.ts`, `tasks/conformance_zoo.ts`):
- * the relative error against a torch reference, the codes error with its centre-of-mass bound,
- * and a file-exists probe.
+ * the relative error against a torch reference and the codes error with its centre-of-mass bound.
  *
  * @module
  */
@@ -65,13 +64,4 @@ export function codesErr(
     }
   }
   return { err, skipped };
-}
-
-export async function exists(p: string): Promise<boolean> {
-  try {
-    await Deno.stat(p);
-    return true;
-  } catch {
-    return false;
-  }
 }

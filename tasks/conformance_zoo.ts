@@ -27,7 +27,8 @@ import { reduceFeatureMapsCpu } from "../lib/codes/feature_map_reduce.ts";
 import { deriveGradientGraph } from "../lib/grad/derive.ts";
 import { openGraphSession } from "../lib/model/ort.ts";
 import { writeJsonAtomic } from "../lib/fs_atomic.ts";
-import { codesErr, exists, relErr } from "./conformance_util.ts";
+import { codesErr, relErr } from "./conformance_util.ts";
+import { exists } from "../lib/fs_atomic.ts";
 import { runAttack } from "../lib/attack/attack.ts";
 import { Rng } from "../lib/rng.ts";
 
