@@ -150,7 +150,8 @@ export {
   type ExtractResult,
   type LayerCodes,
 } from "./lib/extract/extract.ts";
-export { RowStore } from "./lib/extract/cache.ts";
+export { MERGE_BYTES, RowStore, type RowStoreOptions } from "./lib/extract/cache.ts";
+export { parseShard, type Shard, shardRange } from "./lib/extract/shard.ts";
 export {
   codesToArrow,
   safeLayerName,

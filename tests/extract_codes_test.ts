@@ -187,7 +187,7 @@ Deno.test("extractCodes() leaves only whole chunks when killed at arbitrary mome
       const walk = (d: string) => {
         for (const e of Deno.readDirSync(d)) {
           if (e.isDirectory) walk(`${d}/${e.name}`);
-          else if (/^rows_\d+_\d+\.npy$/.test(e.name)) k++;
+          else if (/^rows_\d+_\d+\.[0-9a-f]{16}\.npy$/.test(e.name)) k++;
         }
       };
       walk(cacheDir);
@@ -226,7 +226,7 @@ Deno.test("extractCodes() leaves only whole chunks when killed at arbitrary mome
   }
 });
 
-Deno.test("extractCodes() recomputes rows of an unreadable chunk and ignores stray temp files", async () => {
+Deno.test("extractCodes() recomputes a chunk that fails its checksum, with a warning, and removes temp files of the finished entry", async () => {
   const cacheDir = await _tmp();
   try {
     const model = await loadModel(CNN);
@@ -250,16 +250,24 @@ Deno.test("extractCodes() recomputes rows of an unreadable chunk and ignores str
       e.name.startsWith("layer_")
     )!.name;
     const path = `${cacheDir}/${run}/${layerDir}`;
-    assertEquals(
-      [...Deno.readDirSync(path)].map((e) => e.name).sort(),
-      ["rows_0_2.npy", "rows_2_4.npy"],
-    );
-    await Deno.writeTextFile(`${path}/rows_2_4.npy`, "garbage");
+    const names = [...Deno.readDirSync(path)].map((e) => e.name).sort();
+    assertEquals(names.map((n) => n.replace(/\.[0-9a-f]{16}\.npy$/, ".npy")), [
+      "rows_0_2.npy",
+      "rows_2_4.npy",
+    ]);
+    await Deno.writeTextFile(`${path}/${names[1]}`, "garbage");
     await Deno.writeTextFile(`${path}/rows_4_6.npy.123.abcd.tmp`, "half");
     await Deno.utime(`${path}/rows_4_6.npy.123.abcd.tmp`, 0, new Date(Date.now() - 3600_000));
     await Deno.writeTextFile(`${path}/rows_4_6.npy.456.ef01.tmp`, "in flight elsewhere");
-    const r = await extractCodes(model, syntheticDataset(6), ix, { ...QUIET, cacheDir });
+    const warnings: string[] = [];
+    const r = await extractCodes(model, syntheticDataset(6), ix, {
+      ...QUIET,
+      cacheDir,
+      onWarning: (m) => warnings.push(m),
+    });
     assertEquals(r.computed, 2 + 2); // positions 4,5 never ran; 2,3 re-run for the bad chunk
+    assertEquals(warnings.length, 1);
+    assert(warnings[0].includes(names[1]) && warnings[0].includes("checksum"), warnings[0]);
     const clean = await extractCodes(model, syntheticDataset(6), ix, {
       ...QUIET,
       cacheDir: `${cacheDir}/fresh`,
@@ -267,11 +275,10 @@ Deno.test("extractCodes() recomputes rows of an unreadable chunk and ignores str
     for (let i = 0; i < r.layers.length; i++) {
       assertEquals(r.layers[i].codes, clean.layers[i].codes);
     }
-    // The stale temp file is gone; a fresh one (another run's write in flight) is left alone.
-    assertEquals([...Deno.readDirSync(path)].map((e) => e.name).sort(), [
-      "rows.npy",
-      "rows_4_6.npy.456.ef01.tmp",
-    ]);
+    // The finished entry is one merged file: every temp file is gone.
+    const left = [...Deno.readDirSync(path)].map((e) => e.name);
+    assertEquals(left.length, 1);
+    assert(/^rows\.[0-9a-f]{16}\.npy$/.test(left[0]), left[0]);
   } finally {
     await Deno.remove(cacheDir, { recursive: true });
   }

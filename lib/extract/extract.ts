@@ -29,6 +29,7 @@ import {
   type TapOutput,
 } from "../model/runtime.ts";
 import { RowStore } from "./cache.ts";
+import { type Shard, shardRange } from "./shard.ts";
 import { writeJsonAtomic } from "../fs_atomic.ts";
 
 /**
@@ -39,10 +40,10 @@ import { writeJsonAtomic } from "../fs_atomic.ts";
  * ```ts
  * import { CODE_VERSION } from "../../mod.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert";
- * assertEquals(CODE_VERSION, "codes-1");
+ * assertEquals(CODE_VERSION, "codes-2");
  * ```
  */
-export const CODE_VERSION = "codes-1";
+export const CODE_VERSION = "codes-2";
 
 /**
  * What extraction needs from a data set (the `Dataset` of `openDataset` has it): pixels in
@@ -96,6 +97,15 @@ export interface ExtractOptions {
   chunkSeconds?: number;
   /** Called after every batch with positions done and total (tests use it to interrupt). */
   onBatch?: (done: number, total: number) => void | Promise<void>;
+  /**
+   * Compute only this shard's slice of the positions (see {@linkcode shardRange}): the codes
+   * land in the shared cache, and the result describes just the slice. A later run without
+   * `shard` (same model, data and indices) finds every shard's rows and computes nothing; at
+   * the same `batchSize` they are byte-identical to a one-process run's. Default: all.
+   */
+  shard?: Shard;
+  /** Receives warnings (e.g. a cache file that failed its checksum). Default: `console.warn`. */
+  onWarning?: (message: string) => void;
 }
 
 /** Codes of one layer. */
@@ -112,7 +122,7 @@ export interface LayerCodes extends LayerSpec {
 
 /** What {@linkcode extractCodes} returns. */
 export interface ExtractResult {
-  /** Example indices, as given. */
+  /** Example indices, as given (a shard's: its slice of them). */
   indices: Int32Array;
   /** Their labels. */
   labels: Int32Array;
@@ -124,12 +134,17 @@ export interface ExtractResult {
   layers: LayerCodes[];
   /** The runtime that ran, or null when everything came from the cache. */
   runtime: { kind: RuntimeKind; reason: string; threads: number } | null;
-  /** Examples run through the model in this call (0 on a full cache hit). */
+  /**
+   * Distinct examples this call ran through the model (0 on a full cache hit; never more than
+   * the examples asked for, whatever concurrent runs on the same cache did).
+   */
   computed: number;
   /** Forward passes run. */
   batches: number;
   /** Cache key of the run (model, preprocessing, data, indices, code version). */
   runKey: string;
+  /** The shard and its positions `[start, end)`, or null for a whole run. */
+  shard: (Shard & { start: number; end: number }) | null;
   /** The layer list used to resolve the selection. */
   layerList: LayerList;
   /** Seconds: layers, model preparation, forward+reduce, total. */
@@ -202,18 +217,30 @@ export async function extractCodes(
     : await resolveLayers(model, layerList, (options.layers ?? "auto") as string | string[]);
   timings.layers = (performance.now() - t) / 1000;
 
-  const entry = await _openEntry(model, dataset, idx, specs, { com, norm, cacheDir, inputShape });
+  const entry = await _openEntry(model, dataset, idx, specs, {
+    com,
+    norm,
+    cacheDir,
+    inputShape,
+    onWarning: options.onWarning,
+  });
+  const [start, end] = options.shard ? shardRange(idx.length, batchSize, options.shard) : [
+    0,
+    idx.length,
+  ];
   const run = await _fillEntry(model, dataset, idx, specs, entry, {
     ...options,
     batchSize,
     com,
     normalize: norm ?? "none",
+    range: [start, end],
   }, timings);
-  const labels = Int32Array.from(idx, (i) => dataset.labels[i]);
+  const mine = idx.subarray(start, end);
+  const labels = Int32Array.from(mine, (i) => dataset.labels[i]);
   const correct = Uint8Array.from(labels, (l, i) => (l === run.predictions[i] ? 1 : 0));
   timings.total = (performance.now() - t0) / 1000;
   return {
-    indices: idx,
+    indices: mine,
     labels,
     predictions: run.predictions,
     correct,
@@ -228,6 +255,7 @@ export async function extractCodes(
     computed: run.computed,
     batches: run.batches,
     runKey: entry.runKey,
+    shard: options.shard ? { ...options.shard, start, end } : null,
     layerList,
     timings,
   };
@@ -270,8 +298,15 @@ async function _openEntry(
   dataset: DatasetLike,
   idx: Int32Array,
   specs: LayerSpec[],
-  o: { com: ComMode; norm: unknown; cacheDir: string; inputShape: [number, number, number] },
+  o: {
+    com: ComMode;
+    norm: unknown;
+    cacheDir: string;
+    inputShape: [number, number, number];
+    onWarning?: (message: string) => void;
+  },
 ): Promise<_Entry> {
+  const warn = { onWarning: o.onWarning };
   const n = idx.length;
   const runKey = await sha256Hex(JSON.stringify({
     code: CODE_VERSION,
@@ -284,7 +319,7 @@ async function _openEntry(
   }));
   const runDir = `${o.cacheDir}/${runKey.slice(0, 32)}`;
   await Deno.mkdir(runDir, { recursive: true });
-  const preds = await RowStore.open(`${runDir}/predictions`, n, 1, "i4");
+  const preds = await RowStore.open(`${runDir}/predictions`, n, 1, "i4", warn);
   const stores: _LayerStore[] = [];
   for (const spec of specs) {
     const key = (await sha256Hex(JSON.stringify({
@@ -293,15 +328,15 @@ async function _openEntry(
       com: o.com,
     }))).slice(0, 24);
     const dim = codeDimension(spec.shape, o.com);
-    const store = await RowStore.open(`${runDir}/layer_${key}`, n, dim, "f4");
+    const store = await RowStore.open(`${runDir}/layer_${key}`, n, dim, "f4", warn);
     stores.push({ spec, key, dim, store, wasComplete: store.complete });
   }
   return { runKey, runDir, preds, stores };
 }
 
 /**
- * Computes every row the entry lacks (creating the runtime only if there is any) and reads the
- * whole entry back; retries when chunks turn out unreadable.
+ * Computes every row of `options.range` the entry lacks (creating the runtime only if there is
+ * any) and reads the range back; retries when files turn out damaged.
  */
 async function _fillEntry(
   model: LoadedModel,
@@ -309,7 +344,12 @@ async function _fillEntry(
   idx: Int32Array,
   specs: LayerSpec[],
   entry: _Entry,
-  options: ExtractOptions & { batchSize: number; com: ComMode; normalize: Normalize },
+  options: ExtractOptions & {
+    batchSize: number;
+    com: ComMode;
+    normalize: Normalize;
+    range: [number, number];
+  },
   timings: Record<string, number>,
 ): Promise<{
   predictions: Int32Array;
@@ -319,13 +359,14 @@ async function _fillEntry(
   batches: number;
 }> {
   const { preds, stores } = entry;
-  const n = idx.length;
+  const [start, end] = options.range;
   let runtime: ModelRuntime | null = null;
-  let computed = 0, batches = 0;
+  const ran = new Uint8Array(end - start); // distinct positions this call computed
+  let batches = 0;
   try {
     for (let attempt = 0; attempt < 3; attempt++) {
       const todo: number[] = [];
-      for (let i = 0; i < n; i++) {
+      for (let i = start; i < end; i++) {
         if (!preds.has(i) || stores.some((s) => !s.store.has(i))) todo.push(i);
       }
       if (todo.length) {
@@ -349,13 +390,13 @@ async function _fillEntry(
           com: options.com,
         }));
         const done = await _runBatches(runtime, dataset, idx, todo, preds, layers, options);
-        computed += done.images;
+        for (const p of todo.slice(0, done.images)) ran[p - start] = 1;
         batches += done.batches;
         timings.forward = (timings.forward ?? 0) + (performance.now() - t) / 1000;
       }
-      const p = await preds.read();
+      const p = await preds.read(start, end);
       const layerRows = [];
-      for (const s of stores) layerRows.push(await s.store.read());
+      for (const s of stores) layerRows.push(await s.store.read(start, end));
       if ("rows" in p && layerRows.every((r) => "rows" in r)) {
         const info = runtime
           ? { kind: runtime.kind, reason: runtime.reason, threads: runtime.threads }
@@ -364,7 +405,7 @@ async function _fillEntry(
           predictions: p.rows as Int32Array,
           codes: layerRows.map((r) => (r as { rows: Float32Array }).rows),
           runtime: info,
-          computed,
+          computed: ran.reduce((a, b) => a + b, 0),
           batches,
         };
       }
