@@ -404,3 +404,31 @@ Deno.test("extractCodes() codes agree across runtimes: wasm vs node ≤ 1e-5, we
     await Deno.remove(cacheDir, { recursive: true });
   }
 });
+
+Deno.test("extractCodes() runs CPU sessions in a worker thread with the same codes as the main thread", async () => {
+  const a = await _tmp(), b = await _tmp();
+  try {
+    const model = await loadModel(CNN);
+    const ix = Array.from({ length: 9 }, (_, i) => i);
+    const off = await extractCodes(model, syntheticDataset(9), ix, {
+      ...QUIET,
+      cacheDir: a,
+      batchSize: 4,
+    });
+    const on = await extractCodes(model, syntheticDataset(9), ix, {
+      ...QUIET,
+      cacheDir: b,
+      batchSize: 4,
+      offThread: false,
+    });
+    assert(off.runtime!.reason.endsWith("; worker thread"), off.runtime!.reason);
+    assert(!on.runtime!.reason.includes("worker"), on.runtime!.reason);
+    for (let i = 0; i < on.layers.length; i++) {
+      assertEquals(off.layers[i].codes, on.layers[i].codes);
+    }
+    assertEquals(off.predictions, on.predictions);
+  } finally {
+    await Deno.remove(a, { recursive: true });
+    await Deno.remove(b, { recursive: true });
+  }
+});

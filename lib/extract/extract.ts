@@ -7,7 +7,7 @@
  * @module
  */
 
-import { DataFormatError } from "../errors.ts";
+import { DataFormatError, ModelFormatError } from "../errors.ts";
 import type { GpuContext } from "../gpu/context.ts";
 import { Progress, type ProgressOptions } from "../progress.ts";
 import {
@@ -29,6 +29,7 @@ import {
   type TapOutput,
 } from "../model/runtime.ts";
 import { RowStore } from "./cache.ts";
+import { createThreadedRuntime } from "./threaded_runtime.ts";
 import { type Shard, shardRange } from "./shard.ts";
 import { writeJsonAtomic } from "../fs_atomic.ts";
 
@@ -106,6 +107,12 @@ export interface ExtractOptions {
   shard?: Shard;
   /** Receives warnings (e.g. a cache file that failed its checksum). Default: `console.warn`. */
   onWarning?: (message: string) => void;
+  /**
+   * Run CPU model sessions in a worker thread, so that decoding the next batch and reducing the
+   * previous one overlap the forward pass (onnxruntime-node's `run()` blocks the thread that
+   * calls it). Default true; results are the same either way.
+   */
+  offThread?: boolean;
 }
 
 /** Codes of one layer. */
@@ -261,6 +268,40 @@ export async function extractCodes(
   };
 }
 
+/**
+ * The model session of an extraction. CPU sessions run in a worker thread (unless
+ * `offThread: false`), so that decoding and the reduction proceed during each forward pass; a
+ * worker that cannot start (e.g. in a binary compiled without its module) falls back to the
+ * main thread.
+ */
+async function _openRuntime(
+  bytes: Uint8Array,
+  logits: string,
+  options: ExtractOptions,
+): Promise<ModelRuntime> {
+  const want = options.runtime ?? "auto";
+  const ctx = options.ctx;
+  const onGpu = want === "webgpu" || (want === "auto" && ctx && !ctx.adapter.isFallbackAdapter);
+  if (!onGpu && options.offThread !== false) {
+    const reason = want !== "auto"
+      ? undefined
+      : ctx
+      ? `auto: fallback adapter (${ctx.adapter.description})`
+      : undefined;
+    try {
+      return await createThreadedRuntime(want as "node" | "wasm" | "auto", bytes, {
+        threads: options.threads,
+        logits,
+        reason,
+      });
+    } catch (e) {
+      if (e instanceof ModelFormatError || e instanceof RangeError) throw e;
+      // The worker could not start or host this runtime: run on the main thread instead.
+    }
+  }
+  return await createRuntime(want, bytes, { ctx, threads: options.threads, logits });
+}
+
 /** Checks that every index is an integer inside the data set; returns them as an Int32Array. */
 function _checkIndices(indices: ArrayLike<number>, size: number): Int32Array {
   const idx = Int32Array.from(indices);
@@ -376,11 +417,7 @@ async function _fillEntry(
             taps: specs.map((s) => ({ tensor: s.tensor, token0: s.token0 })),
             normalize: options.normalize,
           });
-          runtime = await createRuntime(options.runtime ?? "auto", prepared.bytes, {
-            ctx: options.ctx,
-            threads: options.threads,
-            logits: prepared.logitsName,
-          });
+          runtime = await _openRuntime(prepared.bytes, prepared.logitsName, options);
           timings.prepare = (performance.now() - t) / 1000;
         }
         const t = performance.now();
