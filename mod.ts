@@ -26,12 +26,22 @@ export {
 export { Rng } from "./lib/rng.ts";
 export { decodeNpy, encodeNpy, type NpyArray, type NpyData, readNpy, writeNpy } from "./lib/npy.ts";
 export { writeFileAtomic, writeJsonAtomic } from "./lib/fs_atomic.ts";
+export {
+  type BeginOptions,
+  type Ownership,
+  type PreviousRun,
+  RunFolderError,
+  StagedFolder,
+} from "./lib/output_folder.ts";
 export { Progress, type ProgressOptions } from "./lib/progress.ts";
 export {
   type AdapterFacts,
+  type GpuAuto,
   GpuContext,
   type GpuContextOptions,
-  gpuSkipAllowed,
+  GpuLease,
+  type GpuPolicy,
+  gpuPolicy,
   STORAGE_USAGE,
 } from "./lib/gpu/context.ts";
 export {
@@ -43,19 +53,22 @@ export {
   writeManifest,
 } from "./lib/manifest.ts";
 
-// Torus geometry and pairwise distance kernels (issue 2 §3.4)
+// Grid geometry and pairwise distance kernels, shared by the SOM and the analyses (issue 2 §3.4)
 export {
-  cosineDistanceMatrix,
-  cosineDistanceMatrixGpu,
-  cosineDistanceMatrixNative,
-  cosineDistanceMatrixReference,
   gridD2Table,
+  type GridShape,
   pairwiseTorusDistances,
   pairwiseTorusDistancesGpu,
   torusD2,
   torusDistance,
   unitPosition,
-} from "./lib/som/torus.ts";
+} from "./lib/geometry/torus.ts";
+export {
+  cosineDistanceMatrix,
+  cosineDistanceMatrixGpu,
+  cosineDistanceMatrixNative,
+  cosineDistanceMatrixReference,
+} from "./lib/geometry/cosine.ts";
 
 // Vector codes from feature maps (issue 2 §3.1)
 export {
@@ -93,12 +106,15 @@ export {
   Som,
   SOM_BACKENDS,
   type SomBackendName,
-  type SomFile,
-  type SomInit,
   type SomLoadOptions,
   type SomOptions,
   type SomProgress,
+  type SomQuality,
 } from "./lib/som/som.ts";
+export type { SomInit } from "./lib/som/init.ts";
+export { checkSomSize, type SomSize, type SomSizeOptions } from "./lib/som/size.ts";
+export type { SomFile } from "./lib/som/som_file.ts";
+export { quantizationError, topographicError, uMatrix } from "./lib/som/quality.ts";
 
 // Models and extraction: ONNX loading, layers, surgery, runtimes, cached codes (issue 3 §1, §3)
 export type { GraphLike, ModelProto } from "./lib/onnx/proto.ts";
@@ -124,6 +140,7 @@ export {
   IMAGENET_MEAN,
   IMAGENET_STD,
   type Normalize,
+  parseNormalize,
   type PreparedModel,
   type PreparedTap,
   prepareModel,
@@ -166,9 +183,6 @@ export {
   derivePgdStepGraph,
   GRADIENT_GRAPH_IO,
   type GradientGraphOptions,
-  IMAGENET_NORMALIZATION,
-  type Normalization,
-  parseNormalization,
 } from "./lib/grad/derive.ts";
 export { SUPPORTED_OPS } from "./lib/grad/ops.ts";
 export {
@@ -181,8 +195,9 @@ export {
   type Feeds,
   type GraphRuntime,
   type GraphSession,
+  type GraphSessionOptions,
   openGraphSession,
-} from "./lib/attack/session.ts";
+} from "./lib/model/ort.ts";
 export {
   argmaxRows,
   defaultStepSize,
@@ -202,23 +217,20 @@ export {
   runAttack,
   writeAttackOutputs,
 } from "./lib/attack/attack.ts";
-export {
-  type BmuShiftOptions,
-  type BmuShiftRow,
-  type BmuShifts,
-  bmuShifts,
-  type BmuShiftSummary,
-  bmuShiftTable,
-  quantileSorted,
-  type ShiftStats,
-  shiftStats,
-} from "./lib/attack/bmu_shift.ts";
 
 // Built-in fixtures (issue 3 §4)
 export { BUILTIN_MODELS, type BuiltinModelName, builtinModelUrl } from "./lib/builtin.ts";
 
 // Data: dataset specs, loaders and seeded per-class sampling.
-export { type Dataset, openDataset, type OpenDatasetOptions } from "./lib/data/dataset.ts";
+export { openDataset } from "./lib/data/dataset.ts";
+export { type Dataset, type LabelMapping, type OpenDatasetOptions } from "./lib/data/types.ts";
+export {
+  type ClassIndex,
+  readClassIndex,
+  relabelDataset,
+  resolveLabelMapping,
+  type ResolveLabelMappingOptions,
+} from "./lib/data/class_index.ts";
 export { BUILTIN_DATASETS, type DataKind, type DataSpec, parseDataSpec } from "./lib/data/spec.ts";
 export { type IdxArray, parseIdx } from "./lib/data/idx.ts";
 export { CIFAR10_CLASSES } from "./lib/data/cifar.ts";
@@ -235,6 +247,7 @@ export {
   boxStats,
   type Distribution,
   distribution,
+  quantileSorted,
 } from "./lib/analysis/box_stats.ts";
 export { type BmuDensity, bmuDensity, type DensityOptions } from "./lib/analysis/density.ts";
 export {
@@ -254,7 +267,6 @@ export {
   type CentreDistances,
   weightCosineDistances,
 } from "./lib/analysis/weight_distances.ts";
-export { quantizationError, topographicError, uMatrix } from "./lib/analysis/map_quality.ts";
 export {
   alignMaps,
   type Alignment,
@@ -267,7 +279,17 @@ export {
   torusSymmetries,
   type TorusSymmetry,
 } from "./lib/analysis/alignment.ts";
-export { bmuShiftDistances } from "./lib/analysis/shifts.ts";
+export {
+  bmuShiftDistances,
+  type BmuShiftOptions,
+  type BmuShiftRow,
+  type BmuShifts,
+  bmuShifts,
+  type BmuShiftSummary,
+  bmuShiftTable,
+  type ShiftStats,
+  shiftStats,
+} from "./lib/analysis/shifts.ts";
 export { bootstrapInterval } from "./lib/analysis/bootstrap.ts";
 export {
   analyzeModel,
@@ -289,8 +311,8 @@ export {
   type Verdict,
   VIT_FIGURES,
 } from "./lib/analysis/claims.ts";
-export type { GridShape } from "./lib/analysis/grid.ts";
-export { buildFigures, type FigureSpec, isVit } from "./lib/report/figures.ts";
+export { buildFigures, isVit } from "./lib/report/figures.ts";
+export type { FigureSpec } from "./lib/report/figures/spec.ts";
 export { renderSvg, svgToPng } from "./lib/report/render.ts";
 export { analysisTables, type Table, writeTables } from "./lib/report/tables.ts";
 export { buildReportHtml, type RenderedFigure, type RunSummary } from "./lib/report/html.ts";
@@ -302,10 +324,10 @@ export {
 } from "./lib/report/write_report.ts";
 export {
   type AnalysisSettings,
+  checkGridSize,
   DEFAULT_RUN_MODELS,
   defaultConfig,
   type ModelConfig,
-  parseNormalize,
   type ReproduceConfig,
   type RunSettings,
   runSettings,
@@ -315,5 +337,4 @@ export {
   reproduce,
   type ReproduceOptions,
   type ReproduceResult,
-  RunFolderError,
 } from "./lib/pipeline/reproduce.ts";

@@ -29,19 +29,11 @@ import {
   prepareModel,
   reduceFeatureMaps,
 } from "../mod.ts";
+import { exists } from "./_util.ts";
 
 const RESNET = Deno.env.get("SOMSCOPE_RESNET18") ?? ".cache/bench/resnet18.onnx";
 const FIXTURES = ["fixtures/models/fmnist_resnet.onnx", "fixtures/models/fmnist_vit.onnx"];
 const BATCH = 8;
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await Deno.stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Plain and tapped ResNet18 sessions on node, and a random batch. */
 async function resnetSetup() {

@@ -23,20 +23,12 @@ import {
   openGraphSession,
   runAttack,
 } from "../mod.ts";
+import { exists } from "./_util.ts";
 
 const R18 = ".cache/grad/resnet18/model.onnx";
 const FMNIST = "fixtures/models/fmnist_resnet.onnx";
 const B = 8, E = 3 * 224 * 224;
 const THREADS = 2;
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await Deno.stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 interface Setup {
   fused: GraphSession;
@@ -55,13 +47,11 @@ async function setupResnet18(): Promise<Setup | undefined> {
   const m = await Deno.readFile(R18);
   const fused = await openGraphSession(
     derivePgdStepGraph(m, { batch: B, normalize: "imagenet" }),
-    "node",
-    THREADS,
+    { threads: THREADS },
   );
   const plain = await openGraphSession(
     deriveGradientGraph(m, { batch: B, normalize: "imagenet", convGrad: "convtranspose" }),
-    "node",
-    THREADS,
+    { threads: THREADS },
   );
   const x = new Float32Array(B * E);
   for (let i = 0; i < x.length; i++) x[i] = ((i * 2654435761) % 1000) / 1000;

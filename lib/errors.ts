@@ -21,16 +21,8 @@
  * ```
  */
 export class GpuUnavailableError extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param message What could not be done and why.
-   * @param options Standard error options (`cause`).
-   */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "GpuUnavailableError";
-  }
+  /** `"GpuUnavailableError"`, set on every instance (the constructor is `Error`'s). */
+  override name = "GpuUnavailableError";
 }
 
 /**
@@ -45,16 +37,8 @@ export class GpuUnavailableError extends Error {
  * ```
  */
 export class GpuValidationError extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param message What could not be done and the WebGPU error text.
-   * @param options Standard error options (`cause`).
-   */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "GpuValidationError";
-  }
+  /** `"GpuValidationError"`, set on every instance (the constructor is `Error`'s). */
+  override name = "GpuValidationError";
 }
 
 /**
@@ -69,16 +53,8 @@ export class GpuValidationError extends Error {
  * ```
  */
 export class ModelFormatError extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param message What could not be done, the actual and the expected value.
-   * @param options Standard error options (`cause`).
-   */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "ModelFormatError";
-  }
+  /** `"ModelFormatError"`, set on every instance (the constructor is `Error`'s). */
+  override name = "ModelFormatError";
 }
 
 /**
@@ -93,14 +69,6 @@ export class ModelFormatError extends Error {
  * ```
  */
 export class DataFormatError extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param message What could not be done, the actual and the expected value.
-   * @param options Standard error options (`cause`).
-   */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "DataFormatError";
-  }
+  /** `"DataFormatError"`, set on every instance (the constructor is `Error`'s). */
+  override name = "DataFormatError";
 }

@@ -5,7 +5,6 @@
  * @module
  */
 
-import type { AdapterFacts } from "./gpu/context.ts";
 import { writeJsonAtomic } from "./fs_atomic.ts";
 
 /**
@@ -53,8 +52,8 @@ export interface Manifest {
   versions: Record<string, string>;
   /** Operating system and CPU facts. */
   machine: { os: string; arch: string; cpus: number; hostname?: string };
-  /** The adapter, when a GPU context was made. */
-  adapter?: AdapterFacts | null;
+  /** The adapter's facts (`GpuContext.adapter`), when a GPU context was made. */
+  adapter?: object | null;
   /** All parameters as given and as defaulted. */
   parameters: Record<string, unknown>;
   /** Root seed and derived stream names. */

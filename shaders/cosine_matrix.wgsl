@@ -18,12 +18,13 @@
 //   row_norms: one invocation computes inv of one row r = global id. Dispatch ceil(K4 / WG).
 //   matrix: one invocation computes a 4×4 block (rows 4·bi.., columns 4·bj..) of `out` with
 //     16 accumulators, for bj ≥ bi only (the upper triangle of blocks; the lower is mirrored).
-//     Block index e = (wid.y·gx + wid.x)·WG + lid, bi = e / B, bj = e mod B, B = K4 / 4.
+//     Block index e = (wid.y·gx + wid.x)·WG + lid (grid_index of shaders/grid_index.wgsl,
+//     prepended), bi = e / B, bj = e mod B, B = K4 / 4.
 //     Dispatch g = ceil(B² / WG), gx = min(g, 65535), gy = ceil(g / gx).
 //
 // Override constants: WG.
 //
-// TypeScript reference: cosineDistanceMatrixReference in lib/som/torus.ts (float64).
+// TypeScript reference: cosineDistanceMatrixReference in lib/geometry/cosine.ts (float64).
 
 struct Params {
   k: u32,       // K
@@ -61,12 +62,8 @@ fn put(i: u32, j: u32, v: f32) {
 }
 
 @compute @workgroup_size(WG)
-fn matrix(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_index) lid: u32,
-) {
-  let e = (wid.y * nwg.x + wid.x) * WG + lid;
+fn matrix(ids: GridIds) {
+  let e = grid_index(ids);
   let B = p.blocks;
   if (e >= B * B) {
     return;

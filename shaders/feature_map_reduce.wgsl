@@ -25,7 +25,8 @@
 //     gy = ceil(maps / gx); map = wid.y·gx + wid.x, workgroups past `maps` return.
 //   map_per_thread: workgroup size WG; one invocation reduces one whole map (for small H·W,
 //     where a workgroup per map would idle). Dispatch (gx, gy) with
-//     gx = min(ceil(maps / WG), 65535), gy = ceil(ceil(maps / WG) / gx).
+//     gx = min(ceil(maps / WG), 65535), gy = ceil(ceil(maps / WG) / gx); map = grid_index
+//     (shaders/grid_index.wgsl, prepended), invocations past `maps` return.
 //
 // Override constants: WG (workgroup size, a power of two, default 64), COM_XY (default false).
 //
@@ -89,6 +90,35 @@ fn store(m: u32, mx: f32, mean: f32, ss: f32, sw: f32, swr: f32, swc: f32, flagg
   }
 }
 
+// Running sums of one map: max, Σa, Σw, Σw·(i+0.5) (flat) or Σw·(row+0.5) (xy), Σw·(col+0.5)
+// (xy), and the non-finite flag; w = max(a, 0).
+struct Acc {
+  mx: f32,
+  sum: f32,
+  sw: f32,
+  swr: f32,
+  swc: f32,
+  bad: u32,
+}
+
+// `acc` after element `i` (flat index within the map) with value `a`.
+fn accumulate(acc: Acc, a: f32, i: u32) -> Acc {
+  var r = acc;
+  r.bad |= non_finite(a);
+  r.mx = max(r.mx, a);
+  r.sum += a;
+  let w = max(a, 0.0);
+  r.sw += w;
+  if (COM_XY) {
+    let row = i / p.width;
+    r.swr += w * (f32(row) + 0.5);
+    r.swc += w * (f32(i - row * p.width) + 0.5);
+  } else {
+    r.swr += w * (f32(i) + 0.5);
+  }
+  return r;
+}
+
 @compute @workgroup_size(WG)
 fn map_per_workgroup(
   @builtin(workgroup_id) wid: vec3u,
@@ -100,33 +130,16 @@ fn map_per_workgroup(
     return; // uniform across the workgroup
   }
   let base = p.in_base + m * p.hw;
-  var mx = LOWEST;
-  var sum = 0.0;
-  var sw = 0.0;
-  var swr = 0.0; // flat: Σ w·(i+0.5); xy: Σ w·(row+0.5)
-  var swc = 0.0; // xy: Σ w·(col+0.5)
-  var flagged = 0u;
+  var acc = Acc(LOWEST, 0.0, 0.0, 0.0, 0.0, 0u);
   for (var i = lid; i < p.hw; i += WG) {
-    let a = src[base + i];
-    flagged |= non_finite(a);
-    mx = max(mx, a);
-    sum += a;
-    let w = max(a, 0.0);
-    sw += w;
-    if (COM_XY) {
-      let r = i / p.width;
-      swr += w * (f32(r) + 0.5);
-      swc += w * (f32(i - r * p.width) + 0.5);
-    } else {
-      swr += w * (f32(i) + 0.5);
-    }
+    acc = accumulate(acc, src[base + i], i);
   }
-  s_max[lid] = mx;
-  s_sum[lid] = sum;
-  s_w[lid] = sw;
-  s_wr[lid] = swr;
-  s_wc[lid] = swc;
-  s_bad[lid] = flagged;
+  s_max[lid] = acc.mx;
+  s_sum[lid] = acc.sum;
+  s_w[lid] = acc.sw;
+  s_wr[lid] = acc.swr;
+  s_wc[lid] = acc.swc;
+  s_bad[lid] = acc.bad;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
     if (lid < s) {
@@ -163,42 +176,21 @@ fn map_per_workgroup(
 }
 
 @compute @workgroup_size(WG)
-fn map_per_thread(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_index) lid: u32,
-) {
-  let m = (wid.y * nwg.x + wid.x) * WG + lid;
+fn map_per_thread(ids: GridIds) {
+  let m = grid_index(ids);
   if (m >= p.maps) {
     return;
   }
   let base = p.in_base + m * p.hw;
-  var mx = LOWEST;
-  var sum = 0.0;
-  var sw = 0.0;
-  var swr = 0.0;
-  var swc = 0.0;
-  var flagged = 0u;
+  var acc = Acc(LOWEST, 0.0, 0.0, 0.0, 0.0, 0u);
   for (var i = 0u; i < p.hw; i++) {
-    let a = src[base + i];
-    flagged |= non_finite(a);
-    mx = max(mx, a);
-    sum += a;
-    let w = max(a, 0.0);
-    sw += w;
-    if (COM_XY) {
-      let r = i / p.width;
-      swr += w * (f32(r) + 0.5);
-      swc += w * (f32(i - r * p.width) + 0.5);
-    } else {
-      swr += w * (f32(i) + 0.5);
-    }
+    acc = accumulate(acc, src[base + i], i);
   }
-  let mean = sum / f32(p.hw);
+  let mean = acc.sum / f32(p.hw);
   var ss = 0.0;
   for (var i = 0u; i < p.hw; i++) {
     let d = src[base + i] - mean;
     ss += d * d;
   }
-  store(m, mx, mean, ss, sw, swr, swc, flagged);
+  store(m, acc.mx, mean, ss, acc.sw, acc.swr, acc.swc, acc.bad);
 }

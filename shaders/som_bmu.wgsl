@@ -11,22 +11,23 @@
 // ceil(K/4)·4), read as vec4s of 4 consecutive units, so one load feeds 4 units and neighbouring
 // invocations read neighbouring addresses. Only the current batch's b×K distance tile exists.
 //
-// Entry points (workgroup size 64 each):
+// Entry points (workgroup size WG each):
 //   norms   one invocation per row i < dims.nrows: xnorm[i] = max(‖x_i‖, 1e-8).
 //           Bindings: 0 dims, 3 x (read, nrows·dp f32 as vec4), 5 xnorm_out (rw, nrows f32).
-//           Dispatch: (ceil(nrows/64)).
-//   dist    invocation (q, g): units 4q..4q+3 against rows 8g..8g+7 of batch sched[ctl[0]];
+//           Dispatch: (ceil(nrows/WG)).
+//   dist    invocation (q, g): units 4q..4q+3 against rows ROWS·g.. of batch sched[ctl[0]];
 //           writes dist_out[r·K + k] for r < b, k < K. Bindings: 0 dims, 1 sched, 2 ctl, 3 x,
 //           4 xnorm (read), 6 wt (read, dp·Kp f32 as vec4), 7 dist_out (rw, B·K f32).
-//           Dispatch: (ceil(Kp/4/64), ceil(B/8)).
+//           Dispatch: (ceil(Kp/4/WG), ceil(B/ROWS)).
 //   topk    one workgroup per row r < b: each invocation keeps the best k of a strided part of
-//           the row, invocation 0 merges the 64 lists; the dims.k smallest of dist row r →
+//           the row, invocation 0 merges the WG lists; the dims.k smallest of dist row r →
 //           out_idx[r·k + q],
 //           out_dist[r·k + q]. Bindings: 0 dims, 1 sched, 2 ctl, 8 dist_in (read, B·K f32),
 //           9 out_idx (rw, B·k u32), 10 out_dist (rw, B·k f32). Dispatch: (B).
-// No override constants: sizes come from `dims` and the batch table.
+// Override constants (no defaults; set from SOM_KERNEL_SIZES): WG (in som_common.wgsl) and ROWS,
+// rows per `dist` invocation, 1..8 (the kernel keeps 8 rows in named registers and writes
+// ROWS of them). Every other size comes from `dims` and the batch table.
 
-@group(0) @binding(3) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read> xnorm: array<f32>;
 @group(0) @binding(5) var<storage, read_write> xnorm_out: array<f32>;
 @group(0) @binding(6) var<storage, read> wt: array<vec4<f32>>;
@@ -35,8 +36,7 @@
 @group(0) @binding(9) var<storage, read_write> out_idx: array<u32>;
 @group(0) @binding(10) var<storage, read_write> out_dist: array<f32>;
 
-const ROWS: u32 = 8u;        // rows per `dist` invocation (the weight is loaded once for all)
-const WG: u32 = 64u;         // workgroup size of every entry point
+override ROWS: u32;          // rows per `dist` invocation (the weight is loaded once for all)
 const MAXK: u32 = 16u;       // largest supported k
 const NONE: u32 = 0xffffffffu;
 const BIG: f32 = 3.4e38;     // sentinel key of an empty slot
@@ -55,16 +55,7 @@ fn before(a: f32, ia: u32, b: f32, ib: u32) -> bool {
   return a < b || (a == b && ia < ib);
 }
 
-// Vec4 counts of a padded row (d4) and of a padded unit block (K4).
-fn d4() -> u32 {
-  return (dims.d + 3u) / 4u;
-}
-
-fn k4() -> u32 {
-  return (dims.K + 3u) / 4u;
-}
-
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn norms(@builtin(global_invocation_id) gid: vec3u) {
   let i = gid.x;
   if (i >= dims.nrows) {
@@ -80,7 +71,7 @@ fn norms(@builtin(global_invocation_id) gid: vec3u) {
   xnorm_out[i] = max(sqrt(s), 1e-8);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn dist(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u) {
   let K = dims.K;
   let K4 = k4();
@@ -103,14 +94,9 @@ fn dist(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: v
   let x5 = (bt.row0 + min(r0 + 5u, last)) * n4;
   let x6 = (bt.row0 + min(r0 + 6u, last)) * n4;
   let x7 = (bt.row0 + min(r0 + 7u, last)) * n4;
-  var a0 = vec4<f32>(0.0);
-  var a1 = vec4<f32>(0.0);
-  var a2 = vec4<f32>(0.0);
-  var a3 = vec4<f32>(0.0);
-  var a4 = vec4<f32>(0.0);
-  var a5 = vec4<f32>(0.0);
-  var a6 = vec4<f32>(0.0);
-  var a7 = vec4<f32>(0.0);
+  // Eight accumulators in named registers (function variables start at zero).
+  var a0: vec4<f32>; var a1: vec4<f32>; var a2: vec4<f32>; var a3: vec4<f32>;
+  var a4: vec4<f32>; var a5: vec4<f32>; var a6: vec4<f32>; var a7: vec4<f32>;
   var wn = vec4<f32>(0.0);
   for (var j = 0u; j < n4; j++) {
     // Units 4q..4q+3 at coordinates 4j..4j+3.
@@ -147,10 +133,11 @@ fn dot4(v: vec4<f32>, w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>
   return fma(vec4(v.x), w0, fma(vec4(v.y), w1, fma(vec4(v.z), w2, fma(vec4(v.w), w3, acc))));
 }
 
-var<workgroup> cand_key: array<f32, 1024>;
-var<workgroup> cand_idx: array<u32, 1024>;
+var<workgroup> cand_key: array<f32, WG * MAXK>;
+var<workgroup> cand_idx: array<u32, WG * MAXK>;
+var<workgroup> heads: array<u32, WG>; // merge cursors of invocation 0 (zero at workgroup start)
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn topk(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
   let K = dims.K;
   let kk = dims.k;
@@ -160,7 +147,7 @@ fn topk(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
     return;
   }
   let t = lid.x;
-  // Each invocation keeps the kk best of units t, t+64, t+128, … (ascending, ties keep the
+  // Each invocation keeps the kk best of units t, t+WG, t+2·WG, … (ascending, ties keep the
   // earlier = lower index because units arrive in increasing order and insertion is strict).
   var ld: array<f32, 16>;
   var li: array<u32, 16>;
@@ -182,7 +169,7 @@ fn topk(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
       li[p] = u;
     }
   }
-  // One barrier, then invocation 0 merges the 64 sorted lists (kk·64 comparisons): on a
+  // One barrier, then invocation 0 merges the WG sorted lists (kk·WG comparisons): on a
   // software adapter barriers are the expensive part, on a GPU this is a few microseconds.
   for (var q = 0u; q < kk; q++) {
     cand_key[t * MAXK + q] = ld[q];
@@ -192,7 +179,6 @@ fn topk(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   if (t != 0u) {
     return;
   }
-  var heads: array<u32, 64>;
   for (var q = 0u; q < kk; q++) {
     var bk = BIG;
     var bi = NONE;

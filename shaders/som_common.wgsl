@@ -1,8 +1,12 @@
 // som_common.wgsl — declarations shared by som_bmu.wgsl and som_update.wgsl (prepended to both
-// by lib/som/webgpu_backend.ts, so the struct layouts exist once; the TypeScript side writes them
-// with the word offsets listed here).
+// by lib/som/webgpu_backend.ts, so the structs, the common bindings and the size helpers exist
+// once). The TypeScript side packs the structs with the layout tables SOM_DIMS and SOM_BATCH in
+// webgpu_backend.ts; tests/wgsl_layout_test.ts checks those tables against the structs below.
 //
-// Dims (uniform, 8 × u32 = 32 bytes), written by _dims() in webgpu_backend.ts:
+// Override constants (no defaults: lib/som/webgpu_backend.ts sets them from SOM_KERNEL_SIZES):
+//   WG  invocations per workgroup of every entry point except `advance`.
+//
+// Dims (uniform, 8 × u32 = 32 bytes):
 //   K        number of units (m·n)
 //   d        code dimension
 //   m, n     grid rows, columns
@@ -11,7 +15,7 @@
 //   nrows    rows in the x buffer (for the norms pass)
 //   B        nominal batch size (row stride of the per-epoch BMU record)
 //
-// Batch (storage, 4 × 32-bit words = 16 bytes per batch), written by _schedule():
+// Batch (storage, 4 × 32-bit words = 16 bytes per batch):
 //   row0   first row of the batch in the x buffer
 //   rows   rows in the batch, b ≤ B
 //   scale  α/b (f32)
@@ -41,3 +45,16 @@ struct Batch {
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> sched: array<Batch>;
 @group(0) @binding(2) var<storage, read> ctl: array<u32>;
+// Rows of the current chunk, each padded to dp = ceil(d/4)·4 floats.
+@group(0) @binding(3) var<storage, read> x: array<vec4<f32>>;
+
+override WG: u32;
+
+// Vec4 counts of a padded row (d4) and of a padded unit block (K4).
+fn d4() -> u32 {
+  return (dims.d + 3u) / 4u;
+}
+
+fn k4() -> u32 {
+  return (dims.K + 3u) / 4u;
+}

@@ -8,20 +8,22 @@
 // weights transposed and padded, wt[j·Kp + k] read as vec4s of 4 units; H is B×Kp with zeros
 // for the padding units.
 //
-// Entry points (workgroup size 64, except advance: 1):
+// Entry points (workgroup size WG, except advance: 1):
 //   neigh    invocation (k, r): h_out[r·Kp + k] for r < b, k < Kp (0 for k ≥ K). Bindings:
 //            0 dims, 1 sched, 2 ctl, 4 bmu (read, B u32), 5 h_out (rw, B·Kp f32).
-//            Dispatch: (ceil(Kp/64), B).
-//   update   invocation (q, g): units 4q..4q+3, coordinates 8g..8g+7. Bindings: 0 dims,
+//            Dispatch: (ceil(Kp/WG), B).
+//   update   invocation (q, g): units 4q..4q+3, coordinates COLS·g.. Bindings: 0 dims,
 //            1 sched, 2 ctl, 3 x (read, rows·dp f32 as vec4), 6 h_in (read, B·Kp f32 as vec4),
-//            7 wt (rw, dp·Kp f32 as vec4). Dispatch: (ceil(Kp/4/64), ceil(dp/8)).
+//            7 wt (rw, dp·Kp f32 as vec4). Dispatch: (ceil(Kp/4/WG), ceil(dp/COLS)).
 //   advance  a single invocation, after `update`: losses[batch] = mean of bmu_dist[0..b);
 //            bmus_all[batch·B + r] = bmu[r]; then ctl_rw[0] += 1 (next batch). Bindings:
 //            0 dims, 1 sched, 4 bmu, 8 bmu_dist (read, B f32), 9 losses (rw, batches f32),
 //            10 ctl_rw (rw, 1 u32), 11 bmus_all (rw, batches·B u32). Dispatch: (1).
-// No override constants: sizes come from `dims` and the batch table.
+// Override constants (no defaults; set from SOM_KERNEL_SIZES): WG (in som_common.wgsl) and COLS,
+// coordinates per `update` invocation, 4 or 8 (the kernel keeps 8 coordinates in named
+// registers and writes COLS of them; COLS must be a multiple of 4 so that they start a vec4).
+// Every other size comes from `dims` and the batch table.
 
-@group(0) @binding(3) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read> bmu: array<u32>;
 @group(0) @binding(5) var<storage, read_write> h_out: array<f32>;
 @group(0) @binding(6) var<storage, read> h_in: array<vec4<f32>>;
@@ -31,7 +33,7 @@
 @group(0) @binding(10) var<storage, read_write> ctl_rw: array<u32>;
 @group(0) @binding(11) var<storage, read_write> bmus_all: array<u32>;
 
-const COLS: u32 = 8u; // coordinates per `update` invocation (one H load serves 8 FMAs)
+override COLS: u32; // coordinates per `update` invocation (one H load serves up to 8 FMAs)
 
 fn grid_d2(a: u32, b: u32) -> f32 {
   let n = dims.n;
@@ -49,10 +51,10 @@ fn grid_d2(a: u32, b: u32) -> f32 {
   return f32(di * di + dj * dj);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn neigh(@builtin(global_invocation_id) gid: vec3u) {
   let K = dims.K;
-  let Kp = (K + 3u) / 4u * 4u;
+  let Kp = 4u * k4();
   let k = gid.x;
   let r = gid.y;
   let bt = sched[ctl[0]];
@@ -66,10 +68,10 @@ fn neigh(@builtin(global_invocation_id) gid: vec3u) {
   h_out[r * Kp + k] = h;
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn update(@builtin(global_invocation_id) gid: vec3u) {
-  let K4 = (dims.K + 3u) / 4u;
-  let n4 = (dims.d + 3u) / 4u;
+  let K4 = k4();
+  let n4 = d4();
   let dp = 4u * n4;
   let q = gid.x;
   let j0 = gid.y * COLS;
@@ -77,8 +79,8 @@ fn update(@builtin(global_invocation_id) gid: vec3u) {
     return;
   }
   let bt = sched[ctl[0]];
-  // j0 is a multiple of 8, so coordinates j0..j0+7 are the vec4s j0/4 and j0/4 + 1 of a row;
-  // the second is clamped (and its results dropped) when dp is not a multiple of 8.
+  // j0 is a multiple of 4, so coordinates j0..j0+7 are the vec4s j0/4 and j0/4 + 1 of a row;
+  // the second is clamped (and its results dropped) past the row's end.
   let v0 = j0 / 4u;
   let v1 = min(v0 + 1u, n4 - 1u);
   let nc = min(COLS, dp - j0);
@@ -92,14 +94,9 @@ fn update(@builtin(global_invocation_id) gid: vec3u) {
   let w5 = wt[min(j0 + 5u, dp - 1u) * K4q + q];
   let w6 = wt[min(j0 + 6u, dp - 1u) * K4q + q];
   let w7 = wt[min(j0 + 7u, dp - 1u) * K4q + q];
-  var a0 = vec4<f32>(0.0);
-  var a1 = vec4<f32>(0.0);
-  var a2 = vec4<f32>(0.0);
-  var a3 = vec4<f32>(0.0);
-  var a4 = vec4<f32>(0.0);
-  var a5 = vec4<f32>(0.0);
-  var a6 = vec4<f32>(0.0);
-  var a7 = vec4<f32>(0.0);
+  // Eight accumulators in named registers (function variables start at zero).
+  var a0: vec4<f32>; var a1: vec4<f32>; var a2: vec4<f32>; var a3: vec4<f32>;
+  var a4: vec4<f32>; var a5: vec4<f32>; var a6: vec4<f32>; var a7: vec4<f32>;
   for (var r = 0u; r < bt.rows; r++) {
     let h = h_in[r * K4 + q];
     let xo = (bt.row0 + r) * n4;

@@ -12,12 +12,13 @@
 //   3 p    uniform              Params            sizes (below)
 //
 // Workgroup size WG (override, default 64); one invocation computes one entry, flat index
-//   e = (wid.y·gx + wid.x)·WG + lid, i = e / Q, j = e mod Q; invocations past rows·Q return.
+//   e = (wid.y·gx + wid.x)·WG + lid (grid_index of shaders/grid_index.wgsl, prepended),
+//   i = e / Q, j = e mod Q; invocations past rows·Q return.
 // Dispatch: g = ceil(rows·Q / WG), gx = min(g, 65535), gy = ceil(g / gx).
 //
 // Override constants: WG.
 //
-// TypeScript reference: pairwiseTorusDistances in lib/som/torus.ts (float64).
+// TypeScript reference: pairwiseTorusDistances in lib/geometry/torus.ts (float64).
 
 struct Params {
   rows: u32,       // rows of `out` in this dispatch
@@ -43,12 +44,8 @@ fn wrap(x: f32, L: f32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_index) lid: u32,
-) {
-  let e = (wid.y * nwg.x + wid.x) * WG + lid;
+fn main(ids: GridIds) {
+  let e = grid_index(ids);
   if (e >= p.rows * p.q) {
     return;
   }

@@ -7,10 +7,22 @@
  * @module
  */
 
-import { type CommandSpec, integerOption, numberOption, UsageError } from "../lib/cli_util.ts";
-import { parseNormalization } from "../lib/grad/derive.ts";
-import { type AttackDataset, runAttack, writeAttackOutputs } from "../lib/attack/attack.ts";
-import { newManifest, timed, writeManifest } from "../lib/manifest.ts";
+import {
+  CLASS_INDEX_OPTION,
+  type CommandSpec,
+  integerOption,
+  normalizeOption,
+  numberOption,
+  UsageError,
+  writeOutputFolder,
+} from "./cli.ts";
+import {
+  type AttackDataset,
+  type AttackSummary,
+  runAttack,
+  writeAttackOutputs,
+} from "../lib/attack/attack.ts";
+import { newManifest, timed } from "../lib/manifest.ts";
 import { Progress } from "../lib/progress.ts";
 import { readNpy } from "../lib/npy.ts";
 import { DataFormatError } from "../lib/errors.ts";
@@ -18,9 +30,14 @@ import { decodeModel } from "../lib/onnx/proto.ts";
 
 /**
  * Opens `--data`: `npy:DIR` (DIR/images.npy float32 N×C×H×W in [0,1] and DIR/labels.npy) or any
- * spec lib/data understands.
+ * spec lib/data understands, its labels matched to the model's logits (`--class-index`).
  */
-async function _openData(spec: string, split: string, model: Uint8Array): Promise<AttackDataset> {
+async function _openData(
+  spec: string,
+  split: string,
+  model: Uint8Array,
+  classIndex: string | undefined,
+): Promise<AttackDataset & { labelMapping?: { note: string } }> {
   if (spec.startsWith("npy:")) {
     const dir = spec.slice(4);
     const x = await readNpy(`${dir}/images.npy`), y = await readNpy(`${dir}/labels.npy`);
@@ -52,13 +69,17 @@ async function _openData(spec: string, split: string, model: Uint8Array): Promis
     throw new UsageError(`--split is "${split}" but must be train or val`);
   }
   // Folders of images are resized/cropped to the model's input.
-  const dims = decodeModel(model).graph?.input?.[0]?.type?.tensorType?.shape?.dim ?? [];
+  const graph = decodeModel(model).graph;
+  const dims = graph?.input?.[0]?.type?.tensorType?.shape?.dim ?? [];
   const [c, h, w] = dims.slice(1).map((d) => Number(d.dimValue ?? 0));
+  const logits = Number(graph?.output?.[0]?.type?.tensorType?.shape?.dim?.at(-1)?.dimValue ?? 0);
   const { openDataset } = await import("../lib/data/dataset.ts");
   return await openDataset(spec, {
     split,
     ...(h > 0 && h === w ? { height: h, width: w } : {}),
     ...(c === 1 || c === 3 ? { channels: c as 1 | 3 } : {}),
+    ...(logits > 0 ? { logits } : {}),
+    classIndex,
   });
 }
 
@@ -75,6 +96,7 @@ export const command: CommandSpec = {
       help: "dataset spec (see `somscope codes --help`) or npy:DIR",
     },
     split: { type: "string", default: "val", arg: "train|val", help: "split to draw images from" },
+    ...CLASS_INDEX_OPTION,
     out: { type: "string", arg: "DIR", help: "output folder" },
     n: { type: "string", default: "500", arg: "N", help: "images to attack" },
     seed: {
@@ -100,10 +122,15 @@ export const command: CommandSpec = {
       help: "onnxruntime to run the graphs on",
     },
     threads: { type: "string", arg: "T", help: "intra-op threads (default: all cores)" },
+    force: {
+      type: "boolean",
+      help: "replace a folder holding another run or other files (moved aside to DIR.replaced-…)",
+    },
   },
   notes:
     "Outputs: attack.json, examples.csv, examples.arrow, clean/adversarial/noise/matched_noise.npy, " +
-    "ids.npy, labels.npy, contact_sheet.png, manifest.json.",
+    "ids.npy, labels.npy, contact_sheet.png, manifest.json. DIR is checked before the attack and " +
+    "written whole (through .DIR.staging); a folder holding other files is refused.",
   async run(values, positionals) {
     if (positionals.length !== 1) throw new UsageError("expected exactly one MODEL.onnx argument");
     if (!values.data) throw new UsageError("--data SPEC is required");
@@ -118,18 +145,14 @@ export const command: CommandSpec = {
     if (runtime !== "node" && runtime !== "wasm") {
       throw new UsageError(`--runtime is "${runtime}" but must be node or wasm`);
     }
-    let normalize;
-    try {
-      normalize = parseNormalization(String(values.normalize));
-    } catch (e) {
-      throw new UsageError(`--normalize: ${(e as Error).message}`);
-    }
+    const normalize = normalizeOption(values.normalize);
     const threads = values.threads ? int("threads", 1) : undefined;
     const modelPath = positionals[0];
     const params = {
       model: modelPath,
       data: values.data,
       split: values.split,
+      classIndex: values["class-index"],
       n,
       seed,
       eps,
@@ -140,39 +163,52 @@ export const command: CommandSpec = {
       runtime,
       threads,
     };
-    const manifest = newManifest("attack", params);
-    manifest.seeds = { root: seed, streams: ["attack-sample", "attack-start", "noise"] };
-    const model = await Deno.readFile(modelPath);
-    const data = await timed(
-      manifest,
-      "open_data",
-      () => _openData(String(values.data), String(values.split), model),
-    );
-    let progress: Progress | undefined;
-    const result = await timed(manifest, "attack", () =>
-      runAttack(model, data, {
-        n,
-        seed,
-        eps,
-        steps,
-        stepSize,
-        batch,
-        normalize,
-        runtime: runtime as "node" | "wasm",
-        threads,
-        name: modelPath,
-        onProgress: (done, total) => {
-          progress ??= new Progress("PGD", total, { unit: "iter" });
-          progress.tick();
-          if (done === total) progress.done();
-        },
-      }));
     const out = String(values.out);
-    const files = await timed(manifest, "write", () => writeAttackOutputs(out, result));
-    manifest.files = [...files, "manifest.json"];
-    manifest.summary = result.summary;
-    await writeManifest(`${out}/manifest.json`, manifest);
-    const s = result.summary;
+    const { threads: _t, ...key } = params;
+    let s: AttackSummary | undefined;
+    await writeOutputFolder(
+      out,
+      { kind: "attack", params: key, force: !!values.force },
+      async (dir) => {
+        const manifest = newManifest("attack", params);
+        manifest.seeds = { root: seed, streams: ["attack-sample", "attack-start", "noise"] };
+        const model = await Deno.readFile(modelPath);
+        const data = await timed(
+          manifest,
+          "open_data",
+          () => {
+            const classIndex = values["class-index"] as string | undefined;
+            return _openData(String(values.data), String(values.split), model, classIndex);
+          },
+        );
+        if (data.labelMapping) manifest.labels = data.labelMapping.note;
+        let progress: Progress | undefined;
+        const result = await timed(manifest, "attack", () =>
+          runAttack(model, data, {
+            n,
+            seed,
+            eps,
+            steps,
+            stepSize,
+            batch,
+            normalize,
+            runtime: runtime as "node" | "wasm",
+            threads,
+            name: modelPath,
+            onProgress: (done, total) => {
+              progress ??= new Progress("PGD", total, { unit: "iter" });
+              progress.tick();
+              if (done === total) progress.done();
+            },
+          }));
+        const files = await timed(manifest, "write", () => writeAttackOutputs(dir, result));
+        manifest.files = [...files, "manifest.json"];
+        manifest.summary = s = result.summary;
+        manifest.finished = new Date().toISOString();
+        return manifest;
+      },
+    );
+    if (!s) return;
     console.log(
       `clean ${(100 * s.accuracy.clean).toFixed(1)}% → adversarial ${
         (100 * s.accuracy.adversarial).toFixed(1)

@@ -6,11 +6,11 @@
  * @module
  */
 
-import { type CommandSpec, numberOption, UsageError } from "../lib/cli_util.ts";
+import { checkOutputPath, type CommandSpec, numberOption, readMatrix, UsageError } from "./cli.ts";
+import { RunFolderError } from "../lib/output_folder.ts";
 import { GpuContext } from "../lib/gpu/context.ts";
 import { writeNpy } from "../lib/npy.ts";
 import { Som, SOM_BACKENDS, type SomBackendName } from "../lib/som/som.ts";
-import { readMatrix } from "./cmd_train.ts";
 
 /** The `bmus` command. */
 export const command: CommandSpec = {
@@ -29,7 +29,10 @@ export const command: CommandSpec = {
       default: "auto",
       help: `compute backend: ${SOM_BACKENDS.join(", ")}`,
     },
+    force: { type: "boolean", help: "overwrite existing --out / --distances files" },
   },
+  notes: "Existing output files are refused (before any work) unless --force; each file is\n" +
+    "written atomically.",
   async run(v) {
     for (const o of ["som", "codes", "out"]) {
       if (typeof v[o] !== "string") throw new UsageError(`--${o} is required`);
@@ -44,9 +47,18 @@ export const command: CommandSpec = {
         `--backend is "${backend}" but expected one of ${SOM_BACKENDS.join(", ")}`,
       );
     }
+    for (const o of ["out", "distances"]) {
+      if (typeof v[o] !== "string") continue;
+      await checkOutputPath(o, v[o] as string, "file");
+      if (!v.force && await _exists(v[o] as string)) {
+        throw new RunFolderError(
+          `Cannot write BMUs: --${o} ${v[o]} already exists; choose another path or pass --force`,
+        );
+      }
+    }
     let ctx: GpuContext | undefined;
     if (backend === "webgpu") ctx = await GpuContext.create();
-    else if (backend === "auto") ctx = await GpuContext.create().catch(() => undefined);
+    else if (backend === "auto") ctx = (await GpuContext.auto()).ctx;
     let som: Som | undefined;
     try {
       som = await Som.load(v.som as string, { backend, ctx });
@@ -70,3 +82,13 @@ export const command: CommandSpec = {
     }
   },
 };
+
+async function _exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}

@@ -6,32 +6,24 @@
  * @module
  */
 
-import { type CommandSpec, integerOption, UsageError } from "../lib/cli_util.ts";
+import {
+  CLASS_INDEX_OPTION,
+  type CommandSpec,
+  integerOption,
+  normalizeOption,
+  UsageError,
+  writeOutputFolder,
+} from "./cli.ts";
 import { loadModel } from "../lib/model/load.ts";
 import { RUNTIME_CHOICES, type RuntimeChoice } from "../lib/model/runtime.ts";
-import { type Normalize, parseNormalize as parseNormalizeOption } from "../lib/model/surgery.ts";
+import type { Normalize } from "../lib/model/surgery.ts";
 import { defaultCacheDir, extractCodes } from "../lib/extract/extract.ts";
 import { writeCodes } from "../lib/extract/tables.ts";
-import { newManifest, writeManifest } from "../lib/manifest.ts";
+import { type Manifest, newManifest } from "../lib/manifest.ts";
 import { Rng } from "../lib/rng.ts";
 import type { ComMode } from "../lib/codes/feature_map_reduce.ts";
 import { openDataset } from "../lib/data/dataset.ts";
 import { samplePerClass } from "../lib/data/sampling.ts";
-
-/**
- * Parses `--normalize`: `none`, `imagenet`, `M1,M2,M3/S1,S2,S3` or `MEAN,STD` (lib's parser).
- *
- * @param s The option value.
- * @returns The normalisation setting.
- * @throws {UsageError} If the value has another form.
- */
-export function parseNormalize(s: string): Normalize {
-  try {
-    return parseNormalizeOption(s);
-  } catch (e) {
-    throw new UsageError(`--normalize: ${(e as Error).message}`);
-  }
-}
 
 /** The `codes` command. */
 export const command: CommandSpec = {
@@ -42,8 +34,9 @@ export const command: CommandSpec = {
     data: {
       type: "string",
       arg: "SPEC",
-      help: "builtin:fashion-mnist, folder:PATH, idx:PATH, cifar:PATH or a bare path",
+      help: "builtin:fashion-mnist, folder:PATH, idx:PATH, cifar:PATH, svhn:PATH or a bare path",
     },
+    ...CLASS_INDEX_OPTION,
     split: { type: "string", arg: "NAME", default: "train", help: "train or val" },
     "per-class": {
       type: "string",
@@ -80,12 +73,18 @@ export const command: CommandSpec = {
     cache: { type: "string", arg: "DIR", help: `cache folder (default ${defaultCacheDir()})` },
     threads: { type: "string", arg: "N", help: "CPU runtime threads (default: all cores)" },
     quiet: { type: "boolean", default: false, help: "no progress bar" },
+    force: {
+      type: "boolean",
+      default: false,
+      help: "replace a folder holding another run or other files (moved aside to DIR.replaced-…)",
+    },
   },
   notes: [
     "Writes DIR/<layer>.npy and DIR/<layer>.arrow (id, label, predicted, correct, code),",
     "DIR/examples.npy (id, label, predicted, correct) and DIR/manifest.json. A repeated run with",
     "the same model, data, sample and preprocessing reads the cache and runs no model; an",
-    "interrupted run resumes where it stopped.",
+    "interrupted run resumes where it stopped. DIR is written whole: files go to .DIR.staging",
+    "and replace DIR's previous run at the end; a folder holding other files is refused.",
   ].join("\n"),
   async run(values, positionals) {
     if (positionals.length !== 1) {
@@ -108,79 +107,124 @@ export const command: CommandSpec = {
       throw new UsageError(`--com is "${com}" but expected flat or xy`);
     }
     const intOpt = (name: string, min: number) => integerOption(name, values[name], min);
-    const seed = intOpt("seed", 0);
-    const batchSize = intOpt("batch", 1);
-    const perClass = values["per-class"] !== undefined ? intOpt("per-class", 1) : undefined;
-    const threads = values.threads !== undefined ? intOpt("threads", 1) : undefined;
-    const normalize = parseNormalize(String(values.normalize));
-    const out = String(values.out);
-    const cacheDir = values.cache ? String(values.cache) : defaultCacheDir();
-
-    const manifest = newManifest("codes", {
+    const job: CodesJob = {
       model: positionals[0],
-      data: values.data,
+      data: String(values.data),
+      classIndex: values["class-index"] as string | undefined,
       split,
-      perClass: perClass ?? "all",
+      seed: intOpt("seed", 0),
+      perClass: values["per-class"] !== undefined ? intOpt("per-class", 1) : undefined,
       allowFewer: !!values["allow-fewer"],
-      layers: values.layers,
-      runtime,
-      batch: batchSize,
-      normalize,
-      com,
-      cache: cacheDir,
-    });
-    manifest.seeds = { root: seed, streams: ["sampling"] };
-    const model = await loadModel(positionals[0]);
-    const channels = model.input.channels;
-    const dataset = await openDataset(String(values.data), {
-      split,
-      channels: channels === 1 || channels === 3 ? channels : undefined,
-      height: model.input.height ?? undefined,
-      width: model.input.width ?? undefined,
-    });
-    let indices: Int32Array;
-    let counts: unknown = null;
-    if (perClass !== undefined) {
-      const rng = new Rng(seed).stream("sampling");
-      const s = samplePerClass(dataset.labels, perClass, rng, {
-        allowFewer: !!values["allow-fewer"],
-      });
-      indices = Int32Array.from(s.indices);
-      counts = s.counts;
-    } else {
-      indices = Int32Array.from({ length: dataset.size }, (_, i) => i);
-    }
-    const result = await extractCodes(model, dataset, indices, {
       layers: String(values.layers),
       runtime,
-      batchSize,
-      cacheDir,
+      batch: intOpt("batch", 1),
+      threads: values.threads !== undefined ? intOpt("threads", 1) : undefined,
+      normalize: normalizeOption(values.normalize),
       com,
-      normalize,
-      threads,
-      progress: values.quiet ? false : true,
+      cache: values.cache ? String(values.cache) : defaultCacheDir(),
+      quiet: !!values.quiet,
+    };
+    const out = String(values.out);
+    const { threads: _t, quiet: _q, ...params } = job;
+    let line = "";
+    await writeOutputFolder(out, { kind: "codes", params, force: !!values.force }, async (dir) => {
+      const r = await _extract(job, dir);
+      line = r.line;
+      return r.manifest;
     });
-    const written = await writeCodes(out, result);
-    const correct = result.correct.reduce((a, b) => a + b, 0);
-    Object.assign(manifest, {
-      modelFile: { name: model.name, sha256: model.sha256, opset: model.opset, input: model.input },
-      dataset: { spec: values.data, split, identity: await dataset.identity(), size: dataset.size },
-      sample: { n: indices.length, perClass: perClass ?? null, counts },
-      runtime: result.runtime ?? "none (every layer came from the cache)",
-      cache: { dir: cacheDir, runKey: result.runKey, computed: result.computed },
-      layers: written,
-      accuracy: indices.length ? correct / indices.length : null,
-    });
-    Object.assign(manifest.timings, result.timings);
-    await writeManifest(`${out}/manifest.json`, manifest);
-    console.log(
-      `${indices.length} examples, ${written.length} layer(s) → ${out} ` +
-        `(accuracy ${(100 * correct / Math.max(1, indices.length)).toFixed(1)} %, ` +
-        (result.runtime
-          ? `${result.computed} computed on ${result.runtime.kind}`
-          : "all from cache") +
-        ")",
-    );
+    console.log(line.replace("{out}", out));
     return 0;
   },
 };
+
+/** A validated `codes` invocation. */
+interface CodesJob {
+  model: string;
+  data: string;
+  classIndex: string | undefined;
+  split: "train" | "val";
+  seed: number;
+  perClass: number | undefined;
+  allowFewer: boolean;
+  layers: string;
+  runtime: RuntimeChoice;
+  batch: number;
+  threads: number | undefined;
+  normalize: Normalize;
+  com: ComMode;
+  cache: string;
+  quiet: boolean;
+}
+
+/** Samples, extracts and writes the codes into `dir`; returns the manifest and a summary line. */
+async function _extract(job: CodesJob, dir: string): Promise<{ manifest: Manifest; line: string }> {
+  const manifest = newManifest("codes", {
+    model: job.model,
+    data: job.data,
+    classIndex: job.classIndex,
+    split: job.split,
+    perClass: job.perClass ?? "all",
+    allowFewer: job.allowFewer,
+    layers: job.layers,
+    runtime: job.runtime,
+    batch: job.batch,
+    normalize: job.normalize,
+    com: job.com,
+    cache: job.cache,
+  });
+  manifest.seeds = { root: job.seed, streams: ["sampling"] };
+  const model = await loadModel(job.model);
+  const channels = model.input.channels;
+  const dataset = await openDataset(job.data, {
+    split: job.split,
+    channels: channels === 1 || channels === 3 ? channels : undefined,
+    height: model.input.height ?? undefined,
+    width: model.input.width ?? undefined,
+    logits: model.logits.classes ?? undefined,
+    classIndex: job.classIndex,
+  });
+  let indices: Int32Array;
+  let counts: unknown = null;
+  if (job.perClass !== undefined) {
+    const rng = new Rng(job.seed).stream("sampling");
+    const s = samplePerClass(dataset.labels, job.perClass, rng, { allowFewer: job.allowFewer });
+    indices = Int32Array.from(s.indices);
+    counts = s.counts;
+  } else {
+    indices = Int32Array.from({ length: dataset.size }, (_, i) => i);
+  }
+  const result = await extractCodes(model, dataset, indices, {
+    layers: job.layers,
+    runtime: job.runtime,
+    batchSize: job.batch,
+    cacheDir: job.cache,
+    com: job.com,
+    normalize: job.normalize,
+    threads: job.threads,
+    progress: !job.quiet,
+  });
+  const written = await writeCodes(dir, result);
+  const correct = result.correct.reduce((a, b) => a + b, 0);
+  Object.assign(manifest, {
+    modelFile: { name: model.name, sha256: model.sha256, opset: model.opset, input: model.input },
+    dataset: {
+      spec: job.data,
+      split: job.split,
+      identity: await dataset.identity(),
+      size: dataset.size,
+      labels: dataset.labelMapping?.note,
+    },
+    sample: { n: indices.length, perClass: job.perClass ?? null, counts },
+    runtime: result.runtime ?? "none (every layer came from the cache)",
+    cache: { dir: job.cache, runKey: result.runKey, computed: result.computed },
+    layers: written,
+    accuracy: indices.length ? correct / indices.length : null,
+  });
+  Object.assign(manifest.timings, result.timings);
+  manifest.finished = new Date().toISOString();
+  const line = `${indices.length} examples, ${written.length} layer(s) → {out} ` +
+    `(accuracy ${(100 * correct / Math.max(1, indices.length)).toFixed(1)} %, ` +
+    (result.runtime ? `${result.computed} computed on ${result.runtime.kind}` : "all from cache") +
+    ")";
+  return { manifest, line };
+}

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { type CommandSpec, integerOption, UsageError } from "../lib/cli_util.ts";
-import { deriveGradientGraph, derivePgdStepGraph, parseNormalization } from "../lib/grad/derive.ts";
+import { type CommandSpec, integerOption, normalizeOption, UsageError } from "./cli.ts";
+import { deriveGradientGraph, derivePgdStepGraph } from "../lib/grad/derive.ts";
 import { writeFileAtomic } from "../lib/fs_atomic.ts";
 
 /** The `grad` command. */
@@ -37,12 +37,7 @@ export const command: CommandSpec = {
     const out = values.out as string | undefined;
     if (!out) throw new UsageError("-o/--out FILE is required");
     const batch = integerOption("batch", values.batch, 1);
-    let normalize;
-    try {
-      normalize = parseNormalization(String(values.normalize));
-    } catch (e) {
-      throw new UsageError(`--normalize: ${(e as Error).message}`);
-    }
+    const normalize = normalizeOption(values.normalize);
     const target = String(values.target);
     if (target !== "cpu" && target !== "webgpu") {
       throw new UsageError(`--target is "${target}" but must be cpu or webgpu`);

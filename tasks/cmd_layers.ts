@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type CommandSpec, numberOption, UsageError } from "../lib/cli_util.ts";
+import { type CommandSpec, numberOption, UsageError } from "./cli.ts";
 import { loadModel } from "../lib/model/load.ts";
 import { listLayers } from "../lib/model/layers.ts";
 import { RUNTIME_CHOICES, type RuntimeChoice } from "../lib/model/runtime.ts";

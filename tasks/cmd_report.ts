@@ -5,10 +5,8 @@
  * @module
  */
 
-import { type CommandSpec, UsageError } from "../lib/cli_util.ts";
-import { defaultConfig, type ReproduceConfig } from "../lib/pipeline/config.ts";
-import { reproduce } from "../lib/pipeline/reproduce.ts";
-import { ANALYSIS_OPTIONS, applyAnalysisOptions } from "./cmd_reproduce.ts";
+import { ANALYSIS_OPTIONS, applyAnalysisOptions, type CommandSpec, UsageError } from "./cli.ts";
+import { defaultConfig, type ReproduceConfig, validateConfig } from "../lib/pipeline/config.ts";
 
 /** The `report` command. */
 export const command: CommandSpec = {
@@ -40,6 +38,13 @@ export const command: CommandSpec = {
     }
     const c: ReproduceConfig = { ...defaultConfig(), ...manifest.config, out: dir };
     applyAnalysisOptions(c, v);
+    try {
+      validateConfig({ ...c, models: c.models.map((m) => ({ ...m })) });
+    } catch (e) {
+      if (e instanceof RangeError) throw new UsageError(e.message);
+      throw e;
+    }
+    const { reproduce } = await import("../lib/pipeline/reproduce.ts");
     const r = await reproduce(c, { analysisOnly: true, quiet: !!v.quiet });
     console.log(`Report: ${await Deno.realPath(r.report)}`);
   },

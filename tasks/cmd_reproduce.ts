@@ -6,61 +6,35 @@
  * @module
  */
 
-import { type CommandSpec, numberOption, UsageError } from "../lib/cli_util.ts";
+import {
+  ANALYSIS_OPTIONS,
+  applyAnalysisOptions,
+  checkOutputPath,
+  CLASS_INDEX_OPTION,
+  type CommandSpec,
+  normalizeOption,
+  numberOption,
+  UsageError,
+} from "./cli.ts";
 import {
   defaultConfig,
   type ModelConfig,
-  parseNormalize,
   type ReproduceConfig,
+  validateConfig,
 } from "../lib/pipeline/config.ts";
-import { reproduce } from "../lib/pipeline/reproduce.ts";
+import { parseDataSpec } from "../lib/data/spec.ts";
 
-/** Options shared with `report` that only change analyses. */
-export function applyAnalysisOptions(
-  c: ReproduceConfig,
-  v: Record<string, string | boolean | string[] | undefined>,
-): void {
-  if (v.resamples !== undefined) c.resamples = numberOption("resamples", v.resamples);
-  if (v.bandwidth !== undefined) c.bandwidth = numberOption("bandwidth", v.bandwidth);
-  if (v["max-centre-classes"] !== undefined) {
-    c.maxCentreClasses = numberOption("max-centre-classes", v["max-centre-classes"]);
+/** Every setting checked against its limits before any work: a bad one is a usage error. */
+async function _validate(c: ReproduceConfig): Promise<void> {
+  try {
+    validateConfig({ ...c, models: c.models.map((m) => ({ ...m })) });
+    await parseDataSpec(c.data);
+  } catch (e) {
+    if (e instanceof RangeError) throw new UsageError(e.message);
+    throw e;
   }
-  if (v["noise-fraction"] !== undefined) {
-    c.noiseFraction = numberOption("noise-fraction", v["noise-fraction"]);
-  }
-  if (v.featured !== undefined) {
-    c.featuredClasses = String(v.featured).split(",").map((x) => numberOption("featured", x));
-  }
+  if (c.out) await checkOutputPath("out", c.out, "folder");
 }
-
-/** Analysis-only options, shared with `report`. */
-export const ANALYSIS_OPTIONS: CommandSpec["options"] = {
-  resamples: {
-    type: "string",
-    arg: "N",
-    help: "bootstrap replicates per claim (default 1000; --quick 200)",
-  },
-  bandwidth: {
-    type: "string",
-    arg: "X",
-    help: "BMU density bandwidth in grid units (default: Scott's rule)",
-  },
-  "max-centre-classes": {
-    type: "string",
-    arg: "N",
-    help: "classes in the class-centre analysis (default 100)",
-  },
-  "noise-fraction": {
-    type: "string",
-    arg: "X",
-    help: "'noise barely moves BMUs' threshold, fraction of the random-unit distance (default 0.1)",
-  },
-  featured: {
-    type: "string",
-    arg: "L1,L2,…",
-    help: "class labels shown in the BMUs-by-class figures",
-  },
-};
 
 async function _readConfig(path: string): Promise<Partial<ReproduceConfig>> {
   let text: string;
@@ -96,8 +70,9 @@ export const command: CommandSpec = {
       type: "string",
       arg: "SPEC",
       help:
-        "builtin:fashion-mnist, folder:PATH, idx:PATH or cifar:PATH (default builtin:fashion-mnist)",
+        "builtin:fashion-mnist, folder:PATH, idx:PATH, cifar:PATH or svhn:PATH (default builtin:fashion-mnist)",
     },
+    ...CLASS_INDEX_OPTION,
     layers: {
       type: "string",
       arg: "L1,L2,…",
@@ -117,7 +92,7 @@ export const command: CommandSpec = {
     out: { type: "string", arg: "DIR", help: "output folder (default runs/NAME)" },
     force: {
       type: "boolean",
-      help: "write into a folder holding another run (never deletes files)",
+      help: "replace a folder holding another run or other files (moved aside to DIR.replaced-…)",
     },
     seed: { type: "string", arg: "S", help: "root seed (default 0)" },
     "per-class": {
@@ -159,6 +134,8 @@ export const command: CommandSpec = {
     "$SOMSCOPE_CACHE (default .cache/somscope). Re-running with the same settings reuses",
     "everything; changing only analysis options (--resamples, --bandwidth, …) recomputes only the",
     "analyses. `deno task somscope report runs/<name>` does that without model files.",
+    "The folder is written whole through .NAME.staging: a failed or killed run leaves the old run",
+    "(or none) and resumes from its stored artefacts when rerun with the same settings.",
   ].join("\n"),
   async run(v, positionals) {
     if (positionals.length) {
@@ -179,14 +156,10 @@ export const command: CommandSpec = {
       if (!v.name && !v.config) c.name = `${c.models.map((m) => m.name).join("+")}`;
     }
     if (v.data) c.data = String(v.data);
+    if (v["class-index"] !== undefined) c.classIndex = String(v["class-index"]);
     if (v.layers) { for (const m of c.models) m.layers = String(v.layers).split(","); }
     if (v.normalize) {
-      let n;
-      try {
-        n = parseNormalize(String(v.normalize));
-      } catch (e) {
-        throw new UsageError((e as Error).message);
-      }
+      const n = normalizeOption(v.normalize);
       for (const m of c.models) m.normalize = n;
     }
     if (v.name) c.name = String(v.name);
@@ -210,7 +183,10 @@ export const command: CommandSpec = {
     if (v.runtime) c.runtime = String(v.runtime) as ReproduceConfig["runtime"];
     if (v["allow-fewer"]) c.allowFewer = true;
     applyAnalysisOptions(c, v);
+    await _validate(c);
     const t0 = performance.now();
+    // The pipeline (models, SOMs, report renderers) loads only once the options are valid.
+    const { reproduce } = await import("../lib/pipeline/reproduce.ts");
     const r = await reproduce(c, { force: !!v.force, quiet: !!v.quiet });
     const verdicts = JSON.parse(await Deno.readTextFile(`${r.dir}/claims.json`)).claims as {
       holds: unknown;

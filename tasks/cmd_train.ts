@@ -2,23 +2,35 @@
  * `somscope train`: train a toroidal cosine SOM on a codes `.npy` file and write
  * `DIR/weights.npy` (K×d float32, row-major unit order), `DIR/losses.csv` (one line per batch)
  * and `DIR/som.json` (the map's header plus the run manifest: hyper-parameters, seed, backend,
- * adapter, versions, QE, TE, timings).
+ * adapter, versions, QE, TE, timings). QE and TE come from one top-2 BMU pass over the codes
+ * after training (`--no-quality` skips it: null in `som.json`). The grid is checked against the
+ * limits derived from it (`checkSomSize`) before the codes are read.
  *
- * Each file is written to a temporary name and renamed; `som.json` comes last, and an existing
- * `som.json` is removed first (with `--force`), so a folder never holds a loadable but
- * half-written map.
+ * The folder is written whole: into `.DIR.staging`, switched in at the end (`som.json`, the
+ * manifest with the ownership record, comes last), so a folder never holds a loadable but
+ * half-written map, nor a mix of two runs. A folder holding other files or another map is
+ * refused unless `--force` (its contents are then moved aside).
  *
  * @module
  */
 
-import { type CommandSpec, integerOption, numberOption, UsageError } from "../lib/cli_util.ts";
+import {
+  type CommandSpec,
+  integerOption,
+  numberOption,
+  readMatrix,
+  UsageError,
+  writeOutputFolder,
+} from "./cli.ts";
 import { GpuContext } from "../lib/gpu/context.ts";
 import { newManifest, timed } from "../lib/manifest.ts";
-import { type NpyArray, readNpy, writeNpy } from "../lib/npy.ts";
-import { writeFileAtomic, writeJsonAtomic } from "../lib/fs_atomic.ts";
+import { writeNpy } from "../lib/npy.ts";
+import { writeFileAtomic } from "../lib/fs_atomic.ts";
 import { Progress } from "../lib/progress.ts";
 import { DataFormatError } from "../lib/errors.ts";
-import { Som, SOM_BACKENDS, type SomBackendName, type SomInit } from "../lib/som/som.ts";
+import { Som, SOM_BACKENDS, type SomBackendName } from "../lib/som/som.ts";
+import { checkSomSize } from "../lib/som/size.ts";
+import type { SomInit } from "../lib/som/init.ts";
 
 /**
  * Parses `MxN` (e.g. `20x20`, `10×30`).
@@ -36,58 +48,6 @@ export function parseGrid(v: string): [number, number] {
     );
   }
   return [m, n];
-}
-
-/**
- * Reads a 2-D float `.npy` as float32 (float64 is converted).
- *
- * @param path File path.
- * @param what What the file is, for messages.
- * @returns Data and shape `[rows, cols]`.
- * @throws {DataFormatError} If it is not a non-empty 2-D float array.
- */
-export async function readMatrix(
-  path: string,
-  what: string,
-): Promise<{ data: Float32Array; rows: number; cols: number }> {
-  let arr: NpyArray;
-  try {
-    arr = await readNpy(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new DataFormatError(`Cannot read ${what}: ${path} does not exist`);
-    }
-    throw e;
-  }
-  if (arr.shape.length !== 2) {
-    throw new DataFormatError(
-      `Cannot read ${what}: ${path} has shape [${arr.shape}] but expected a 2-D array (rows × dim)`,
-    );
-  }
-  const [rows, cols] = arr.shape;
-  if (rows === 0 || cols === 0) {
-    throw new DataFormatError(`Cannot read ${what}: ${path} has shape [${arr.shape}] (empty)`);
-  }
-  let data: Float32Array;
-  if (arr.data instanceof Float32Array) data = arr.data;
-  else if (arr.data instanceof Float64Array) data = Float32Array.from(arr.data);
-  else {
-    throw new DataFormatError(
-      `Cannot read ${what}: ${path} holds ${arr.data.constructor.name} but expected float32 ` +
-        "(or float64)",
-    );
-  }
-  return { data, rows, cols };
-}
-
-async function _exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
 
 /** The `train` command. */
@@ -111,6 +71,10 @@ export const command: CommandSpec = {
       help: "initial weights: a K×d .npy file or a strategy",
     },
     "no-shuffle": { type: "boolean", help: "visit rows in file order every epoch (exact replay)" },
+    "no-quality": {
+      type: "boolean",
+      help: "skip the QE/TE pass after training (one top-2 BMU pass over the codes)",
+    },
     flat: { type: "boolean", help: "flat grid instead of a torus" },
     backend: {
       type: "string",
@@ -119,7 +83,10 @@ export const command: CommandSpec = {
       help: `compute backend: ${SOM_BACKENDS.join(", ")}`,
     },
     layer: { type: "string", arg: "NAME", help: "layer the codes come from (recorded)" },
-    force: { type: "boolean", help: "overwrite a map already in DIR" },
+    force: {
+      type: "boolean",
+      help: "replace a folder holding another map or other files (moved aside to DIR.replaced-…)",
+    },
     quiet: { type: "boolean", short: "q", help: "no progress output" },
   },
   notes: "Writes DIR/weights.npy (K×d float32), DIR/losses.csv and DIR/som.json (written last).\n" +
@@ -128,6 +95,12 @@ export const command: CommandSpec = {
     if (typeof v.codes !== "string") throw new UsageError("--codes X.npy is required");
     if (typeof v.out !== "string") throw new UsageError("--out DIR is required");
     const [m, n] = parseGrid(String(v.grid));
+    try {
+      checkSomSize({ m, n, backend: String(v.backend) as SomBackendName });
+    } catch (e) {
+      if (e instanceof RangeError) throw new UsageError(`--grid ${m}x${n}: ${e.message}`);
+      throw e;
+    }
     const epochs = integerOption("epochs", v.epochs, 1);
     const batchSize = integerOption("batch", v.batch, 1);
     const seed = integerOption("seed", v.seed, 0);
@@ -141,12 +114,6 @@ export const command: CommandSpec = {
       );
     }
     const out = v.out, force = Boolean(v.force), quiet = Boolean(v.quiet);
-    const headPath = `${out}/som.json`;
-    if (!force && await _exists(headPath)) {
-      throw new Error(
-        `Cannot train SOM: ${headPath} already holds a map; choose another --out or pass --force`,
-      );
-    }
     const params = {
       codes: v.codes,
       out,
@@ -162,93 +129,97 @@ export const command: CommandSpec = {
       init: String(v.init),
       shuffle: !v["no-shuffle"],
       backend,
+      quality: !v["no-quality"],
       layer: v.layer ?? null,
     };
-    const manifest = newManifest("train", params);
-    manifest.seeds = { root: seed, streams: ["som-init", "som-shuffle"] };
-    const codes = await timed(manifest, "read", () => readMatrix(v.codes as string, "codes"));
-    let init: SomInit;
-    const initOpt = String(v.init);
-    if (["normal", "pca", "sample"].includes(initOpt)) init = initOpt as SomInit;
-    else {
-      const w0 = await readMatrix(initOpt, "initial weights");
-      if (w0.rows !== m * n || w0.cols !== codes.cols) {
-        throw new DataFormatError(
-          `Cannot read initial weights: ${initOpt} has shape [${w0.rows},${w0.cols}] but the ` +
-            `${m}×${n} map on ${codes.cols}-column codes needs [${m * n},${codes.cols}]`,
-        );
-      }
-      init = w0.data;
-    }
-    let ctx: GpuContext | undefined;
-    if (backend === "webgpu") ctx = await GpuContext.create();
-    else if (backend === "auto") ctx = await GpuContext.create().catch(() => undefined);
-    manifest.adapter = ctx?.adapter ?? null;
-    const batches = Math.ceil(codes.rows / batchSize);
-    const progress = new Progress("train", epochs * batches, { unit: "batch", quiet });
-    let done = 0;
-    let som: Som | undefined;
-    try {
-      som = new Som({
-        m,
-        n,
-        dim: codes.cols,
-        periodic: !v.flat,
-        sigma0,
-        alpha0,
-        batchSize,
-        epochs,
-        seed,
-        init,
-        shuffle: !v["no-shuffle"],
-        backend,
-        ctx,
-        layer: typeof v.layer === "string" ? v.layer : undefined,
-        onProgress: (p) => {
-          const now = p.epoch * batches + p.batch;
-          if (now > done) progress.tick(now - done);
-          done = now;
-        },
-      });
-      const s = som;
-      const t0 = performance.now();
-      await timed(manifest, "train", () => s.train(codes.data, codes.rows));
-      if (done < epochs * batches) progress.tick(epochs * batches - done);
-      progress.done();
-      const trainSeconds = (performance.now() - t0) / 1000;
-      const qe = await timed(manifest, "quantization_error", () => s.quantizationError(codes.data));
-      const te = await timed(manifest, "topographic_error", () => s.topographicError(codes.data));
-      manifest.samplesPerSecond = codes.rows * epochs / trainSeconds;
-      manifest.backendNote = s.backendNote ?? null;
-      await timed(manifest, "write", async () => {
-        await Deno.mkdir(out, { recursive: true });
-        if (await _exists(headPath)) await Deno.remove(headPath); // --force: no stale header
-        await writeNpy(`${out}/weights.npy`, { data: s.weights, shape: [s.units, s.dim] });
-        const losses = s.losses;
-        const lines = ["batch,epoch,loss"];
-        for (let i = 0; i < losses.length; i++) {
-          lines.push(`${i},${Math.floor(i / batches)},${losses[i]}`);
+    const { out: _o, ...key } = params;
+    let line = "";
+    const own = { kind: "train", params: key, force, manifest: "som.json" };
+    await writeOutputFolder(out, own, async (dir) => {
+      const manifest = newManifest("train", params);
+      manifest.seeds = { root: seed, streams: ["som-init", "som-shuffle"] };
+      const codes = await timed(manifest, "read", () => readMatrix(v.codes as string, "codes"));
+      let init: SomInit;
+      const initOpt = String(v.init);
+      if (["normal", "pca", "sample"].includes(initOpt)) init = initOpt as SomInit;
+      else {
+        const w0 = await readMatrix(initOpt, "initial weights");
+        if (w0.rows !== m * n || w0.cols !== codes.cols) {
+          throw new DataFormatError(
+            `Cannot read initial weights: ${initOpt} has shape [${w0.rows},${w0.cols}] but the ` +
+              `${m}×${n} map on ${codes.cols}-column codes needs [${m * n},${codes.cols}]`,
+          );
         }
-        await writeFileAtomic(`${out}/losses.csv`, lines.join("\n") + "\n");
-      });
-      manifest.finished = new Date().toISOString();
-      await writeJsonAtomic(headPath, {
-        ...manifest,
-        ...s.toJSON(),
-        quantizationError: qe,
-        topographicError: te,
-        topographicErrorRule: "first and second BMU not 4-neighbours on the grid (D2 > 1)",
-      });
-      if (!quiet) {
-        console.log(
-          `trained ${m}x${n} SOM on ${codes.rows}×${codes.cols} codes with ${s.backendName}` +
-            `${s.backendNote ? ` (${s.backendNote})` : ""} in ${trainSeconds.toFixed(2)} s: ` +
-            `QE ${qe.toFixed(6)}, TE ${te.toFixed(4)} → ${out}`,
-        );
+        init = w0.data;
       }
-    } finally {
-      som?.dispose();
-      ctx?.dispose();
-    }
+      let ctx: GpuContext | undefined;
+      if (backend === "webgpu") ctx = await GpuContext.create();
+      else if (backend === "auto") ctx = (await GpuContext.auto()).ctx;
+      manifest.adapter = ctx?.adapter ?? null;
+      const batches = Math.ceil(codes.rows / batchSize);
+      const progress = new Progress("train", epochs * batches, { unit: "batch", quiet });
+      let done = 0;
+      let som: Som | undefined;
+      try {
+        som = new Som({
+          m,
+          n,
+          dim: codes.cols,
+          periodic: !v.flat,
+          sigma0,
+          alpha0,
+          batchSize,
+          epochs,
+          seed,
+          init,
+          shuffle: !v["no-shuffle"],
+          backend,
+          ctx,
+          layer: typeof v.layer === "string" ? v.layer : undefined,
+          onProgress: (p) => {
+            const now = p.epoch * batches + p.batch;
+            if (now > done) progress.tick(now - done);
+            done = now;
+          },
+        });
+        const s = som;
+        const t0 = performance.now();
+        await timed(manifest, "train", () => s.train(codes.data, codes.rows));
+        if (done < epochs * batches) progress.tick(epochs * batches - done);
+        progress.done();
+        const trainSeconds = (performance.now() - t0) / 1000;
+        const q = v["no-quality"]
+          ? null
+          : await timed(manifest, "quality", () => s.quality(codes.data));
+        const qe = q?.quantizationError ?? null, te = q?.topographicError ?? null;
+        manifest.samplesPerSecond = codes.rows * epochs / trainSeconds;
+        manifest.backendNote = s.backendNote ?? null;
+        await timed(manifest, "write", async () => {
+          await writeNpy(`${dir}/weights.npy`, { data: s.weights, shape: [s.units, s.dim] });
+          const losses = s.losses;
+          const lines = ["batch,epoch,loss"];
+          for (let i = 0; i < losses.length; i++) {
+            lines.push(`${i},${Math.floor(i / batches)},${losses[i]}`);
+          }
+          await writeFileAtomic(`${dir}/losses.csv`, lines.join("\n") + "\n");
+        });
+        manifest.finished = new Date().toISOString();
+        const head = {
+          ...manifest,
+          ...s.toJSON(),
+          quantizationError: qe,
+          topographicError: te,
+          topographicErrorRule: "first and second BMU not 4-neighbours on the grid (D2 > 1)",
+        };
+        line = `trained ${m}x${n} SOM on ${codes.rows}×${codes.cols} codes with ${s.backendName}` +
+          `${s.backendNote ? ` (${s.backendNote})` : ""} in ${trainSeconds.toFixed(2)} s: ` +
+          (q ? `QE ${qe!.toFixed(6)}, TE ${te!.toFixed(4)}` : "QE/TE skipped") + ` → ${out}`;
+        return head;
+      } finally {
+        som?.dispose();
+        ctx?.dispose();
+      }
+    });
+    if (!quiet) console.log(line);
   },
 };

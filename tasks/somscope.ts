@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type CommandSpec, runCommand } from "../lib/cli_util.ts";
+import { type CommandSpec, runCommand } from "./cli.ts";
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command: CommandSpec }> }> =
   {

@@ -12,7 +12,7 @@ import {
   upperTriangle,
   weightCosineDistances,
 } from "../lib/analysis/weight_distances.ts";
-import { quantizationError, topographicError, uMatrix } from "../lib/analysis/map_quality.ts";
+import { quantizationError, topographicError, uMatrix } from "../lib/som/quality.ts";
 import {
   alignMaps,
   applySymmetry,
@@ -22,7 +22,7 @@ import {
   torusSymmetries,
 } from "../lib/analysis/alignment.ts";
 import { bmuShiftDistances } from "../lib/analysis/shifts.ts";
-import { nearestUnit, torusDist } from "../lib/analysis/grid.ts";
+import { nearestUnit, torusDist } from "../lib/geometry/torus.ts";
 import { Rng } from "../lib/rng.ts";
 
 const G10 = { m: 10, n: 10 };

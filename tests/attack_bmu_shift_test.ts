@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertThrows } from "./asserts.ts";
-import { bmuShifts, bmuShiftTable, quantileSorted, shiftStats } from "../lib/attack/bmu_shift.ts";
-import { torusDistance, unitPosition } from "../lib/som/torus.ts";
+import { bmuShifts, bmuShiftTable, shiftStats } from "../lib/analysis/shifts.ts";
+import { quantileSorted } from "../lib/analysis/box_stats.ts";
+import { torusDistance, unitPosition } from "../lib/geometry/torus.ts";
 import { Rng } from "../lib/rng.ts";
 
 Deno.test("bmuShifts gives rank-matched torus distances that agree with torusDistance", () => {

@@ -9,10 +9,10 @@ import { GraphBuilder } from "./grad_helpers.ts";
 import { argmaxRows, defaultStepSize, PgdAttack, resolvePgdSettings } from "../lib/attack/pgd.ts";
 import { type AttackDataset, runAttack, writeAttackOutputs } from "../lib/attack/attack.ts";
 import { deriveGradientGraph, derivePgdStepGraph } from "../lib/grad/derive.ts";
-import { openGraphSession } from "../lib/attack/session.ts";
+import { openGraphSession } from "../lib/model/ort.ts";
 import { Rng } from "../lib/rng.ts";
 import { decodeNpy, encodeNpy } from "../lib/npy.ts";
-import { runCommand } from "../lib/cli_util.ts";
+import { runCommand } from "../tasks/cli.ts";
 import { command as attackCommand } from "../tasks/cmd_attack.ts";
 
 /** A small CNN on 1×8×8 images with 4 classes. */

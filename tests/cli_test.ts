@@ -33,3 +33,26 @@ Deno.test("somscope exits 2 with a message on stderr for an unknown command or o
   assertEquals(bad.code, 2);
   assert(bad.stderr.includes("no-such-option"), bad.stderr);
 });
+
+Deno.test("every folder-writing command refuses a file given as --out before any work", async () => {
+  const file = await Deno.makeTempFile();
+  try {
+    // A model that does not exist: the refusal must come first, before any model or data work.
+    const model = "no/such/model.onnx";
+    for (
+      const args of [
+        ["codes", model, "--data", "builtin:fashion-mnist", "--out", file],
+        ["attack", model, "--data", "builtin:fashion-mnist", "--out", file],
+        ["train", "--codes", "no/such/codes.npy", "--out", file],
+        ["reproduce", "--model", model, "--data", "builtin:fashion-mnist", "--out", file],
+      ]
+    ) {
+      const r = await cli(...args);
+      assertEquals(r.code, 2, `${args[0]}: ${r.stderr}`);
+      assert(r.stderr.includes("is a file but a folder is expected"), `${args[0]}: ${r.stderr}`);
+    }
+    assertEquals(await Deno.readTextFile(file), "");
+  } finally {
+    await Deno.remove(file);
+  }
+});

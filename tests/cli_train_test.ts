@@ -132,7 +132,7 @@ Deno.test("train and bmus reject bad input with exit 2 (usage) or 1 (failure) an
     const before = await Deno.readFile(`${out}/weights.npy`);
     const again = await cli("train", ...base, "--grid", "3x3", "--seed", "9");
     assertEquals(again.code, 1);
-    assert(again.stderr.includes("already holds a map") && again.stderr.includes("--force"));
+    assert(again.stderr.includes("another run") && again.stderr.includes("--force"), again.stderr);
     assertEquals(await Deno.readFile(`${out}/weights.npy`), before);
     assertEquals((await cli("train", ...base, "--grid", "3x3", "--seed", "9", "--force")).code, 0);
     assert((await Deno.readFile(`${out}/weights.npy`)).some((v, i) => v !== before[i]));
@@ -162,7 +162,59 @@ Deno.test("train and bmus reject bad input with exit 2 (usage) or 1 (failure) an
     );
     assertEquals(missing.code, 1);
     assert(missing.stderr.includes("unreadable"), missing.stderr);
+    // An existing output file is never overwritten without --force; a folder is a usage error.
+    await Deno.writeTextFile(`${dir}/b.npy`, "someone else's file");
+    const taken = await bm("--codes", codes, "--k", "2");
+    assertEquals(taken.code, 1);
+    assert(taken.stderr.includes("already exists") && taken.stderr.includes("--force"));
+    assertEquals(await Deno.readTextFile(`${dir}/b.npy`), "someone else's file");
+    assertEquals((await bm("--codes", codes, "--k", "2", "--force")).code, 0);
+    const asDir = await cli("bmus", "--som", out, "--codes", codes, "--out", dir);
+    assertEquals(asDir.code, 2);
+    assert(asDir.stderr.includes("is a folder"), asDir.stderr);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("train computes QE/TE in one pass equal to Som's, skips them with --no-quality", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const codes = await codesFile(dir, 60, 5, 3);
+    const base = ["train", "--codes", codes, "--grid", "3x4", "--epochs", "1", "-q"];
+    const a = await cli(...base, "--backend", "reference", "--out", `${dir}/a`);
+    assertEquals(a.code, 0, a.stderr);
+    const head = JSON.parse(await Deno.readTextFile(`${dir}/a/som.json`));
+    const som = await Som.load(`${dir}/a`, { backend: "reference" });
+    const x = (await readNpy(codes)).data as Float32Array;
+    assertEquals(head.quantizationError, await som.quantizationError(x));
+    assertEquals(head.topographicError, await som.topographicError(x));
+    assert("quality" in head.timings && !("topographic_error" in head.timings));
+    const b = await cli(...base, "--backend", "reference", "--no-quality", "--out", `${dir}/b`);
+    assertEquals(b.code, 0, b.stderr);
+    const hb = JSON.parse(await Deno.readTextFile(`${dir}/b/som.json`));
+    assertEquals([hb.quantizationError, hb.topographicError], [null, null]);
+    assertEquals(hb.parameters.quality, false);
+    assertEquals(
+      (await readNpy(`${dir}/b/weights.npy`)).data,
+      (await readNpy(`${dir}/a/weights.npy`)).data,
+      "the map does not depend on the quality pass",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("train refuses a grid too large for its K×K table before reading the codes (exit 2)", async () => {
+  const r = await cli(
+    "train",
+    "--codes",
+    "/nonexistent/x.npy",
+    "--grid",
+    "1000x1000",
+    "--out",
+    "/tmp/x",
+  );
+  assertEquals(r.code, 2, r.stderr);
+  assert(r.stderr.includes("1000x1000") && r.stderr.includes("4000000000000 bytes"), r.stderr);
 });

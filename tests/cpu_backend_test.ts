@@ -283,19 +283,20 @@ Deno.test("cpu backend rejects NaN rows by index and leaves the weights untouche
   const d = 4, w = randn(rng, 9 * d), data = randn(rng, 30 * d);
   data[17 * d + 2] = NaN;
   const before = w.slice();
+  const epoch = (weights: Float32Array, order: Int32Array) =>
+    cpu.trainEpoch({ m: 3, n: 3, periodic: true }, {
+      weights,
+      dim: d,
+      data,
+      order,
+      batchSize: 4,
+      step: 0,
+      totalSteps: 30,
+      alpha0: 0.1,
+      sigma0: 1,
+    });
   await assertRejects(
-    () =>
-      cpu.trainEpoch({ m: 3, n: 3, periodic: true }, {
-        weights: w,
-        dim: d,
-        data,
-        order: Int32Array.from({ length: 30 }, (_, i) => i),
-        batchSize: 4,
-        step: 0,
-        totalSteps: 30,
-        alpha0: 0.1,
-        sigma0: 1,
-      }),
+    () => epoch(w, Int32Array.from({ length: 30 }, (_, i) => i)),
     RangeError,
     "data row 17 has NaN in column 2",
   );
@@ -304,18 +305,7 @@ Deno.test("cpu backend rejects NaN rows by index and leaves the weights untouche
   const wNaN = w.slice();
   wNaN[4 * d] = NaN;
   await assertRejects(
-    () =>
-      cpu.trainEpoch({ m: 3, n: 3, periodic: true }, {
-        weights: wNaN,
-        dim: d,
-        data,
-        order: Int32Array.of(0),
-        batchSize: 4,
-        step: 0,
-        totalSteps: 30,
-        alpha0: 0.1,
-        sigma0: 1,
-      }),
+    () => epoch(wNaN, Int32Array.of(0)),
     RangeError,
     "weights unit 4 has NaN in column 0",
   );

@@ -37,12 +37,16 @@ Deno.test("cifar: a batch that is not whole records is a DataFormatError", async
   );
 });
 
-Deno.test("cifar: asking for 1 channel is a wrong-channel-count DataFormatError", async () => {
-  await assertRejects(
-    () => openDataset(`cifar:${L}cifar10`, { split: "train", channels: 1 }),
-    DataFormatError,
-    "CIFAR images have 3 channels but expected 1",
+Deno.test("cifar: 1 channel is PIL's convert('L') of the RGB planes", async () => {
+  const ds = await openDataset(`cifar:${L}cifar10`, { split: "val", channels: 1 });
+  assertEquals([ds.channels, ds.height, ds.width], [1, 32, 32]);
+  const x = await ds.load([0]), rgb = pixels(0, 3).map((v) => Math.round(v * 255));
+  const expected = Array.from(
+    { length: 1024 },
+    (_, j) =>
+      ((rgb[j] * 19595 + rgb[1024 + j] * 38470 + rgb[2048 + j] * 7471 + 0x8000) >> 16) / 255,
   );
+  assertClose(x, expected, 1e-7);
 });
 
 Deno.test("cifar: crop takes the centre of the 32×32 images", async () => {

@@ -91,11 +91,42 @@ Deno.test("folder: truncated and garbage images are DataFormatErrors naming the 
   await assertRejects(() => ds.load([0, 2]), DataFormatError, "2_garbage.png");
 });
 
+Deno.test("folder: decode failures give a plain reason naming the file", async () => {
+  const ds = await openDataset(`folder:${L}bad_decode`, { split: "train", crop: 4 });
+  await assertRejects(
+    () => ds.load([0]),
+    DataFormatError,
+    "0_truncated.png: truncated: the PNG file ends after",
+  );
+  const text = await assertRejects(
+    () => ds.load([1]),
+    DataFormatError,
+    '1_text.jpg: not an image: it starts with the text "name,label\\nthis is a CSV"',
+  );
+  assert(!/failOn|Warning|vips/i.test(text.message), text.message);
+  await assertRejects(() => ds.load([2]), DataFormatError, "2_empty.png: the file is empty");
+  // The first image is read at open time: the same reasons apply there.
+  await assertRejects(
+    () => openDataset(`folder:${L}bad_image`, { split: "train" }).then((d) => d.load([1])),
+    DataFormatError,
+    "1_truncated.jpg: truncated: the JPEG file ends after",
+  );
+});
+
+Deno.test("folder: grey output is PIL's convert('L') of the sRGB pixels, not sharp's grey", async () => {
+  const ref = JSON.parse(await Deno.readTextFile(`${L}grey/grey_ref.json`));
+  for (const split of ["train", "val"] as const) {
+    const ds = await openDataset(`folder:${L}grey`, { split, channels: 1 });
+    assertEquals([ds.channels, ds.height, ds.width], [1, 6, 7]);
+    assertClose(await ds.load([0]), ref[split].map((v: number) => v / 255), 1e-7);
+  }
+});
+
 Deno.test("folder: an image over the pixel limit is a DataFormatError (decompression bomb)", async () => {
   await assertRejects(
     () => openDataset(`folder:${L}bomb`, { split: "train", maxPixels: 1_000_000, crop: 4 }),
     DataFormatError,
-    "big.png: 2000×2000 = 4000000 pixels but the limit is 1000000",
+    "big.png: 2000×2000 = 4000000 pixels but the limit is 1000000 (too many pixels",
   );
   const ds = await openDataset(`folder:${L}folder`, { split: "train", crop: 8, maxPixels: 100 });
   await assertRejects(() => ds.load([2]), DataFormatError, "c0.jpg: 12×10 = 120 pixels");

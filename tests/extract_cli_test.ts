@@ -82,6 +82,27 @@ Deno.test("somscope codes writes tables, codes and a manifest, and a rerun is a 
     const m2 = JSON.parse(await Deno.readTextFile(`${dir}/out/manifest.json`));
     assertEquals(m2.cache.computed, 0);
     assertEquals(decodeNpy(await Deno.readFile(`${dir}/out/CL3.npy`)).data, codes.data);
+    // The folder is the run's own: another sample is another run, a stray file is foreign;
+    // both are refused naming what is in the way, and --force moves the old contents aside.
+    const other = args.map((a) => (a === "2" ? "3" : a));
+    const o = await somscope(...other);
+    assertEquals(o.code, 1);
+    assert(o.stderr.includes("another run") && o.stderr.includes("--force"), o.stderr);
+    await Deno.writeTextFile(`${dir}/out/notes.txt`, "mine");
+    const f = await somscope(...args);
+    assertEquals(f.code, 1);
+    assert(f.stderr.includes("notes.txt"), f.stderr);
+    const forced = await somscope(...other, "--force");
+    assertEquals(forced.code, 0, forced.stderr);
+    assertEquals(decodeNpy(await Deno.readFile(`${dir}/out/CL3.npy`)).shape, [30, 128]);
+    assertEquals([...Deno.readDirSync(`${dir}/out`)].map((e) => e.name).sort(), files);
+    const aside = [...Deno.readDirSync(dir)].find((e) => e.name.startsWith("out.replaced-"))!;
+    assertEquals(Deno.readTextFileSync(`${dir}/${aside.name}/notes.txt`), "mine");
+    // A file where the folder is expected is a usage error, before any work.
+    await Deno.writeTextFile(`${dir}/file`, "x");
+    const asFile = await somscope(...args.map((a) => (a === `${dir}/out` ? `${dir}/file` : a)));
+    assertEquals(asFile.code, 2);
+    assert(asFile.stderr.includes("is a file"), asFile.stderr);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,7 +1,6 @@
 import {
   codeDimension,
   DataFormatError,
-  type GpuContext,
   reduceFeatureMaps,
   reduceFeatureMapsCpu,
   reduceFeatureMapsGpu,
@@ -11,7 +10,7 @@ import {
 } from "../mod.ts";
 import { _plan } from "../lib/codes/feature_map_reduce.ts";
 import { assert, assertArrayClose, assertEquals, assertRejects, assertThrows } from "./asserts.ts";
-import { gpuContextOrSkip } from "./gpu_helper.ts";
+import { withGpu } from "./gpu_helper.ts";
 
 // Tolerances, stated once. The reference accumulates in float64 and rounds once to float32.
 // The CPU path also accumulates in float64 (different order): within 2 float32 ulps.
@@ -200,16 +199,6 @@ Deno.test("_plan() covers every map once with aligned bindings inside the limit"
 });
 
 // ---- WebGPU (llvmpipe here and on CI) ----
-
-async function withGpu(fn: (ctx: GpuContext) => Promise<void>): Promise<void> {
-  const ctx = await gpuContextOrSkip();
-  if (!ctx) return;
-  try {
-    await fn(ctx);
-  } finally {
-    ctx.dispose();
-  }
-}
 
 Deno.test("the WebGPU kernel matches the reference on random inputs, both entry points, flat and xy (±5e-6 + 5e-6·|x|)", async () => {
   await withGpu(async (ctx) => {

@@ -108,7 +108,7 @@ for (const arch of ["resnet", "vit"]) {
 }
 
 Deno.test("the gradient graph gives the same result on onnxruntime-web wasm as on node (both MaxPool forms)", async () => {
-  const { openGraphSession } = await import("../lib/attack/session.ts");
+  const { openGraphSession } = await import("../lib/model/ort.ts");
   const bytes = await Deno.readFile("tests/data/models/toy_cnn.onnx");
   const rng = new Rng(2);
   const x = Float32Array.from({ length: 2 * 28 * 28 }, () => rng.float());
@@ -120,7 +120,7 @@ Deno.test("the gradient graph gives the same result on onnxruntime-web wasm as o
   for (const target of ["cpu", "webgpu"] as const) {
     const g = deriveGradientGraph(bytes, { batch: 2, target });
     for (const runtime of ["node", "wasm"] as const) {
-      const s = await openGraphSession(g, runtime, 1);
+      const s = await openGraphSession(g, { runtime, threads: 1 });
       out.push((await s.run(feeds)).input_grad);
       await s.release();
     }
@@ -136,7 +136,7 @@ Deno.test("the gradient graph gives the same result on onnxruntime-web wasm as o
 });
 
 Deno.test("somscope grad writes a loadable gradient graph and fails cleanly on bad input", async () => {
-  const { runCommand } = await import("../lib/cli_util.ts");
+  const { runCommand } = await import("../tasks/cli.ts");
   const { command } = await import("../tasks/cmd_grad.ts");
   const { GraphBuilder } = await import("./grad_helpers.ts");
   const dir = await Deno.makeTempDir();
@@ -177,7 +177,7 @@ Deno.test("somscope grad writes a loadable gradient graph and fails cleanly on b
 
 Deno.test("the webgpu-target gradient graph runs on onnxruntime-web's WebGPU EP and matches node", async () => {
   const { gpuContextOrSkip } = await import("./gpu_helper.ts");
-  const { openGraphSession } = await import("../lib/attack/session.ts");
+  const { openGraphSession } = await import("../lib/model/ort.ts");
   const ctx = await gpuContextOrSkip();
   if (!ctx) return;
   try {
@@ -187,7 +187,9 @@ Deno.test("the webgpu-target gradient graph runs on onnxruntime-web's WebGPU EP 
     const bytes = await Deno.readFile("tests/data/models/toy_cnn.onnx");
     const x = Float32Array.from({ length: 2 * 784 }, (_, i) => (i * 0.618) % 1);
     const labels = BigInt64Array.of(1n, 4n);
-    const ref = await openGraphSession(deriveGradientGraph(bytes, { batch: 2 }), "node", 1);
+    const ref = await openGraphSession(deriveGradientGraph(bytes, { batch: 2 }), {
+      threads: 1,
+    });
     const want = (await ref.run({
       input: { data: x, dims: [2, 1, 28, 28] },
       labels: { data: labels, dims: [2] },

@@ -1,4 +1,5 @@
 import {
+  assertRuntimesAgree,
   createRuntime,
   extractCodes,
   listLayers,
@@ -111,18 +112,9 @@ Deno.test("fixture codes agree across runtimes: wasm vs node ≤ 1e-5, webgpu vs
           progress: false,
           cacheDir: `${cacheDir}/${name}_${runtime}`,
         });
-      const node = await run("node");
       const others: ["wasm" | "webgpu", number][] = [["wasm", 1e-5]];
       if (ctx) others.push(["webgpu", 1e-4]);
-      for (const [kind, tol] of others) {
-        const r = await run(kind);
-        assertEquals(r.runtime?.kind, kind);
-        assertEquals(r.predictions, node.predictions);
-        for (let i = 0; i < r.layers.length; i++) {
-          const e = relErr(r.layers[i].codes, node.layers[i].codes);
-          assert(e <= tol, `${name} ${kind} ${r.layers[i].label}: relative error ${e}`);
-        }
-      }
+      await assertRuntimesAgree(name, run, others);
     }
   } finally {
     ctx?.dispose();

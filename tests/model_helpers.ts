@@ -17,8 +17,9 @@ export {
 } from "../mod.ts";
 export type { DatasetLike } from "../mod.ts";
 export { DT, encodeModel } from "../lib/onnx/proto.ts";
-import type { DatasetLike } from "../mod.ts";
+import type { DatasetLike, ExtractResult } from "../mod.ts";
 import { Rng } from "../mod.ts";
+import { assert, assertEquals } from "./asserts.ts";
 
 /**
  * A deterministic synthetic data set: example `i` has pixels from a seeded stream and label
@@ -72,4 +73,29 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
     m = Math.max(m, Math.abs(b[i]));
   }
   return m === 0 ? d : d / m;
+}
+
+/**
+ * Extracts with `run("node")`, then with each other runtime of `others`, and asserts that each
+ * reports its runtime, predicts as node does and has codes within its tolerance of node's.
+ *
+ * @param name Model name for the messages.
+ * @param run Extraction on one runtime.
+ * @param others The other runtimes and their relative-error tolerances.
+ */
+export async function assertRuntimesAgree(
+  name: string,
+  run: (runtime: "node" | "wasm" | "webgpu") => Promise<ExtractResult>,
+  others: ["wasm" | "webgpu", number][],
+): Promise<void> {
+  const node = await run("node");
+  for (const [kind, tol] of others) {
+    const r = await run(kind);
+    assertEquals(r.runtime?.kind, kind);
+    assertEquals(r.predictions, node.predictions);
+    for (let i = 0; i < r.layers.length; i++) {
+      const e = relErr(r.layers[i].codes, node.layers[i].codes);
+      assert(e <= tol, `${name} ${kind} ${r.layers[i].label}: relative error ${e}`);
+    }
+  }
 }

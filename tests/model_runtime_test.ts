@@ -8,7 +8,7 @@ import {
   readNpy,
   relErr,
 } from "./model_helpers.ts";
-import { reduceFeatureMapsCpu, reduceFeatureMapsGpu } from "../mod.ts";
+import { gpuPolicy, reduceFeatureMapsCpu, reduceFeatureMapsGpu } from "../mod.ts";
 import { assert, assertEquals, assertRejects } from "./asserts.ts";
 import { gpuContextOrSkip } from "./gpu_helper.ts";
 import { model as buildModel, node, tensor, valueInfo } from "../lib/onnx/proto.ts";
@@ -86,7 +86,7 @@ Deno.test("webgpu runtime on the shared device: taps and GPU-reduced codes match
   }
 });
 
-Deno.test("auto runtime picks node on a fallback adapter and records why", async () => {
+Deno.test("auto runtime follows the context's GPU policy: node on a software adapter, and says why", async () => {
   const ctx = await gpuContextOrSkip();
   if (!ctx) return;
   const m = await loadModel(`${DIR}/toy_cnn.onnx`);
@@ -94,7 +94,8 @@ Deno.test("auto runtime picks node on a fallback adapter and records why", async
   try {
     if (ctx.adapter.isFallbackAdapter) {
       assertEquals(rt.kind, "node");
-      assert(rt.reason.includes("fallback adapter"), rt.reason);
+      assertEquals(rt.reason, `auto: ${gpuPolicy(ctx).reason}`);
+      assert(rt.reason.includes("software adapter"), rt.reason);
     } else {
       assertEquals(rt.kind, "webgpu");
     }

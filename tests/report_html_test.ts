@@ -5,6 +5,10 @@ import { analyzeModel, type LayerInput } from "../lib/analysis/analyze.ts";
 import { scopeSvgIds, writeReport } from "../lib/report/write_report.ts";
 import type { RunSummary } from "../lib/report/html.ts";
 import { PAPER_LIKE, planted } from "./analysis_planted.ts";
+import { FIGURE_IDS } from "./figure_ids.ts";
+import { modelClaims } from "../lib/pipeline/stages/analyses.ts";
+
+const CLAIMS = { resamples: 100, noiseFraction: 0.1 };
 
 const CHROMIUM_ARGS = [
   "--no-sandbox",
@@ -90,7 +94,8 @@ Deno.test("writeReport() writes claims, tables, figures and a page that shows ev
       "planted_vit",
       planted(PAPER_LIKE).map((l, i) => ({ ...l, layer: `cls${i}` })),
     );
-    const files = await writeReport(dir, SUMMARY, [resnet, vit], { resamples: 100 });
+    const evaluated = [resnet, vit].flatMap((a) => modelClaims(a, { ...CLAIMS, seed: 0 }));
+    const files = await writeReport(dir, SUMMARY, [resnet, vit], evaluated, { resamples: 100 });
     const claims = JSON.parse(await Deno.readTextFile(files.claims));
     assertEquals(claims.claims.length, 18);
     assert(
@@ -103,24 +108,7 @@ Deno.test("writeReport() writes claims, tables, figures and a page that shows ev
       const csv = aq.fromCSV(await Deno.readTextFile(f.replace(/\.arrow$/, ".csv")));
       assertEquals(t.numRows(), csv.numRows(), f);
     }
-    const ids = [
-      "fig03_loss",
-      "fig04_bmu_density",
-      "fig05_bmus_by_class",
-      "fig06ab_dclass",
-      "fig06cd_weight_cd",
-      "fig07_centre_cd",
-      "fig08_datasets",
-      "fig09_vit_weight_cd",
-      "fig10_vit_centre_cd",
-      "fig11_bmu_shifts",
-      "fig12_vit_bmu_shifts",
-      "supp01_bmu_density",
-      "supp02_bmus_by_class",
-      "supp03_correct_incorrect",
-      "extra_map_quality",
-      "extra_umatrix",
-    ];
+    const ids = FIGURE_IDS;
     for (const id of ids) {
       const svg = await Deno.readTextFile(`${dir}/figures/${id}.svg`);
       assert(svg.startsWith("<svg") && svg.includes("</svg>"), id);

@@ -2,6 +2,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import * as aq from "npm:arquero@8.0.3";
 import { runCli } from "./cli_helper.ts";
+import { FIGURE_IDS } from "./figure_ids.ts";
 
 const cli = (args: string[], env: Record<string, string>) => runCli(args, env);
 
@@ -149,7 +150,7 @@ Deno.test("reproduce rejects bad input with clear errors and writes nothing", as
       ],
       env,
     );
-    assertEquals(badSpec.code, 1);
+    assertEquals(badSpec.code, 2); // a usage error, like every bad option value
     assert(badSpec.stderr.includes("zip:"), badSpec.stderr);
     const noData = await cli(["reproduce", "--model", "tests/data/models/toy_cnn.onnx"], env);
     assertEquals(noData.code, 2);
@@ -164,8 +165,12 @@ Deno.test("reproduce rejects bad input with clear errors and writes nothing", as
     assert(badConfig.stderr.includes("bad.json"), badConfig.stderr);
     await Deno.writeTextFile(`${tmp}/grid.json`, JSON.stringify({ grid: 0, out: `${tmp}/g` }));
     const badGrid = await cli(["reproduce", "--config", `${tmp}/grid.json`], env);
-    assertEquals(badGrid.code, 1);
+    assertEquals(badGrid.code, 2);
     assert(badGrid.stderr.includes("grid is 0"), badGrid.stderr);
+    // A grid whose K×K tables cannot fit is refused at once, naming the size.
+    const huge = await cli(["reproduce", "--quick", "--grid", "1000", "--out", `${tmp}/h`], env);
+    assertEquals(huge.code, 2);
+    assert(huge.stderr.includes("8.0 TB"), huge.stderr);
     const noRun = await cli(["report", `${tmp}/nothing`], env);
     assertEquals(noRun.code, 1);
     assert(noRun.stderr.includes("manifest.json"));
@@ -205,7 +210,7 @@ Deno.test("reproduce rejects bad input with clear errors and writes nothing", as
     );
     assertEquals(extra.code, 1, extra.stderr);
     assert(/val(idation)?.*not in (the )?train/i.test(extra.stderr), extra.stderr);
-    for (const d of ["a", "b", "g"]) {
+    for (const d of ["a", "b", "g", "h"]) {
       assert(!(await Deno.stat(`${tmp}/${d}`).then(() => true, () => false)), `${d} written`);
     }
   } finally {
@@ -227,20 +232,7 @@ Deno.test({
       await checkRunFolder(`${tmp}/run`, ["fmnist_resnet", "fmnist_vit"]);
       const figs = JSON.parse(await Deno.readTextFile(`${tmp}/run/manifest.json`)).outputs
         .figures as string[];
-      for (
-        const id of [
-          "fig05_bmus_by_class",
-          "fig06cd_weight_cd",
-          "fig07_centre_cd",
-          "fig08_datasets",
-          "fig09_vit_weight_cd",
-          "fig10_vit_centre_cd",
-          "fig11_bmu_shifts",
-          "fig12_vit_bmu_shifts",
-          "supp01_bmu_density",
-          "supp02_bmus_by_class",
-        ]
-      ) {
+      for (const id of FIGURE_IDS) {
         assert(figs.includes(`figures/${id}.svg`), id);
       }
       const layers = JSON.parse(await Deno.readTextFile(`${tmp}/run/claims.json`)).claims

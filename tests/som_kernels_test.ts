@@ -5,7 +5,6 @@
 import { assert, assertArrayClose, assertEquals } from "./asserts.ts";
 import {
   type EpochArgs,
-  type GpuContext,
   referenceBackend,
   Rng,
   Som,
@@ -14,22 +13,12 @@ import {
   type TopK,
   webgpuBackend,
 } from "../mod.ts";
-import { gpuContextOrSkip } from "./gpu_helper.ts";
+import { withGpu } from "./gpu_helper.ts";
 import { loadGolden, replayGolden } from "./som_golden.ts";
 
 function randn(n: number, seed: number): Float32Array {
   const rng = new Rng(seed);
   return Float32Array.from({ length: n }, () => rng.normal());
-}
-
-async function withGpu(fn: (ctx: GpuContext) => Promise<void>): Promise<void> {
-  const ctx = await gpuContextOrSkip();
-  if (!ctx) return;
-  try {
-    await fn(ctx);
-  } finally {
-    ctx.dispose();
-  }
 }
 
 /** Same top-k up to float32 rounding: equal distances within tol; indices equal unless tied. */

@@ -439,21 +439,32 @@ Deno.test("topk() never asks a backend for more than 2^24 distances at once", as
   assertEquals(calls, Math.ceil(N / Math.floor((1 << 24) / 1600)));
 });
 
-Deno.test("auto backend never picks webgpu on a software adapter", async () => {
-  const som = new Som({ m: 2, n: 2, dim: 3 });
-  await som.backend();
+Deno.test("auto backend follows the GPU policy: never webgpu on a software adapter or without a context", async () => {
   const { GpuContext } = await import("../mod.ts");
-  let fallback = true;
+  const { ctx, policy } = await GpuContext.auto();
   try {
-    const ctx = await GpuContext.create();
-    fallback = ctx.adapter.isFallbackAdapter;
-    ctx.dispose();
-  } catch { /* no adapter: fallback path */ }
-  if (fallback) {
-    assert(som.backendName === "cpu" || som.backendName === "reference", som.backendName!);
-  } else assertEquals(som.backendName, "webgpu");
-  assert(som.backendName !== "reference" || som.backendNote?.includes("cpu backend unavailable"));
-  som.dispose();
+    const som = new Som({ m: 2, n: 2, dim: 3, ctx });
+    await som.backend();
+    if (policy.wgsl) assertEquals(som.backendName, "webgpu");
+    else {
+      assert(som.backendName === "cpu" || som.backendName === "reference", som.backendName!);
+      assert(som.backendNote?.startsWith(policy.reason), som.backendNote);
+    }
+    assert(som.backendName !== "reference" || som.backendNote?.includes("cpu backend unavailable"));
+    som.dispose();
+    const alone = new Som({ m: 2, n: 2, dim: 3 });
+    await alone.backend();
+    assert(alone.backendName !== "webgpu", "a map without a context never makes one");
+    assert(alone.backendNote?.startsWith("no GPU context"), alone.backendNote);
+    alone.dispose();
+    await assertRejects(
+      () => new Som({ m: 2, n: 2, dim: 3, backend: "webgpu" }).backend(),
+      TypeError,
+      "options.ctx",
+    );
+  } finally {
+    ctx?.dispose();
+  }
 });
 
 Deno.test("onProgress reports every epoch's end on every backend kind", async () => {
@@ -472,4 +483,28 @@ Deno.test("onProgress reports every epoch's end on every backend kind", async ()
     assert(seen.includes("0/2:3/3") && seen.at(-1) === "1/2:3/3", `${backend}: ${seen}`);
     som.dispose();
   }
+});
+
+Deno.test("quality() gives the same QE and TE as the two separate calls, from one top-2 pass", async () => {
+  const data = randn(300 * 6, 31);
+  for (const backend of ["reference", "cpu"] as const) {
+    const som = new Som({ m: 4, n: 5, dim: 6, epochs: 1, backend });
+    await som.train(data);
+    let calls = 0;
+    const be = await som.backend();
+    const topk = be.topk.bind(be);
+    be.topk = (w, d, x, k) => (calls++, topk(w, d, x, k));
+    const q = await som.quality(data);
+    assertEquals(calls, 1, "one backend pass");
+    assertEquals(q, {
+      quantizationError: await som.quantizationError(data),
+      topographicError: await som.topographicError(data),
+    });
+    som.dispose();
+  }
+  const one = new Som({ m: 1, n: 1, dim: 2, init: new Float32Array([1, 0]), backend: "reference" });
+  assertEquals(await one.quality(new Float32Array([0, 1])), {
+    quantizationError: 1,
+    topographicError: 0,
+  });
 });

@@ -19,7 +19,7 @@ import {
   assertRejects,
   assertThrows,
 } from "./asserts.ts";
-import { gpuContextOrSkip } from "./gpu_helper.ts";
+import { withGpu } from "./gpu_helper.ts";
 
 /** Brute force: the minimum over the 3×3 tiling of squared offsets (independent of min(d, m−d)). */
 function tiledD2(a: number, b: number, m: number, n: number): number {
@@ -207,9 +207,7 @@ Deno.test("cosineDistanceMatrixNative() matches the reference within 1e-5 and is
 // ---- WebGPU ----
 
 Deno.test("pairwiseTorusDistancesGpu() matches the CPU path within 1e-5, non-square grids, split outputs", async () => {
-  const ctx = await gpuContextOrSkip();
-  if (!ctx) return;
-  try {
+  await withGpu(async (ctx) => {
     const rng = new Rng(4);
     for (const [m, n, P, Q] of [[20, 20, 130, 10], [7, 13, 33, 65], [40, 40, 1, 1], [1, 5, 5, 3]]) {
       const a = randomPositions(rng, P, m, n), b = randomPositions(rng, Q, m, n);
@@ -223,15 +221,11 @@ Deno.test("pairwiseTorusDistancesGpu() matches the CPU path within 1e-5, non-squ
       (await pairwiseTorusDistancesGpu(ctx, new Float32Array(0), new Float32Array(4), 3, 3)).length,
       0,
     );
-  } finally {
-    ctx.dispose();
-  }
+  });
 });
 
 Deno.test("cosineDistanceMatrixGpu() matches the reference within 1e-5, exactly symmetric, zero vector at 1", async () => {
-  const ctx = await gpuContextOrSkip();
-  if (!ctx) return;
-  try {
+  await withGpu(async (ctx) => {
     const rng = new Rng(10);
     for (
       const [K, d, wg] of [
@@ -268,7 +262,5 @@ Deno.test("cosineDistanceMatrixGpu() matches the reference within 1e-5, exactly 
       RangeError,
       "workgroupSize is 0",
     );
-  } finally {
-    ctx.dispose();
-  }
+  });
 });

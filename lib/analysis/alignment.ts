@@ -7,7 +7,8 @@
  * @module
  */
 
-import { type GridShape, rowNorms, torusDist, wrap } from "./grid.ts";
+import { type GridShape, torusDist, wrap } from "../geometry/torus.ts";
+import { rowNorms } from "../geometry/cosine.ts";
 import type { ClassCentre } from "./class_centres.ts";
 import { quantileSorted } from "./box_stats.ts";
 

@@ -25,8 +25,8 @@ import {
   dClass,
 } from "./class_centres.ts";
 import { type BmuDensity, bmuDensity, type DensityOptions } from "./density.ts";
-import { checkTopk, type GridShape } from "./grid.ts";
-import { quantizationError, topographicError, uMatrix } from "./map_quality.ts";
+import { checkTopk, type GridShape } from "../geometry/torus.ts";
+import { quantizationError, topographicError, uMatrix } from "../som/quality.ts";
 import { type PlacementStability, placementStability, stabilityInterval } from "./alignment.ts";
 import { bmuShiftDistances } from "./shifts.ts";
 import {
@@ -305,140 +305,184 @@ export function analyzeModel(
     (classes.length <= 4
       ? classes
       : [0, 1, 2, 3].map((i) => classes[Math.round((i * (classes.length - 1)) / 3)]));
-  const rng = new Rng(options.seed ?? 0).stream("centre-classes");
-  const heatSize = options.heatmapSize ?? 32;
-  const out: LayerAnalysis[] = [];
-  for (const L of layers) {
-    const K = L.grid.m * L.grid.n;
-    if (L.weights.length !== K * L.dim) {
-      throw new RangeError(
-        `Cannot analyse layer ${L.layer}: weights have ${L.weights.length} values but expected ` +
-          `${L.grid.m}×${L.grid.n}×${L.dim}`,
-      );
-    }
-    checkTopk(`analyse layer ${L.layer}`, L.train.topk, L.k, L.grid);
-    const centres = classCentres(L.train.topk, L.k, L.train.labels, L.grid);
-    const dTr = dClass(L.train.topk, L.k, L.train.labels, centres, L.grid);
-    const dVal = dClass(L.val.topk, L.k, L.val.labels, centres, L.grid);
-    const D = weightCosineDistances(L.weights, K, L.dim);
-    const unitMeans = _unitMeans(D, K);
-    const tri = upperTriangle(D, K);
-    const sizeKey = (g: GridShape) => `${g.m}x${g.n}`;
-    const maps = [
-      { grid: L.grid, weights: L.weights, train: L.train },
-      ...(L.sizes ?? []).filter((s) => sizeKey(s.grid) !== sizeKey(L.grid)),
-    ].sort((a, b) => a.grid.m * a.grid.n - b.grid.m * b.grid.n);
-    const centreCd = maps.map((s) => {
-      const cs = s === maps.find((x) => x.weights === L.weights)
-        ? centres
-        : classCentres(s.train.topk, L.k, s.train.labels, s.grid);
-      const cd = centreCosineDistances(s.weights, L.dim, cs, {
-        maxClasses: options.maxCentreClasses ?? 100,
-        rng: rng.stream(`${model}/${L.layer}/${sizeKey(s.grid)}`),
-      });
-      return {
-        size: sizeKey(s.grid),
-        grid: s.grid,
-        centres: cs,
-        labels: cd.labels,
-        pairs: cd.pairs,
-        box: boxStats(cd.pairs.map((p) => p[2])),
-      };
-    });
-    const correctness = L.val.correct
-      ? correctnessDistances(L.val.topk, L.k, L.val.labels, L.val.correct, centres, L.grid)
-      : [];
-    const ucc = new Map<string, number>();
-    for (let i = 0; i < L.train.labels.length; i++) {
-      const key = `${L.train.topk[i * L.k]},${L.train.labels[i]}`;
-      ucc.set(key, (ucc.get(key) ?? 0) + 1);
-    }
-    const unitClassCounts = [...ucc.entries()].map(([key, c]) => {
-      const [u, l] = key.split(",").map(Number);
-      return [u, l, c] as [number, number, number];
-    }).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    const la: LayerAnalysis = {
-      layer: L.layer,
-      grid: L.grid,
-      dim: L.dim,
-      losses: Float64Array.from(L.losses),
-      batchesPerEpoch: L.batchesPerEpoch,
-      finalLoss: _finalLoss(L.losses),
-      density: bmuDensity(L.train.topk, L.k, L.grid, options.density),
-      centres,
-      dClassTrain: dTr,
-      dClassVal: dVal,
-      dClassTrainBox: boxStats(dTr.map((d) => d.dClass)),
-      dClassValBox: boxStats(dVal.map((d) => d.dClass)),
-      weightCd: distribution(tri),
-      weightCdUnitMeans: unitMeans,
-      weightCdHeat: downsampleMatrix(D, K, heatSize),
-      heatSize: Math.min(heatSize, K),
-      weightCdHist: histogram(tri, 40, 0, 2),
-      centreCd,
-      correctness,
-      bmusByClass: {
-        train: bmusByClass(L.train.topk, L.k, L.train.labels, featured, L.grid),
-        val: bmusByClass(L.val.topk, L.k, L.val.labels, featured, L.grid),
-      },
-      unitClassCounts,
-      quality: {
-        quantizationError: L.train.distance ? quantizationError(L.train.distance, L.k) : NaN,
-        topographicError: L.k >= 2 ? topographicError(L.train.topk, L.k, L.grid) : NaN,
-        uMatrix: uMatrix(L.weights, L.dim, L.grid),
-      },
-    };
-    if (L.shifts) {
-      la.shifts = {};
-      if (L.shifts.adversarial) {
-        la.shifts.adversarial = _shiftSummary(L.shifts.clean, L.shifts.adversarial, L.k, L.grid);
-      }
-      if (L.shifts.noise) {
-        la.shifts.noise = _shiftSummary(L.shifts.clean, L.shifts.noise, L.k, L.grid);
-      }
-    }
-    if (L.ensemble && L.ensemble.length > 0) {
-      const seeds = [
-        {
-          seed: L.seed ?? "main",
-          weights: L.weights,
-          train: L.train,
-          val: L.val as SplitBmus | undefined,
-          finalLoss: la.finalLoss as number | undefined,
-        },
-        ...L.ensemble,
-      ];
-      const seedCentres = seeds.map((s, i) =>
-        i === 0 ? centres : classCentres(s.train.topk, L.k, s.train.labels, L.grid)
-      );
-      const ps = placementStability(
-        seeds.map((s, i) => ({ seed: s.seed, weights: s.weights, centres: seedCentres[i] })),
-        L.dim,
-        L.grid,
-      );
-      la.ensemble = {
-        ...ps,
-        dClassTrainBySeed: seeds.map((s, i) =>
-          i === 0 ? dTr : dClass(s.train.topk, L.k, s.train.labels, seedCentres[i], L.grid)
-        ),
-        dClassValBySeed: seeds.flatMap((s, i) =>
-          i === 0
-            ? [dVal]
-            : s.val
-            ? [dClass(s.val.topk, L.k, s.val.labels, seedCentres[i], L.grid)]
-            : []
-        ),
-        finalLossBySeed: seeds.map((s) => s.finalLoss ?? NaN),
-        weightCdUnitMeansBySeed: seeds.map((s, i) =>
-          i === 0 ? unitMeans : _unitMeans(weightCosineDistances(s.weights, K, L.dim), K)
-        ),
-        stabilityInterval: stabilityInterval(
-          ps,
-          new Rng(options.seed ?? 0).stream(`stability/${model}/${L.layer}`),
-        ),
-      };
-    }
-    out.push(la);
-  }
+  const out = layers.map((L) => _analyzeLayer(model, L, featured, options));
   return { model, classes, featuredClasses: featured, layers: out };
+}
+
+function _sizeKey(g: GridShape): string {
+  return `${g.m}x${g.n}`;
+}
+
+/** Every analysis of one layer (SPEC §4 items 1–8 and the BMU shifts). */
+function _analyzeLayer(
+  model: string,
+  L: LayerInput,
+  featured: number[],
+  options: AnalyzeOptions,
+): LayerAnalysis {
+  const K = L.grid.m * L.grid.n;
+  if (L.weights.length !== K * L.dim) {
+    throw new RangeError(
+      `Cannot analyse layer ${L.layer}: weights have ${L.weights.length} values but expected ` +
+        `${L.grid.m}×${L.grid.n}×${L.dim}`,
+    );
+  }
+  checkTopk(`analyse layer ${L.layer}`, L.train.topk, L.k, L.grid);
+  const heatSize = options.heatmapSize ?? 32;
+  const centres = classCentres(L.train.topk, L.k, L.train.labels, L.grid);
+  const dTr = dClass(L.train.topk, L.k, L.train.labels, centres, L.grid);
+  const dVal = dClass(L.val.topk, L.k, L.val.labels, centres, L.grid);
+  const D = weightCosineDistances(L.weights, K, L.dim);
+  const unitMeans = _unitMeans(D, K);
+  const tri = upperTriangle(D, K);
+  const la: LayerAnalysis = {
+    layer: L.layer,
+    grid: L.grid,
+    dim: L.dim,
+    losses: Float64Array.from(L.losses),
+    batchesPerEpoch: L.batchesPerEpoch,
+    finalLoss: _finalLoss(L.losses),
+    density: bmuDensity(L.train.topk, L.k, L.grid, options.density),
+    centres,
+    dClassTrain: dTr,
+    dClassVal: dVal,
+    dClassTrainBox: boxStats(dTr.map((d) => d.dClass)),
+    dClassValBox: boxStats(dVal.map((d) => d.dClass)),
+    weightCd: distribution(tri),
+    weightCdUnitMeans: unitMeans,
+    weightCdHeat: downsampleMatrix(D, K, heatSize),
+    heatSize: Math.min(heatSize, K),
+    weightCdHist: histogram(tri, 40, 0, 2),
+    centreCd: _centreCd(model, L, centres, options),
+    correctness: L.val.correct
+      ? correctnessDistances(L.val.topk, L.k, L.val.labels, L.val.correct, centres, L.grid)
+      : [],
+    bmusByClass: {
+      train: bmusByClass(L.train.topk, L.k, L.train.labels, featured, L.grid),
+      val: bmusByClass(L.val.topk, L.k, L.val.labels, featured, L.grid),
+    },
+    unitClassCounts: _unitClassCounts(L),
+    quality: {
+      quantizationError: L.train.distance ? quantizationError(L.train.distance, L.k) : NaN,
+      topographicError: L.k >= 2 ? topographicError(L.train.topk, L.k, L.grid) : NaN,
+      uMatrix: uMatrix(L.weights, L.dim, L.grid),
+    },
+  };
+  if (L.shifts) {
+    la.shifts = {};
+    if (L.shifts.adversarial) {
+      la.shifts.adversarial = _shiftSummary(L.shifts.clean, L.shifts.adversarial, L.k, L.grid);
+    }
+    if (L.shifts.noise) {
+      la.shifts.noise = _shiftSummary(L.shifts.clean, L.shifts.noise, L.k, L.grid);
+    }
+  }
+  if (L.ensemble && L.ensemble.length > 0) {
+    la.ensemble = _ensemble(
+      model,
+      L,
+      { centres, dTr, dVal, unitMeans, finalLoss: la.finalLoss },
+      options,
+    );
+  }
+  return la;
+}
+
+/** Class-centre cosine distances on every map size of a layer, smallest map first. */
+function _centreCd(
+  model: string,
+  L: LayerInput,
+  centres: ClassCentre[],
+  options: AnalyzeOptions,
+): LayerAnalysis["centreCd"] {
+  const rng = new Rng(options.seed ?? 0).stream("centre-classes");
+  const maps = [
+    { grid: L.grid, weights: L.weights, train: L.train },
+    ...(L.sizes ?? []).filter((s) => _sizeKey(s.grid) !== _sizeKey(L.grid)),
+  ].sort((a, b) => a.grid.m * a.grid.n - b.grid.m * b.grid.n);
+  return maps.map((s) => {
+    const cs = s.weights === L.weights
+      ? centres
+      : classCentres(s.train.topk, L.k, s.train.labels, s.grid);
+    const cd = centreCosineDistances(s.weights, L.dim, cs, {
+      maxClasses: options.maxCentreClasses ?? 100,
+      rng: rng.stream(`${model}/${L.layer}/${_sizeKey(s.grid)}`),
+    });
+    return {
+      size: _sizeKey(s.grid),
+      grid: s.grid,
+      centres: cs,
+      labels: cd.labels,
+      pairs: cd.pairs,
+      box: boxStats(cd.pairs.map((p) => p[2])),
+    };
+  });
+}
+
+/** SOM-tr first-BMU hits per unit and class, `[unit, label, count]` ascending. */
+function _unitClassCounts(L: LayerInput): [number, number, number][] {
+  const ucc = new Map<string, number>();
+  for (let i = 0; i < L.train.labels.length; i++) {
+    const key = `${L.train.topk[i * L.k]},${L.train.labels[i]}`;
+    ucc.set(key, (ucc.get(key) ?? 0) + 1);
+  }
+  return [...ucc.entries()].map(([key, c]) => {
+    const [u, l] = key.split(",").map(Number);
+    return [u, l, c] as [number, number, number];
+  }).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+}
+
+/** Seed-ensemble analyses: the main map (already analysed) first, then every other seed. */
+function _ensemble(
+  model: string,
+  L: LayerInput,
+  main: {
+    centres: ClassCentre[];
+    dTr: ClassDistance[];
+    dVal: ClassDistance[];
+    unitMeans: Float64Array;
+    finalLoss: number;
+  },
+  options: AnalyzeOptions,
+): NonNullable<LayerAnalysis["ensemble"]> {
+  const K = L.grid.m * L.grid.n;
+  const seeds = [
+    {
+      seed: L.seed ?? "main",
+      weights: L.weights,
+      train: L.train,
+      val: L.val as SplitBmus | undefined,
+      finalLoss: main.finalLoss as number | undefined,
+    },
+    ...L.ensemble!,
+  ];
+  const seedCentres = seeds.map((s, i) =>
+    i === 0 ? main.centres : classCentres(s.train.topk, L.k, s.train.labels, L.grid)
+  );
+  const ps = placementStability(
+    seeds.map((s, i) => ({ seed: s.seed, weights: s.weights, centres: seedCentres[i] })),
+    L.dim,
+    L.grid,
+  );
+  return {
+    ...ps,
+    dClassTrainBySeed: seeds.map((s, i) =>
+      i === 0 ? main.dTr : dClass(s.train.topk, L.k, s.train.labels, seedCentres[i], L.grid)
+    ),
+    dClassValBySeed: seeds.flatMap((s, i) =>
+      i === 0
+        ? [main.dVal]
+        : s.val
+        ? [dClass(s.val.topk, L.k, s.val.labels, seedCentres[i], L.grid)]
+        : []
+    ),
+    finalLossBySeed: seeds.map((s) => s.finalLoss ?? NaN),
+    weightCdUnitMeansBySeed: seeds.map((s, i) =>
+      i === 0 ? main.unitMeans : _unitMeans(weightCosineDistances(s.weights, K, L.dim), K)
+    ),
+    stabilityInterval: stabilityInterval(
+      ps,
+      new Rng(options.seed ?? 0).stream(`stability/${model}/${L.layer}`),
+    ),
+  };
 }

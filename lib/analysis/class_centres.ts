@@ -6,7 +6,7 @@
  * @module
  */
 
-import { checkTopk, type GridShape, nearestUnit, torusDist, wrap } from "./grid.ts";
+import { checkTopk, type GridShape, nearestUnit, torusDist, wrap } from "../geometry/torus.ts";
 
 /** The centre of one class. */
 export interface ClassCentre {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { checkTopk, type GridShape, wrap } from "./grid.ts";
+import { checkTopk, type GridShape, wrap } from "../geometry/torus.ts";
 
 /** Options for {@linkcode bmuDensity}. */
 export interface DensityOptions {

@@ -6,8 +6,7 @@
  */
 
 import type { Rng } from "../rng.ts";
-import { cosineDistanceMatrix } from "../som/torus.ts";
-import { cosineDist } from "./grid.ts";
+import { cosineDist, cosineDistanceMatrix } from "../geometry/cosine.ts";
 
 function _checkWeights(what: string, weights: ArrayLike<number>, K: number, d: number): void {
   if (!Number.isInteger(K) || K < 1 || !Number.isInteger(d) || d < 1) {

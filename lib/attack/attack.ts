@@ -12,9 +12,9 @@ import sharp from "npm:sharp@0.35.5";
 import { Rng } from "../rng.ts";
 import { encodeNpy } from "../npy.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../fs_atomic.ts";
-import type { Normalization } from "../grad/derive.ts";
+import type { Normalize } from "../model/surgery.ts";
 import { argmaxRows, PgdAttack, resolvePgdSettings } from "./pgd.ts";
-import type { GraphRuntime } from "./session.ts";
+import type { GraphRuntime } from "../model/ort.ts";
 
 /** The part of a dataset the attack needs (lib/data's `Dataset` satisfies it). */
 export interface AttackDataset {
@@ -47,7 +47,7 @@ export interface AttackOptions {
   /** Batch size of the graphs (default 16). */
   batch?: number;
   /** Normalisation folded into the graphs (default `"none"`). */
-  normalize?: Normalization;
+  normalize?: Normalize;
   /** `node` (default) or `wasm`. */
   runtime?: GraphRuntime;
   /** Intra-op threads (default: all cores). */
@@ -248,87 +248,35 @@ export async function runAttack(
       rng: rng.stream("attack-start"),
       onIteration: options.onProgress,
     });
-    const nz = rng.stream("noise");
-    const xNoise = Float32Array.from(
-      x0,
-      (v) => Math.min(Math.max(Math.fround(v + Math.fround(nz.float() * eps)), 0), 1),
-    );
     const adv = _norms(xAdv, x0, n);
-    const e = x0.length / n;
-    const xMatched = new Float32Array(x0.length);
-    for (let i = 0; i < n; i++) {
-      const a = adv.linf[i];
-      for (let j = i * e; j < (i + 1) * e; j++) {
-        const d = nz.float() < 0.5 ? -a : a;
-        xMatched[j] = Math.min(Math.max(Math.fround(x0[j] + d), 0), 1);
-      }
-    }
+    const { noise: xNoise, matched: xMatched } = _controls(x0, adv.linf, eps, rng.stream("noise"));
     const xQuant = Float32Array.from(xAdv, (v) => Math.round(v * 255) / 255);
     const pred = async (x: Float32Array) => argmaxRows((await pgd.logits(x)).logits, K);
-    const [pc, pa, pn, pm, pq] = [
-      argmaxRows(cl, K),
-      await pred(xAdv),
-      await pred(xNoise),
-      await pred(xMatched),
-      await pred(xQuant),
-    ];
-    const noise = _norms(xNoise, x0, n),
-      matched = _norms(xMatched, x0, n),
-      quant = _norms(xQuant, x0, n);
-    const examples: AttackExample[] = ids.map((id, i) => ({
-      id,
-      label: labels[i],
-      clean: pc[i],
-      adversarial: pa[i],
-      noise: pn[i],
-      matched: pm[i],
-      quantized: pq[i],
-      success: pa[i] !== labels[i],
-      advLinf: adv.linf[i],
-      advL2: adv.l2[i],
-      noiseLinf: noise.linf[i],
-      noiseL2: noise.l2[i],
-      matchedLinf: matched.linf[i],
-      matchedL2: matched.l2[i],
-    }));
-    const acc = (p: Int32Array) => p.reduce((s, v, i) => s + (v === labels[i] ? 1 : 0), 0) / n;
-    const correct = examples.filter((r) => r.clean === r.label);
-    const succ = examples.filter((r) => r.success);
-    const summary: AttackSummary = {
-      n,
-      settings: {
-        eps,
-        steps,
-        stepSize,
-        seed,
-        batch,
-        normalize: options.normalize ?? "none",
-        runtime: options.runtime ?? "node",
-      },
-      accuracy: {
-        clean: acc(pc),
-        adversarial: acc(pa),
-        noise: acc(pn),
-        matched: acc(pm),
-        quantized: acc(pq),
-      },
-      successRate: succ.length / n,
-      successRateOnCorrect: correct.length
-        ? correct.filter((r) => r.success).length / correct.length
-        : 0,
-      norms: {
-        adversarial: { linf: _stats(adv.linf), l2: _stats(adv.l2) },
-        noise: { linf: _stats(noise.linf), l2: _stats(noise.l2) },
-        matched: { linf: _stats(matched.linf), l2: _stats(matched.l2) },
-      },
-      quantized: {
-        stillSucceed: succ.filter((r) => r.quantized !== r.label).length,
-        of: succ.length,
-        linf: _stats(quant.linf),
-      },
+    const p: _Predictions = {
+      clean: argmaxRows(cl, K),
+      adversarial: await pred(xAdv),
+      noise: await pred(xNoise),
+      matched: await pred(xMatched),
+      quantized: await pred(xQuant),
+    };
+    const norms = {
+      adversarial: adv,
+      noise: _norms(xNoise, x0, n),
+      matched: _norms(xMatched, x0, n),
+      quantized: _norms(xQuant, x0, n),
+    };
+    const examples = _examples(ids, labels, p, norms);
+    const settings = {
+      eps,
+      steps,
+      stepSize,
+      seed,
+      batch,
+      normalize: options.normalize ?? "none",
+      runtime: options.runtime ?? "node",
     };
     return {
-      summary,
+      summary: _summary(examples, p, norms, settings),
       examples,
       shape: [n, C, H, W],
       clean: x0,
@@ -341,6 +289,98 @@ export async function runAttack(
   }
 }
 
+/** Top-1 predictions per condition. */
+type _Predictions = Record<keyof AttackSummary["accuracy"], Int32Array>;
+
+/** Per-example L∞/L2 norms per perturbation. */
+type _Norms = Record<
+  "adversarial" | "noise" | "matched" | "quantized",
+  { linf: number[]; l2: number[] }
+>;
+
+/**
+ * The two controls, drawn from the `"noise"` stream in this order: uniform [0, ε] per pixel,
+ * then random ±L∞ sign noise with each adversarial example's own L∞ norm.
+ */
+function _controls(
+  x0: Float32Array,
+  advLinf: number[],
+  eps: number,
+  nz: Rng,
+): { noise: Float32Array; matched: Float32Array } {
+  const noise = Float32Array.from(
+    x0,
+    (v) => Math.min(Math.max(Math.fround(v + Math.fround(nz.float() * eps)), 0), 1),
+  );
+  const n = advLinf.length, e = x0.length / n;
+  const matched = new Float32Array(x0.length);
+  for (let i = 0; i < n; i++) {
+    const a = advLinf[i];
+    for (let j = i * e; j < (i + 1) * e; j++) {
+      const d = nz.float() < 0.5 ? -a : a;
+      matched[j] = Math.min(Math.max(Math.fround(x0[j] + d), 0), 1);
+    }
+  }
+  return { noise, matched };
+}
+
+function _examples(ids: number[], labels: number[], p: _Predictions, nm: _Norms): AttackExample[] {
+  return ids.map((id, i) => ({
+    id,
+    label: labels[i],
+    clean: p.clean[i],
+    adversarial: p.adversarial[i],
+    noise: p.noise[i],
+    matched: p.matched[i],
+    quantized: p.quantized[i],
+    success: p.adversarial[i] !== labels[i],
+    advLinf: nm.adversarial.linf[i],
+    advL2: nm.adversarial.l2[i],
+    noiseLinf: nm.noise.linf[i],
+    noiseL2: nm.noise.l2[i],
+    matchedLinf: nm.matched.linf[i],
+    matchedL2: nm.matched.l2[i],
+  }));
+}
+
+function _summary(
+  examples: AttackExample[],
+  p: _Predictions,
+  nm: _Norms,
+  settings: AttackSummary["settings"],
+): AttackSummary {
+  const n = examples.length;
+  const acc = (q: Int32Array) =>
+    q.reduce((s, v, i) => s + (v === examples[i].label ? 1 : 0), 0) / n;
+  const correct = examples.filter((r) => r.clean === r.label);
+  const succ = examples.filter((r) => r.success);
+  const both = (k: "adversarial" | "noise" | "matched") => ({
+    linf: _stats(nm[k].linf),
+    l2: _stats(nm[k].l2),
+  });
+  return {
+    n,
+    settings,
+    accuracy: {
+      clean: acc(p.clean),
+      adversarial: acc(p.adversarial),
+      noise: acc(p.noise),
+      matched: acc(p.matched),
+      quantized: acc(p.quantized),
+    },
+    successRate: succ.length / n,
+    successRateOnCorrect: correct.length
+      ? correct.filter((r) => r.success).length / correct.length
+      : 0,
+    norms: { adversarial: both("adversarial"), noise: both("noise"), matched: both("matched") },
+    quantized: {
+      stillSucceed: succ.filter((r) => r.quantized !== r.label).length,
+      of: succ.length,
+      linf: _stats(nm.quantized.linf),
+    },
+  };
+}
+
 /**
  * The per-example table as an Arquero table (columns as in {@linkcode AttackExample}).
  *
@@ -348,24 +388,34 @@ export async function runAttack(
  * @returns The table.
  */
 export function attackTable(examples: AttackExample[]): ReturnType<typeof aq.table> {
-  const col = <K extends keyof AttackExample>(k: K) => examples.map((r) => r[k]);
-  return aq.table({
-    id: Int32Array.from(col("id")),
-    label: Int32Array.from(col("label")),
-    clean: Int32Array.from(col("clean")),
-    adversarial: Int32Array.from(col("adversarial")),
-    noise: Int32Array.from(col("noise")),
-    matched: Int32Array.from(col("matched")),
-    quantized: Int32Array.from(col("quantized")),
-    success: col("success"),
-    adv_linf: Float64Array.from(col("advLinf")),
-    adv_l2: Float64Array.from(col("advL2")),
-    noise_linf: Float64Array.from(col("noiseLinf")),
-    noise_l2: Float64Array.from(col("noiseL2")),
-    matched_linf: Float64Array.from(col("matchedLinf")),
-    matched_l2: Float64Array.from(col("matchedL2")),
-  });
+  const column = ([, k, kind]: (typeof _COLUMNS)[number]) => {
+    const v = examples.map((r) => r[k]);
+    return kind === "int"
+      ? Int32Array.from(v as number[])
+      : kind === "float"
+      ? Float64Array.from(v as number[])
+      : v;
+  };
+  return aq.table(Object.fromEntries(_COLUMNS.map((c) => [c[0], column(c)])));
 }
+
+/** `examples.csv` columns: name, field of {@linkcode AttackExample}, storage. */
+const _COLUMNS: readonly [string, keyof AttackExample, "int" | "float" | "bool"][] = [
+  ["id", "id", "int"],
+  ["label", "label", "int"],
+  ["clean", "clean", "int"],
+  ["adversarial", "adversarial", "int"],
+  ["noise", "noise", "int"],
+  ["matched", "matched", "int"],
+  ["quantized", "quantized", "int"],
+  ["success", "success", "bool"],
+  ["adv_linf", "advLinf", "float"],
+  ["adv_l2", "advL2", "float"],
+  ["noise_linf", "noiseLinf", "float"],
+  ["noise_l2", "noiseL2", "float"],
+  ["matched_linf", "matchedLinf", "float"],
+  ["matched_l2", "matchedL2", "float"],
+];
 
 /**
  * Renders a contact sheet: one row per example, columns clean | adversarial | amplified

@@ -7,10 +7,11 @@
  * @module
  */
 
-import { deriveForwardGraph, derivePgdStepGraph, type Normalization } from "../grad/derive.ts";
+import { deriveForwardGraph, derivePgdStepGraph } from "../grad/derive.ts";
+import type { Normalize } from "../model/surgery.ts";
 import type { Rng } from "../rng.ts";
 import { decodeModel } from "../onnx/proto.ts";
-import { type GraphRuntime, type GraphSession, openGraphSession } from "./session.ts";
+import { type GraphRuntime, type GraphSession, openGraphSession } from "../model/ort.ts";
 
 /**
  * The default PGD step size: ε·2/100 (the paper's `eps_iter`).
@@ -33,7 +34,7 @@ export interface PgdAttackOptions {
   /** Images per run (the graphs are specialised to it; default 8). */
   batch?: number;
   /** Normalisation folded into the graph (default `"none"`). */
-  normalize?: Normalization;
+  normalize?: Normalize;
   /** `node` (default) or `wasm`. */
   runtime?: GraphRuntime;
   /** Intra-op threads (default: all cores). */
@@ -135,8 +136,9 @@ export class PgdAttack {
     const opts = { batch, normalize: options.normalize, name: options.name };
     const stepBytes = derivePgdStepGraph(model, opts);
     const fwdBytes = deriveForwardGraph(model, opts);
-    const step = await openGraphSession(stepBytes, options.runtime ?? "node", options.threads);
-    const fwd = await openGraphSession(fwdBytes, options.runtime ?? "node", options.threads);
+    const session = { runtime: options.runtime, threads: options.threads };
+    const step = await openGraphSession(stepBytes, session);
+    const fwd = await openGraphSession(fwdBytes, session);
     // The derived graph records the specialised input shape.
     const dims = decodeModel(fwdBytes).graph!.input![0].type!.tensorType!.shape!.dim!.map((d) =>
       Number(d.dimValue)

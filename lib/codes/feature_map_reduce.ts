@@ -23,7 +23,8 @@
  */
 
 import { DataFormatError } from "../errors.ts";
-import type { GpuContext } from "../gpu/context.ts";
+import { type GpuContext, gpuPolicy } from "../gpu/context.ts";
+import gridIndexSource from "../../shaders/grid_index.wgsl" with { type: "text" };
 import shaderSource from "../../shaders/feature_map_reduce.wgsl" with { type: "text" };
 
 /** How the centre-of-mass statistic is formed. */
@@ -358,8 +359,9 @@ function _isGpuBuffer(x: unknown): x is GPUBuffer {
     typeof (x as GPUBuffer).mapAsync === "function" && typeof (x as GPUBuffer).size === "number";
 }
 
-/** Params struct of the shader, defined once: ten u32 fields, in this order. */
-const _PARAM_FIELDS = [
+/** Params struct of the shader, defined once: ten u32 fields, in this order (exported for the
+ * layout test, which checks it against the WGSL struct). */
+export const _PARAM_FIELDS = [
   "maps",
   "hw",
   "height",
@@ -446,7 +448,7 @@ function _gpuOptions(ctx: GpuContext, options: GpuReduceOptions) {
         `integer in ${2 * align}..${lim.maxStorageBufferBindingSize}`,
     );
   }
-  const small = options.smallMapThreshold ?? (ctx.adapter.isFallbackAdapter ? Infinity : 32);
+  const small = options.smallMapThreshold ?? (gpuPolicy(ctx).wgsl ? 32 : Infinity);
   if (!(small >= 0)) {
     throw new RangeError(
       `Cannot reduce feature maps on the GPU: smallMapThreshold is ${small} but expected ≥ 0`,
@@ -605,7 +607,7 @@ async function _dispatchReduce(
   const entry = perThread ? "map_per_thread" : "map_per_workgroup";
   const pipeline = await ctx.pipeline(
     "feature_map_reduce",
-    shaderSource,
+    `${gridIndexSource}\n${shaderSource}`,
     { WG: o.wg, COM_XY: s.xy ? 1 : 0 },
     entry,
   );
@@ -755,9 +757,7 @@ export async function reduceFeatureMaps(
     );
   }
   const ctx = options.ctx;
-  const backend = requested === "auto"
-    ? (ctx && !ctx.adapter.isFallbackAdapter ? "webgpu" : "cpu")
-    : requested;
+  const backend = requested === "auto" ? (gpuPolicy(ctx).wgsl ? "webgpu" : "cpu") : requested;
   if (backend === "webgpu") {
     if (!ctx) {
       throw new TypeError('Cannot reduce feature maps: backend "webgpu" needs options.ctx');

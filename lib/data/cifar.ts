@@ -10,16 +10,10 @@
  */
 
 import { DataFormatError } from "../errors.ts";
-import type { Dataset, OpenDatasetOptions } from "./dataset.ts";
-import {
-  rawDataset,
-  readBytes,
-  readClassNames,
-  resolvePreprocess,
-  showUrl,
-  toUrl,
-} from "./preprocess.ts";
 import { sha256Hex } from "../hash.ts";
+import { baseName, readBytes, readClassNames, showUrl, toUrl } from "./io.ts";
+import { rawDataset, resolvePreprocess } from "./preprocess.ts";
+import type { Dataset, OpenDatasetOptions } from "./types.ts";
 
 /**
  * CIFAR-10's class names in label order.
@@ -160,21 +154,11 @@ export async function openCifarDataset(
       : Array.from({ length: 100 }, (_, i) => String(i));
   }
   const p = resolvePreprocess(options, { height: 32, width: 32 }, null, 3);
-  if (p.channels !== 3) {
-    throw new DataFormatError(
-      `Cannot open ${name}: CIFAR images have 3 channels but expected ${p.channels}; colour ` +
-        `data is not converted to grey silently`,
-    );
-  }
   const hashes = await Promise.all(parts.map((b) => sha256Hex(b)));
   const id = JSON.stringify({
     kind: "cifar",
     variant: files.variant,
-    batches: files.batches.map((u, i) => [
-      decodeURIComponent(u.pathname.slice(u.pathname.lastIndexOf("/") + 1)),
-      parts[i].length,
-      hashes[i],
-    ]),
+    batches: files.batches.map((u, i) => [baseName(u), parts[i].length, hashes[i]]),
     classes,
     preprocess: { resize: p.resize, crop: p.crop, channels: p.channels },
   });

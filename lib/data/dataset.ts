@@ -1,65 +1,18 @@
 /**
- * The dataset interface and {@linkcode openDataset}, the one entry point from a spec string
- * (`builtin:fashion-mnist`, `folder:PATH`, `idx:PATH`, `cifar:PATH` or a bare path).
+ * {@linkcode openDataset}, the one entry point from a spec string (`builtin:fashion-mnist`,
+ * `folder:PATH`, `idx:PATH`, `cifar:PATH`, `svhn:PATH` or a bare path): it parses the spec and
+ * dispatches down to the loader of that kind.
  *
  * @module
  */
 
-import { DataFormatError } from "../errors.ts";
 import { findCifarFiles, openCifarDataset } from "./cifar.ts";
+import { readClassIndex, relabelDataset, resolveLabelMapping } from "./class_index.ts";
 import { openImageFolder } from "./image_folder.ts";
-import { openIdxDataset } from "./idx.ts";
-import { toUrl } from "./preprocess.ts";
-import { parseDataSpec } from "./spec.ts";
-
-/** A labelled image dataset: labels up front, pixels decoded on demand. */
-export interface Dataset {
-  /** The spec it was opened from, e.g. `builtin:fashion-mnist`. */
-  readonly name: string;
-  /** Class names in label order. */
-  readonly classes: string[];
-  /** Number of examples. */
-  readonly size: number;
-  /** Channels of loaded pixels (1 or 3). */
-  readonly channels: number;
-  /** Height of loaded pixels. */
-  readonly height: number;
-  /** Width of loaded pixels. */
-  readonly width: number;
-  /** Label of every example (length `size`). */
-  readonly labels: Int32Array;
-  /**
-   * Pixels in `[0,1]`, `k×C×H×W` float32, for the given example indices; streaming datasets
-   * decode only these.
-   */
-  load(indices: ArrayLike<number>): Promise<Float32Array>;
-  /** Stable identity for cache keys: files (paths, sizes, mtimes or content hashes) and preprocessing. */
-  identity(): Promise<string>;
-}
-
-/** Options for {@linkcode openDataset}. */
-export interface OpenDatasetOptions {
-  /** Which split: `"train"` (SOM-tr) or `"val"` (SOM-val, the test/validation split). */
-  split: "train" | "val";
-  /**
-   * Shorter side after resizing (torchvision `Resize(int)`). Default: none for IDX/CIFAR and
-   * small images; `round(crop·256/224)` for folders of images larger than 64 px (256 when no
-   * crop is given either).
-   */
-  resize?: number;
-  /** Side of the centre square crop. Default: `height`/`width`, else `resize`, else none (224 for folders of large images). */
-  crop?: number;
-  /** Output channels: 1 (grey) or 3 (RGB). Default: the source's (folders: 3). */
-  channels?: 1 | 3;
-  /** Required output height (e.g. the model's input); square targets only. */
-  height?: number;
-  /** Required output width (e.g. the model's input); square targets only. */
-  width?: number;
-  /** Class-name file: one name per line in label order, or `FOLDER NAME` lines for folders. */
-  classNames?: string;
-  /** Pixel limit per decoded image (sharp `limitInputPixels`). Default 100,000,000. */
-  maxPixels?: number;
-}
+import { findIdxFiles, openIdxDataset } from "./idx.ts";
+import { type DataKind, parseDataSpec } from "./spec.ts";
+import { openSvhnDataset } from "./svhn.ts";
+import type { Dataset, OpenDatasetOptions } from "./types.ts";
 
 /**
  * Opens a dataset from a spec string.
@@ -73,14 +26,21 @@ export interface OpenDatasetOptions {
  *   `train-labels-idx1-ubyte[.gz]` and `t10k-…` (or `test-…`) files.
  * - `cifar:PATH`: CIFAR-10 (`data_batch_*.bin`, `test_batch.bin`) or CIFAR-100 (`train.bin`,
  *   `test.bin`) binary batches.
+ * - `svhn:PATH`: SVHN cropped digits, a folder with `train_32x32.mat` and `test_32x32.mat`
+ *   (MATLAB level 5, compressed or not; label 10 is the digit 0).
  * - a bare path: detected from its contents.
+ *
+ * With `logits` (the model's) or `classIndex`, the labels are matched to the model's logits by
+ * {@linkcode resolveLabelMapping} and the dataset comes back relabelled, its `labelMapping`
+ * saying how.
  *
  * @param spec The dataset spec.
  * @param options Split and preprocessing.
  * @returns The dataset.
  * @throws {RangeError} On a bad spec prefix, split or option value.
  * @throws {DataFormatError} On missing, corrupt or inconsistent files (wrong IDX magic, empty
- * class folder, a `val` class missing from `train`, wrong channel count, unreadable image).
+ * class folder, a `val` class missing from `train`, wrong channel count, unreadable image), or
+ * classes that do not fit `logits`.
  * @example
  * ```ts
  * import { openDataset } from "../../mod.ts";
@@ -100,6 +60,24 @@ export async function openDataset(spec: string, options: OpenDatasetOptions): Pr
     );
   }
   const { kind, path } = await parseDataSpec(spec);
+  const ds = await _open(kind, path, spec, options);
+  if (options.logits === undefined && options.classIndex === undefined) return ds;
+  const mapping = resolveLabelMapping(ds.classes, options.logits, {
+    classIndex: options.classIndex === undefined
+      ? undefined
+      : await readClassIndex(options.classIndex),
+    folderOrder: kind === "folder" && options.classNames === undefined,
+    name: spec,
+  });
+  return relabelDataset(ds, mapping);
+}
+
+async function _open(
+  kind: DataKind,
+  path: string,
+  spec: string,
+  options: OpenDatasetOptions,
+): Promise<Dataset> {
   switch (kind) {
     case "builtin": {
       const base = new URL(`../../fixtures/data/${path}/`, import.meta.url);
@@ -111,32 +89,12 @@ export async function openDataset(spec: string, options: OpenDatasetOptions): Pr
       }, options);
     }
     case "idx":
-      return await openIdxDataset(spec, await _findIdxFiles(path, options.split), options);
+      return await openIdxDataset(spec, await findIdxFiles(path, options.split), options);
     case "cifar":
       return await openCifarDataset(spec, await findCifarFiles(path, options.split), options);
+    case "svhn":
+      return await openSvhnDataset(spec, path, options);
     case "folder":
       return await openImageFolder(path, options);
   }
-}
-
-async function _findIdxFiles(dir: string, split: "train" | "val") {
-  const names: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) if (!e.isDirectory) names.push(e.name);
-  } catch (e) {
-    throw new DataFormatError(`Cannot open idx:${dir}: ${(e as Error).message}`, { cause: e });
-  }
-  const want = split === "train" ? /(^|[-_.])train[-_.]/ : /(^|[-_.])(t10k|test)[-_.]/;
-  const pick = (kind: "images-idx3" | "labels-idx1") => {
-    const found = names.filter((n) => want.test(n) && new RegExp(`${kind}-ubyte(\\.gz)?$`).test(n));
-    if (found.length !== 1) {
-      throw new DataFormatError(
-        `Cannot open idx:${dir}: ${found.length} ${split} ${kind}-ubyte[.gz] files ` +
-          `(${found.join(", ") || "none"}) but expected exactly one`,
-      );
-    }
-    return toUrl(`${dir}/${found[0]}`);
-  };
-  const classes = names.includes("classes.txt") ? toUrl(`${dir}/classes.txt`) : undefined;
-  return { images: pick("images-idx3"), labels: pick("labels-idx1"), classes };
 }

@@ -5,17 +5,10 @@
  */
 
 import { DataFormatError } from "../errors.ts";
-import type { Dataset, OpenDatasetOptions } from "./dataset.ts";
-import {
-  gunzipIfNeeded,
-  rawDataset,
-  readBytes,
-  readClassNames,
-  resolvePreprocess,
-  showUrl,
-  toUrl,
-} from "./preprocess.ts";
 import { sha256Hex } from "../hash.ts";
+import { baseName, gunzipIfNeeded, readBytes, readClassNames, showUrl, toUrl } from "./io.ts";
+import { rawDataset, resolvePreprocess } from "./preprocess.ts";
+import type { Dataset, OpenDatasetOptions } from "./types.ts";
 
 /** A parsed IDX array of unsigned bytes. */
 export interface IdxArray {
@@ -100,6 +93,38 @@ export interface IdxFiles {
 }
 
 /**
+ * Finds the images/labels pair of a split in a local IDX folder (`train-…` for `"train"`,
+ * `t10k-…` or `test-…` for `"val"`), and its `classes.txt` if present.
+ *
+ * @param dir The folder.
+ * @param split `"train"` or `"val"`.
+ * @returns The files.
+ * @throws {DataFormatError} If the folder cannot be listed or does not hold exactly one images
+ * and one labels file for the split.
+ */
+export async function findIdxFiles(dir: string, split: "train" | "val"): Promise<IdxFiles> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) if (!e.isDirectory) names.push(e.name);
+  } catch (e) {
+    throw new DataFormatError(`Cannot open idx:${dir}: ${(e as Error).message}`, { cause: e });
+  }
+  const want = split === "train" ? /(^|[-_.])train[-_.]/ : /(^|[-_.])(t10k|test)[-_.]/;
+  const pick = (kind: "images-idx3" | "labels-idx1") => {
+    const found = names.filter((n) => want.test(n) && new RegExp(`${kind}-ubyte(\\.gz)?$`).test(n));
+    if (found.length !== 1) {
+      throw new DataFormatError(
+        `Cannot open idx:${dir}: ${found.length} ${split} ${kind}-ubyte[.gz] files ` +
+          `(${found.join(", ") || "none"}) but expected exactly one`,
+      );
+    }
+    return toUrl(`${dir}/${found[0]}`);
+  };
+  const classes = names.includes("classes.txt") ? toUrl(`${dir}/classes.txt`) : undefined;
+  return { images: pick("images-idx3"), labels: pick("labels-idx1"), classes };
+}
+
+/**
  * Opens a dataset over an IDX images/labels pair (paths or URLs, read with `fetch()`).
  *
  * @param name Dataset name.
@@ -147,15 +172,11 @@ export async function openIdxDataset(
     kind: "idx",
     // File names, sizes and content hashes, not locations: the same files give the same
     // identity in another checkout or over HTTP.
-    images: [_baseName(files.images), imgBytes.length, await sha256Hex(imgBytes)],
-    labels: [_baseName(files.labels), labBytes.length, await sha256Hex(labBytes)],
+    images: [baseName(files.images), imgBytes.length, await sha256Hex(imgBytes)],
+    labels: [baseName(files.labels), labBytes.length, await sha256Hex(labBytes)],
     classes,
     preprocess: { resize: p.resize, crop: p.crop, channels: p.channels },
   });
   const src = { channels: 1, height: h, width: w, count: n };
   return rawDataset(name, classes, labels, images.data, src, p, id);
-}
-
-function _baseName(url: URL): string {
-  return decodeURIComponent(url.pathname.slice(url.pathname.lastIndexOf("/") + 1));
 }

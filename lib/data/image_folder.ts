@@ -14,15 +14,11 @@
  */
 
 import { DataFormatError } from "../errors.ts";
-import type { Dataset, OpenDatasetOptions } from "./dataset.ts";
-import {
-  decodeImageFile,
-  DEFAULT_MAX_PIXELS,
-  imageSize,
-  readClassNames,
-  resolvePreprocess,
-} from "./preprocess.ts";
 import { sha256Hex } from "../hash.ts";
+import { decodeImageFile, imageSize } from "./decode.ts";
+import { readClassNames } from "./io.ts";
+import { DEFAULT_MAX_PIXELS, resolvePreprocess } from "./preprocess.ts";
+import type { Dataset, OpenDatasetOptions } from "./types.ts";
 
 /**
  * File extensions read as images (case-insensitive).

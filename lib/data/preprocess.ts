@@ -1,6 +1,7 @@
 /**
- * Shared plumbing of the data loaders: reading bytes from a URL or path, gunzip, hashing, the
- * resize / centre-crop / channel rules, and sharp decoding with a pixel limit.
+ * The resize / centre-crop / channel rules shared by every loader ({@linkcode resolvePreprocess}),
+ * their application to a sharp pipeline, and the in-memory dataset over 8-bit pixels that IDX
+ * and CIFAR use ({@linkcode rawDataset}).
  *
  * Internal to `lib/data`; nothing here is re-exported from `mod.ts`.
  *
@@ -11,9 +12,9 @@
 // part somscope uses instead.
 // @ts-types="./sharp.d.ts"
 import sharp from "npm:sharp@0.35.5";
-import type { Metadata, Sharp } from "./sharp.d.ts";
+import type { Sharp } from "./sharp.d.ts";
 import { DataFormatError } from "../errors.ts";
-import type { Dataset } from "./dataset.ts";
+import type { Dataset } from "./types.ts";
 
 /** Default pixel limit for one decoded image (sharp `limitInputPixels`): 100 megapixels. */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
@@ -42,80 +43,6 @@ export interface PreprocessOptions {
   height?: number;
   width?: number;
   maxPixels?: number;
-}
-
-/**
- * A file URL for a path, or the URL itself.
- *
- * @param location A filesystem path or a URL.
- * @returns The URL.
- */
-export function toUrl(location: string | URL): URL {
-  if (location instanceof URL) return location;
-  if (/^(file|https?):\/\//.test(location)) return new URL(location);
-  // Like node:url's pathToFileURL: the pathname setter percent-encodes `#`, `?` and spaces.
-  const abs = location.startsWith("/") ? location : `${Deno.cwd()}/${location}`;
-  const url = new URL("file://");
-  url.pathname = abs;
-  return url;
-}
-
-/**
- * Reads all bytes at a URL with `fetch()` (works for `file:` and `http(s):`, so the built-in
- * data also loads when `mod.ts` is imported over HTTP).
- *
- * @param url Where to read.
- * @returns The bytes.
- * @throws {DataFormatError} If the resource cannot be read.
- */
-export async function readBytes(url: URL): Promise<Uint8Array> {
-  let response: Response;
-  try {
-    response = await fetch(url);
-  } catch (e) {
-    throw new DataFormatError(`Cannot read ${_show(url)}: ${(e as Error).message}`, { cause: e });
-  }
-  if (!response.ok) {
-    await response.body?.cancel();
-    throw new DataFormatError(
-      `Cannot read ${_show(url)}: HTTP status ${response.status} but expected 200`,
-    );
-  }
-  return new Uint8Array(await response.arrayBuffer());
-}
-
-/**
- * Gunzips bytes that start with the gzip magic `1f 8b`; returns other bytes unchanged.
- *
- * @param bytes File contents.
- * @param name File name for error messages.
- * @returns The decompressed bytes.
- * @throws {DataFormatError} If the gzip stream is corrupt or truncated.
- */
-export async function gunzipIfNeeded(bytes: Uint8Array, name: string): Promise<Uint8Array> {
-  if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
-  try {
-    const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream()
-      .pipeThrough(new DecompressionStream("gzip"));
-    return new Uint8Array(await new Response(stream).arrayBuffer());
-  } catch (e) {
-    throw new DataFormatError(`Cannot gunzip ${name}: ${(e as Error).message}`, { cause: e });
-  }
-}
-
-/** A URL shown in messages: a plain path for `file:` URLs. */
-function _show(url: URL): string {
-  return url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href;
-}
-
-/**
- * Describes a location for error messages (a path for `file:` URLs).
- *
- * @param url The location.
- * @returns Printable text.
- */
-export function showUrl(url: URL): string {
-  return _show(url);
 }
 
 function _checkSize(what: string, v: number | undefined): void {
@@ -215,7 +142,13 @@ function _roundHalfEven(x: number): number {
  * @returns The pipeline.
  * @throws {DataFormatError} If the image is smaller than the crop.
  */
-function _geometry(img: Sharp, w: number, h: number, p: Preprocess, name: string): Sharp {
+export function applyGeometry(
+  img: Sharp,
+  w: number,
+  h: number,
+  p: Preprocess,
+  name: string,
+): Sharp {
   let cw = w, ch = h;
   if (p.resize) {
     [cw, ch] = w <= h
@@ -247,6 +180,19 @@ function _geometry(img: Sharp, w: number, h: number, p: Preprocess, name: string
 }
 
 /**
+ * PIL's `convert("L")` of one sRGB pixel, `L = 0.299 R + 0.587 G + 0.114 B` in its exact integer
+ * form (torchvision's `Grayscale` calls it): `(R·19595 + G·38470 + B·7471 + 0x8000) >> 16`.
+ *
+ * @param r Red, 0..255.
+ * @param g Green, 0..255.
+ * @param b Blue, 0..255.
+ * @returns Grey, 0..255.
+ */
+export function pilLuma(r: number, g: number, b: number): number {
+  return (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16;
+}
+
+/**
  * Copies interleaved `H×W×C` bytes into planar float32 `C×H×W` in `[0,1]`.
  *
  * @param src Interleaved bytes.
@@ -263,89 +209,9 @@ export function hwcToChw(src: Uint8Array, channels: number, out: Float32Array, o
 }
 
 /**
- * Decodes one encoded image file (JPEG/PNG/WebP…) to planar float32 with the dataset's
- * preprocessing. Decoding is lazy: nothing is kept after the pixels are written.
- *
- * @param path Image path.
- * @param p The preprocessing.
- * @param out Destination.
- * @param offset Element offset in `out`.
- * @throws {DataFormatError} If the file is unreadable, corrupt, truncated or over the pixel limit.
- */
-export async function decodeImageFile(
-  path: string,
-  p: Preprocess,
-  out: Float32Array,
-  offset: number,
-): Promise<void> {
-  // One read: the header check and the decode share the bytes.
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    throw new DataFormatError(`Cannot read image ${path}: ${(e as Error).message}`, { cause: e });
-  }
-  const meta = await imageSize(path, p.maxPixels, bytes);
-  let img = sharp(bytes, { limitInputPixels: p.maxPixels, failOn: "warning" });
-  img = p.channels === 1 ? img.grayscale() : img.toColourspace("srgb");
-  img = _geometry(img.removeAlpha(), meta.width, meta.height, p, path);
-  let data: Uint8Array, channels: number;
-  try {
-    const r = await img.raw().toBuffer({ resolveWithObject: true });
-    data = new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength);
-    channels = r.info.channels;
-  } catch (e) {
-    throw new DataFormatError(`Cannot decode image ${path}: ${(e as Error).message}`, {
-      cause: e,
-    });
-  }
-  if (channels !== p.channels) {
-    throw new DataFormatError(
-      `Cannot decode image ${path}: ${channels} channels after conversion but expected ` +
-        `${p.channels}`,
-    );
-  }
-  hwcToChw(data, channels, out, offset);
-}
-
-/**
- * Reads an image's size from its header and checks it against the pixel limit.
- *
- * @param path Image path.
- * @param maxPixels Pixel limit.
- * @param bytes The file's bytes, if already read.
- * @returns Width and height.
- * @throws {DataFormatError} If the header cannot be read or the image is over the limit.
- */
-export async function imageSize(
-  path: string,
-  maxPixels: number,
-  bytes?: Uint8Array,
-): Promise<{ width: number; height: number }> {
-  let meta: Metadata;
-  try {
-    // Header only (no pixels decoded): the limit is checked below with a precise message.
-    meta = await sharp(bytes ?? path, { limitInputPixels: false, failOn: "warning" }).metadata();
-  } catch (e) {
-    throw new DataFormatError(`Cannot decode image ${path}: ${(e as Error).message}`, {
-      cause: e,
-    });
-  }
-  const { width, height } = meta;
-  if (!width || !height) {
-    throw new DataFormatError(`Cannot decode image ${path}: no width/height in its header`);
-  }
-  if (width * height > maxPixels) {
-    throw new DataFormatError(
-      `Cannot decode image ${path}: ${width}×${height} = ${width * height} pixels but the ` +
-        `limit is ${maxPixels} (maxPixels)`,
-    );
-  }
-  return { width, height };
-}
-
-/**
- * Preprocesses fixed-size raw images (IDX, CIFAR) held as planar bytes `N×C×H×W`.
+ * Preprocesses fixed-size raw images (IDX, CIFAR, SVHN) held as planar bytes `N×C×H×W`.
+ * Grey sources are repeated into three planes for a colour target; colour sources are made grey
+ * with {@linkcode pilLuma} for a grey target.
  *
  * @param bytes Planar bytes of all images.
  * @param src Source layout.
@@ -353,7 +219,7 @@ export async function imageSize(
  * @param indices Examples to load.
  * @param name Dataset name for error messages.
  * @returns `k×C×H×W` float32 in `[0,1]`.
- * @throws {DataFormatError} If a grey-only target is asked of colour data.
+ * @throws {DataFormatError} If the source has neither 1 nor 3 channels.
  */
 export async function loadRaw(
   bytes: Uint8Array,
@@ -381,7 +247,7 @@ export async function loadRaw(
         for (let j = 0; j < inPlane; j++) hwc[j * c + ch] = img[ch * inPlane + j];
       }
       let pipe = sharp(hwc, { raw: { width: src.width, height: src.height, channels: c as 1 } });
-      pipe = _geometry(pipe, src.width, src.height, p, `${name}[${i}]`);
+      pipe = applyGeometry(pipe, src.width, src.height, p, `${name}[${i}]`);
       const r = await pipe.raw().toBuffer({ resolveWithObject: true });
       const buf = new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength);
       const planar = new Uint8Array(buf.length);
@@ -399,41 +265,18 @@ export async function loadRaw(
       for (let ch = 0; ch < 3; ch++) {
         for (let j = 0; j < outPlane; j++) out[o + ch * outPlane + j] = img[j] / 255;
       }
+    } else if (c === 3) {
+      // Colour to grey: PIL's convert("L") (torchvision's Grayscale), after the geometry.
+      for (let j = 0; j < outPlane; j++) {
+        out[o + j] = pilLuma(img[j], img[outPlane + j], img[2 * outPlane + j]) / 255;
+      }
     } else {
       throw new DataFormatError(
-        `Cannot load ${name}: images have ${c} channels but expected ${p.channels}; colour ` +
-          `data is not converted to grey silently`,
+        `Cannot load ${name}: images have ${c} channels but expected 1 or 3`,
       );
     }
   }
   return out;
-}
-
-/**
- * Reads a class-name mapping file: one class per line, either `NAME` (label order) or
- * `KEY NAME…` (a folder name, whitespace, then the display name — ImageNet's
- * `LOC_synset_mapping.txt` form). Blank lines and lines starting with `#` are skipped.
- *
- * @param location Path or URL of the file.
- * @returns The lines split into keys and names.
- * @throws {DataFormatError} If the file is unreadable or empty.
- */
-export async function readClassNames(
-  location: string | URL,
-): Promise<{ keys: string[]; names: string[]; raw: string[] }> {
-  const url = toUrl(location);
-  const text = new TextDecoder().decode(await readBytes(url));
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
-  if (lines.length === 0) {
-    throw new DataFormatError(`Cannot read class names from ${_show(url)}: no lines`);
-  }
-  const keys: string[] = [], names: string[] = [];
-  for (const l of lines) {
-    const m = /^(\S+)\s+(.+)$/.exec(l);
-    keys.push(m ? m[1] : l);
-    names.push(m ? m[2] : l);
-  }
-  return { keys, names, raw: lines };
 }
 
 /**

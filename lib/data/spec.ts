@@ -1,6 +1,6 @@
 /**
- * Dataset spec strings: `builtin:fashion-mnist`, `folder:PATH`, `idx:PATH`, `cifar:PATH`, or a
- * bare path whose kind is detected from its contents.
+ * Dataset spec strings: `builtin:fashion-mnist`, `folder:PATH`, `idx:PATH`, `cifar:PATH`,
+ * `svhn:PATH`, or a bare path whose kind is detected from its contents.
  *
  * @module
  */
@@ -8,7 +8,7 @@
 import { DataFormatError } from "../errors.ts";
 
 /** The kinds of dataset somscope reads. */
-export type DataKind = "builtin" | "folder" | "idx" | "cifar";
+export type DataKind = "builtin" | "folder" | "idx" | "cifar" | "svhn";
 
 /** A parsed dataset spec. */
 export interface DataSpec {
@@ -34,7 +34,8 @@ const _IDX_IMAGES = /images-idx3-ubyte(\.gz)?$/;
 
 /**
  * Parses a dataset spec; a bare path is detected from what it contains (IDX files → `idx`,
- * CIFAR batches → `cifar`, sub-folders → `folder`).
+ * CIFAR batches → `cifar`, `train_32x32.mat`/`test_32x32.mat` → `svhn`, sub-folders →
+ * `folder`).
  *
  * @param spec The spec string.
  * @returns The kind and path.
@@ -55,10 +56,10 @@ export async function parseDataSpec(spec: string): Promise<DataSpec> {
   const m = /^([a-z]+):(.*)$/.exec(spec);
   if (m && m[1] !== "file" && m[1].length > 1) {
     const kind = m[1] as DataKind;
-    if (!["builtin", "folder", "idx", "cifar"].includes(kind)) {
+    if (!["builtin", "folder", "idx", "cifar", "svhn"].includes(kind)) {
       throw new RangeError(
         `Cannot open dataset "${spec}": prefix "${m[1]}:" but expected one of builtin:, ` +
-          `folder:, idx:, cifar: or a bare path`,
+          `folder:, idx:, cifar:, svhn: or a bare path`,
       );
     }
     if (m[2] === "") throw new RangeError(`Cannot open dataset "${spec}": empty path`);
@@ -88,9 +89,10 @@ export async function parseDataSpec(spec: string): Promise<DataSpec> {
     files.some((n) => /^(data_batch_\d+|test_batch|train|test)\.bin$/.test(n)) ||
     dirs.includes("cifar-10-batches-bin") || dirs.includes("cifar-100-binary")
   ) return { kind: "cifar", path };
+  if (files.some((n) => /^(train|test)_32x32\.mat$/.test(n))) return { kind: "svhn", path };
   if (dirs.some((d) => !d.startsWith("."))) return { kind: "folder", path };
   throw new DataFormatError(
-    `Cannot open dataset "${spec}": no IDX files, CIFAR batches or class sub-folders found ` +
-      `(use a folder:, idx: or cifar: prefix)`,
+    `Cannot open dataset "${spec}": no IDX files, CIFAR batches, SVHN .mat files or class ` +
+      `sub-folders found (use a folder:, idx:, cifar: or svhn: prefix)`,
   );
 }

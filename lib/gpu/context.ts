@@ -1,7 +1,15 @@
 /**
  * The one object that owns a WebGPU device for somscope: adapter and device acquisition, adapter
- * facts for the run manifest, a pipeline cache keyed by kernel name and `override` constants, a
- * buffer pool, validation errors surfaced as exceptions, and `dispose()`.
+ * facts for the run manifest, the GPU policy, a pipeline cache keyed by kernel name and
+ * `override` constants, a buffer pool with owned leases, batched readbacks, validation errors
+ * surfaced as exceptions, and `dispose()`.
+ *
+ * **GPU policy.** Every kernel that has both a WGSL and a CPU path asks {@linkcode gpuPolicy}
+ * where to run: WGSL on a hardware adapter; the CPU path on a software adapter (Mesa's llvmpipe
+ * runs WGSL at a few GFLOP/s and onnxruntime-web's WebGPU EP at ~1 image/s, against ~58 for
+ * onnxruntime-node) or without a context. {@linkcode GpuContext.auto} makes the one context a
+ * program needs (or none) and says why; the context is then passed in everywhere. No module
+ * creates a context of its own.
  *
  * Nothing is global: kernels take a {@linkcode GpuContext} argument. The context can wrap a
  * `GPUDevice` made elsewhere (e.g. the one onnxruntime-web's WebGPU EP uses, via
@@ -41,6 +49,47 @@ export interface GpuContextOptions {
   powerPreference?: GPUPowerPreference;
   /** Refuse a software (fallback) adapter. Default false. */
   requireHardware?: boolean;
+}
+
+/** Where kernels with a WGSL and a CPU path run, and why (see {@linkcode gpuPolicy}). */
+export interface GpuPolicy {
+  /** True: run the WGSL kernels (hardware adapter). False: run the CPU paths. */
+  readonly wgsl: boolean;
+  /**
+   * Why, for manifests and messages: `"hardware adapter (…)"`, `"software adapter (…)"`,
+   * `"no WebGPU adapter (…)"` or `"no GPU context"`.
+   */
+  readonly reason: string;
+}
+
+/** What {@linkcode GpuContext.auto} returns. */
+export interface GpuAuto {
+  /** The context, when an adapter exists (software adapters included: their facts go into manifests). */
+  readonly ctx: GpuContext | undefined;
+  /** The policy for `ctx` (the reason names a missing adapter). */
+  readonly policy: GpuPolicy;
+}
+
+/**
+ * The GPU policy of a context: WGSL on a hardware adapter, CPU paths on a software adapter or
+ * without a context. This is the only place somscope makes that choice.
+ *
+ * @param ctx The context, or undefined.
+ * @returns The decision and its reason.
+ *
+ * @example
+ * ```ts
+ * import { gpuPolicy } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * assertEquals(gpuPolicy(undefined), { wgsl: false, reason: "no GPU context" });
+ * ```
+ */
+export function gpuPolicy(ctx: GpuContext | undefined): GpuPolicy {
+  if (!ctx) return { wgsl: false, reason: "no GPU context" };
+  const name = ctx.adapter.description || ctx.adapter.vendor || "unnamed";
+  return ctx.adapter.isFallbackAdapter
+    ? { wgsl: false, reason: `software adapter (${name})` }
+    : { wgsl: true, reason: `hardware adapter (${name})` };
 }
 
 /**
@@ -105,6 +154,7 @@ export class GpuContext {
         false,
       );
     }
+    _privateRuntimeDir();
     const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
     if (!gpu) {
       throw new GpuUnavailableError(
@@ -139,6 +189,34 @@ export class GpuContext {
       },
     });
     return new GpuContext(device, _facts(adapter, device), true);
+  }
+
+  /**
+   * The one `auto` decision of a program: a context on the best adapter (hardware or software),
+   * or none, with the policy that follows ({@linkcode gpuPolicy}). Never throws for a missing
+   * adapter; the policy's reason then names what was missing.
+   *
+   * @param options As {@linkcode GpuContext.create} (`device` wraps an existing one).
+   * @returns The context (or undefined) and its policy.
+   *
+   * @example
+   * ```ts
+   * import { GpuContext } from "../../mod.ts";
+   * import { ok } from "node:assert";
+   * const { ctx, policy } = await GpuContext.auto();
+   * ok(policy.wgsl === (ctx !== undefined && !ctx.adapter.isFallbackAdapter), policy.reason);
+   * ctx?.dispose();
+   * ```
+   */
+  static async auto(options: GpuContextOptions = {}): Promise<GpuAuto> {
+    try {
+      const ctx = await GpuContext.create(options);
+      return { ctx, policy: gpuPolicy(ctx) };
+    } catch (e) {
+      // requestDevice can fail too (e.g. a driver without the limits asked for): no GPU either.
+      const reason = `no WebGPU adapter (${(e as Error).message})`;
+      return { ctx: undefined, policy: { wgsl: false, reason } };
+    }
   }
 
   /** Device limits (shortcut for `device.limits`). */
@@ -341,25 +419,75 @@ export class GpuContext {
    * @throws {GpuValidationError} If the copy fails.
    */
   async read(buffer: GPUBuffer, byteLength: number, byteOffset = 0): Promise<ArrayBuffer> {
+    return (await this.readMany([{ buffer, byteLength, byteOffset }]))[0];
+  }
+
+  /**
+   * Copies several buffer ranges back to the CPU with one staging buffer, one submit and one
+   * map (a readback waits for the queue, so batching them saves a round trip per range).
+   *
+   * @param ranges Each range: source buffer (COPY_SRC usage), bytes (multiple of 4), offset.
+   * @returns One fresh ArrayBuffer per range, in order.
+   * @throws {GpuValidationError} If a copy fails.
+   */
+  async readMany(
+    ranges: readonly { buffer: GPUBuffer; byteLength: number; byteOffset?: number }[],
+  ): Promise<ArrayBuffer[]> {
     this.#check();
-    const size = Math.ceil(byteLength / 4) * 4;
-    if (size === 0) return new ArrayBuffer(0);
+    const sizes = ranges.map((r) => Math.ceil(r.byteLength / 4) * 4);
+    const total = sizes.reduce((a, b) => a + b, 0);
+    if (total === 0) return ranges.map(() => new ArrayBuffer(0));
+    const label = `read ${ranges.map((r) => r.buffer.label).join(", ")}`;
     const staging = this.device.createBuffer({
-      label: `read ${buffer.label}`,
-      size,
+      label,
+      size: total,
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
     try {
-      await this.scoped(`read back ${buffer.label}`, () => {
-        const enc = this.device.createCommandEncoder({ label: `read ${buffer.label}` });
-        enc.copyBufferToBuffer(buffer, byteOffset, staging, 0, size);
+      await this.scoped(`read back ${label.slice(5)}`, () => {
+        const enc = this.device.createCommandEncoder({ label });
+        let at = 0;
+        ranges.forEach((r, i) => {
+          if (sizes[i]) enc.copyBufferToBuffer(r.buffer, r.byteOffset ?? 0, staging, at, sizes[i]);
+          at += sizes[i];
+        });
         this.device.queue.submit([enc.finish()]);
       });
       await staging.mapAsync(GPUMapMode.READ);
-      return staging.getMappedRange().slice(0, byteLength);
+      const mapped = staging.getMappedRange();
+      let at = 0;
+      return ranges.map((r, i) => {
+        const out = mapped.slice(at, at + r.byteLength);
+        at += sizes[i];
+        return out;
+      });
     } finally {
       staging.destroy();
     }
+  }
+
+  /**
+   * A lease: buffers acquired, uploaded or made as uniforms through it are owned together and
+   * freed together by {@linkcode GpuLease.release} (or at the end of a `using` block), so a
+   * kernel's temporaries cannot leak on an error path.
+   *
+   * @returns A new, empty lease on this context.
+   *
+   * @example (GPU-only)
+   * ```ts ignore
+   * import { GpuContext } from "../../mod.ts";
+   * import { deepStrictEqual as assertEquals } from "node:assert";
+   * const ctx = await GpuContext.create();
+   * {
+   *   using own = ctx.lease();
+   *   const b = own.upload(new Float32Array([1, 2]), "x");
+   *   assertEquals(Array.from(new Float32Array(await ctx.read(b, 8))), [1, 2]);
+   * } // b is back in the pool here
+   * ctx.dispose();
+   * ```
+   */
+  lease(): GpuLease {
+    return new GpuLease(this);
   }
 
   /**
@@ -415,6 +543,124 @@ export class GpuContext {
   }
 }
 
+/**
+ * Buffers owned together (see {@linkcode GpuContext.lease}): pooled storage buffers go back to
+ * the context's pool, uniforms are destroyed. Releasing twice is harmless.
+ */
+export class GpuLease {
+  #ctx: GpuContext;
+  #pooled: GPUBuffer[] = [];
+  #uniforms: GPUBuffer[] = [];
+
+  /**
+   * A lease on a context (use {@linkcode GpuContext.lease}).
+   *
+   * @param ctx The context the buffers come from.
+   */
+  constructor(ctx: GpuContext) {
+    this.#ctx = ctx;
+  }
+
+  /**
+   * A pooled storage buffer owned by this lease (see {@linkcode GpuContext.acquire}).
+   *
+   * @param size Bytes needed.
+   * @param label Debug label.
+   * @returns The buffer.
+   * @throws {RangeError} If `size` exceeds the device's `maxBufferSize`.
+   */
+  acquire(size: number, label: string): GPUBuffer {
+    const b = this.#ctx.acquire(size, label);
+    this.#pooled.push(b);
+    return b;
+  }
+
+  /**
+   * A pooled storage buffer holding a copy of `data`, owned by this lease.
+   *
+   * @param data The data.
+   * @param label Debug label.
+   * @returns The buffer.
+   */
+  upload(data: ArrayBufferView, label: string): GPUBuffer {
+    const b = this.acquire(data.byteLength, label);
+    this.#ctx.write(b, data);
+    return b;
+  }
+
+  /**
+   * A uniform buffer holding `data`, owned by this lease.
+   *
+   * @param data Uniform contents.
+   * @param label Debug label.
+   * @returns The buffer.
+   */
+  uniform(data: ArrayBufferView, label: string): GPUBuffer {
+    const b = this.#ctx.uniform(data, label);
+    this.#uniforms.push(b);
+    return b;
+  }
+
+  /**
+   * Stops owning a buffer (e.g. a result handed to the caller), so `release()` leaves it alone.
+   *
+   * @param buffer A buffer from this lease.
+   * @returns The same buffer.
+   */
+  keep(buffer: GPUBuffer): GPUBuffer {
+    this.#pooled = this.#pooled.filter((b) => b !== buffer);
+    return buffer;
+  }
+
+  /** Gives pooled buffers back to the context and destroys uniforms. */
+  release(): void {
+    this.#ctx.release(...this.#pooled);
+    for (const u of this.#uniforms) u.destroy();
+    this.#pooled = [];
+    this.#uniforms = [];
+  }
+
+  /** Same as {@linkcode GpuLease.release}, for `using`. */
+  [Symbol.dispose](): void {
+    this.release();
+  }
+}
+
+let _runtimeDirChecked = false;
+
+/**
+ * Gives Mesa a private runtime directory before the first WebGPU probe when `XDG_RUNTIME_DIR` is
+ * unset, relative or not a directory: Mesa's Vulkan drivers (llvmpipe/lavapipe included) open a
+ * Wayland connection while enumerating adapters, and libwayland then prints `error:
+ * XDG_RUNTIME_DIR is invalid or not set in the environment.` on stderr. The directory is made
+ * under the OS temp dir with mode 0700 (what the XDG spec asks of a runtime dir), set for this
+ * process only, and removed when the process exits. A valid `XDG_RUNTIME_DIR` is left alone;
+ * without env or write permission nothing happens.
+ */
+function _privateRuntimeDir(): void {
+  if (_runtimeDirChecked) return;
+  _runtimeDirChecked = true;
+  try {
+    const cur = Deno.env.get("XDG_RUNTIME_DIR");
+    if (cur?.startsWith("/") && Deno.statSync(cur).isDirectory) return;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) return; // no env/read permission: leave it
+  }
+  let dir: string;
+  try {
+    dir = Deno.makeTempDirSync({ prefix: "somscope-runtime-" });
+    Deno.chmodSync(dir, 0o700);
+    Deno.env.set("XDG_RUNTIME_DIR", dir);
+  } catch {
+    return;
+  }
+  globalThis.addEventListener("unload", () => {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch { /* already gone */ }
+  });
+}
+
 function _facts(adapter: GPUAdapter | undefined, device: GPUDevice): AdapterFacts {
   const info = adapter?.info ?? (device as unknown as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
   return {
@@ -428,27 +674,4 @@ function _facts(adapter: GPUAdapter | undefined, device: GPUDevice): AdapterFact
     maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
     maxComputeWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
   };
-}
-
-/**
- * Whether GPU tests may be skipped: only when `SOMSCOPE_ALLOW_NO_GPU=1` and not on CI
- * (`CI` unset). On CI a missing adapter must fail loudly.
- *
- * @returns True if skipping GPU work for lack of an adapter is allowed.
- * @example
- * ```ts
- * import { gpuSkipAllowed } from "../../mod.ts";
- * import { strictEqual } from "node:assert";
- * if (Deno.env.get("CI")) strictEqual(gpuSkipAllowed(), false);
- * ```
- */
-export function gpuSkipAllowed(): boolean {
-  let ci: string | undefined, allow: string | undefined;
-  try {
-    ci = Deno.env.get("CI");
-    allow = Deno.env.get("SOMSCOPE_ALLOW_NO_GPU");
-  } catch {
-    return false;
-  }
-  return allow === "1" && !ci;
 }

@@ -7,8 +7,9 @@
  */
 
 import { readNpy } from "../npy.ts";
-import { deriveGradientGraph, type Normalization } from "./derive.ts";
-import { type GraphRuntime, openGraphSession } from "../attack/session.ts";
+import { deriveGradientGraph } from "./derive.ts";
+import type { Normalize } from "../model/surgery.ts";
+import { type GraphRuntime, openGraphSession } from "../model/ort.ts";
 
 /** Result of {@linkcode checkGradientConformance}. */
 export interface GradientConformance {
@@ -66,7 +67,7 @@ export async function checkGradientConformance(
   refDir: string,
   options: {
     tolerance?: number;
-    normalize?: Normalization;
+    normalize?: Normalize;
     runtime?: GraphRuntime;
     optimization?: "basic" | "extended" | "all";
   } = {},
@@ -85,12 +86,10 @@ export async function checkGradientConformance(
   // "basic": onnxruntime's layout fusions ("all") re-round convolutions enough to flip a ReLU that
   // sits ~1e-6 from zero (one ResNet50 image: 1.2e-4 instead of 1.8e-6); the check is about the
   // derived graph's arithmetic.
-  const s = await openGraphSession(
-    bytes,
-    options.runtime ?? "node",
-    undefined,
-    options.optimization ?? "basic",
-  );
+  const s = await openGraphSession(bytes, {
+    runtime: options.runtime,
+    optimization: options.optimization ?? "basic",
+  });
   try {
     const t2 = performance.now();
     const out = await s.run({

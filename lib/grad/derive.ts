@@ -21,47 +21,17 @@ import {
   valueInfo,
 } from "../onnx/proto.ts";
 import { ModelFormatError } from "../errors.ts";
-import {
-  type Const,
-  constValues,
-  type PreparedGraph,
-  type PreparedNode,
-  prepareGraph,
-} from "./fold.ts";
+import { type Const, constValues, type PreparedGraph, type PreparedNode } from "./graph.ts";
+import { prepareGraph } from "./prepare.ts";
 import { flipConvWeight, type GradBuilder, GRADIENT_RULES, SUPPORTED_OPS } from "./ops.ts";
-import {
-  IMAGENET_MEAN,
-  IMAGENET_STD,
-  type Normalize,
-  parseNormalize,
-  resolveNormalize,
-} from "../model/surgery.ts";
-
-/**
- * ImageNet channel statistics (torchvision).
- *
- * @example
- * ```ts
- * import { IMAGENET_NORMALIZATION } from "../../mod.ts";
- * import { deepStrictEqual as assertEquals } from "node:assert";
- * assertEquals(IMAGENET_NORMALIZATION.mean, [0.485, 0.456, 0.406]);
- * assertEquals(IMAGENET_NORMALIZATION.std, [0.229, 0.224, 0.225]);
- * ```
- */
-export const IMAGENET_NORMALIZATION: { mean: number[]; std: number[] } = Object.freeze({
-  mean: [...IMAGENET_MEAN],
-  std: [...IMAGENET_STD],
-}) as { mean: number[]; std: number[] };
-
-/** Input normalisation: none, ImageNet's, or explicit per-channel mean and std. */
-export type Normalization = Normalize;
+import { type Normalize, resolveNormalize } from "../model/surgery.ts";
 
 /** Options for {@linkcode deriveGradientGraph} and {@linkcode derivePgdStepGraph}. */
 export interface GradientGraphOptions {
   /** Batch size the graph is specialised to (default 1). */
   batch?: number;
   /** Normalisation applied inside the graph to pixels in [0,1] (default `"none"`). */
-  normalize?: Normalization;
+  normalize?: Normalize;
   /** Runtime: `"cpu"` (node/wasm; default) or `"webgpu"` (MaxPool without Indices). */
   target?: "cpu" | "webgpu";
   /** Tensors of the forward graph to add as outputs (layer taps), under their own names. */
@@ -96,24 +66,6 @@ export const GRADIENT_GRAPH_IO: Readonly<
   pgdInputs: ["x_adv", "labels", "x0", "eps", "step"],
   pgdOutputs: ["x_next", "logits", "loss"],
 });
-
-/**
- * Parses a normalisation option: `none`, `imagenet`, or `m1,m2,m3/s1,s2,s3` (also `mean,std` for
- * one channel); the same parser as {@linkcode parseNormalize}.
- *
- * @param text The option text.
- * @returns The normalisation.
- * @throws {RangeError} If the text is none of these, or a std is not positive.
- * @example
- * ```ts
- * import { parseNormalization } from "../../mod.ts";
- * import { deepStrictEqual as assertEquals } from "node:assert";
- * assertEquals(parseNormalization("0.5,0.5,0.5/0.25,0.25,0.25"), { mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
- * ```
- */
-export function parseNormalization(text: string): Normalization {
-  return parseNormalize(text);
-}
 
 /**
  * Derives the gradient graph of a classifier.
@@ -310,6 +262,49 @@ function _build(
   return _emit(pg, options, mode, m, target);
 }
 
+/** The graph under construction: nodes, constants and shapes, with fresh-name generation. */
+interface _Out {
+  nodes: NodeLike[];
+  consts: Map<string, Const>;
+  usedConsts: Set<string>;
+  shapes: Map<string, number[]>;
+  inputs: ReturnType<typeof valueInfo>[];
+  outputs: ReturnType<typeof valueInfo>[];
+  /** MaxPool node name → its Indices output. */
+  indices: Map<string, string>;
+  fresh(hint: string): string;
+  addConst(dtype: number, values: ArrayLike<number>, dims: number[]): string;
+  push(n: NodeLike): void;
+}
+
+function _output(pg: PreparedGraph): _Out {
+  let counter = 0;
+  const constCache = new Map<string, string>();
+  const o: _Out = {
+    nodes: [],
+    consts: new Map<string, Const>(pg.consts),
+    usedConsts: new Set<string>(),
+    shapes: new Map(pg.shapes),
+    inputs: [valueInfo(pg.input, DT.FLOAT, pg.inputShape)],
+    outputs: [],
+    indices: new Map<string, string>(),
+    fresh: (hint) => `grad/${hint}_${counter++}`,
+    addConst: (dtype, values, dims) => {
+      const key = values.length <= 16 ? `${dtype}|${dims}|${Array.from(values)}` : "";
+      if (key && constCache.has(key)) return constCache.get(key)!;
+      const nm = o.fresh("const");
+      o.consts.set(nm, { dtype, dims, values });
+      if (key) constCache.set(key, nm);
+      return nm;
+    },
+    push: (n) => {
+      for (const i of n.input ?? []) if (o.consts.has(i)) o.usedConsts.add(i);
+      o.nodes.push(n);
+    },
+  };
+  return o;
+}
+
 function _emit(
   pg: PreparedGraph,
   options: GradientGraphOptions,
@@ -317,170 +312,191 @@ function _emit(
   m: ModelProto,
   target: "cpu" | "webgpu",
 ): Uint8Array {
-  const [N, C, H, W] = pg.inputShape;
-  const K = pg.shapes.get(pg.logits)![1];
-  const nodes: NodeLike[] = [];
-  const consts = new Map<string, Const>(pg.consts);
-  const usedConsts = new Set<string>();
-  const shapes = new Map(pg.shapes);
-  let counter = 0;
-  const fresh = (hint: string) => `grad/${hint}_${counter++}`;
-  const constCache = new Map<string, string>();
-  const addConst = (dtype: number, values: ArrayLike<number>, dims: number[]): string => {
-    const key = values.length <= 16 ? `${dtype}|${dims}|${Array.from(values)}` : "";
-    if (key && constCache.has(key)) return constCache.get(key)!;
-    const nm = fresh("const");
-    consts.set(nm, { dtype, dims, values });
-    if (key) constCache.set(key, nm);
-    return nm;
+  const o = _output(pg);
+  _emitForward(o, pg, mode !== "forward" && target === "cpu");
+  _emitForwardOutputs(o, pg, options.taps ?? []);
+  if (mode !== "forward") {
+    const b = _gradBuilder(o, pg, target, options.convGrad ?? "conv");
+    const dlogits = _emitLoss(o, pg, b);
+    const gIn = _backward(pg, b, dlogits, options.name ?? "model");
+    const [N, C, H, W] = pg.inputShape;
+    if (mode === "gradient" || options.withGradient) {
+      o.push(node("Identity", [gIn], ["input_grad"]));
+      o.outputs.push(valueInfo("input_grad", DT.FLOAT, [N, C, H, W]));
+    }
+    if (mode === "pgd") _emitPgdStep(o, b, gIn, [N, C, H, W]);
+  }
+  const opset = Math.max(17, pg.opset);
+  const g: GraphLike = {
+    name: `${m.graph?.name ?? "model"}_${mode}`,
+    node: o.nodes,
+    initializer: _initializers(o),
+    input: o.inputs,
+    output: o.outputs,
   };
-  const indices = new Map<string, string>();
-  const pushNode = (n: NodeLike) => {
-    for (const i of n.input ?? []) if (consts.has(i)) usedConsts.add(i);
-    nodes.push(n);
-  };
+  return encodeModel(modelProto(g, { opset, irVersion: Math.max(8, Number(m.irVersion ?? 8)) }));
+}
 
-  // Forward nodes (MaxPool re-emitted with Indices on CPU targets when its gradient is needed).
+/** Forward nodes (MaxPool re-emitted with Indices on CPU targets when its gradient is needed). */
+function _emitForward(o: _Out, pg: PreparedGraph, maxPoolIndices: boolean): void {
   for (const pn of pg.nodes) {
     const outs = [...pn.outputs];
-    if (
-      mode !== "forward" && pn.op === "MaxPool" && target === "cpu" && pg.live.has(pn.inputs[0])
-    ) {
+    if (maxPoolIndices && pn.op === "MaxPool" && pg.live.has(pn.inputs[0])) {
       if (outs.length < 2 || !outs[1]) {
-        outs[1] = fresh("maxpool_indices");
-        shapes.set(outs[1], shapes.get(outs[0])!);
+        outs[1] = o.fresh("maxpool_indices");
+        o.shapes.set(outs[1], o.shapes.get(outs[0])!);
       }
-      indices.set(pn.name, outs[1]);
+      o.indices.set(pn.name, outs[1]);
     }
-    pushNode({ ...pn.proto, input: pn.inputs, output: outs });
+    o.push({ ...pn.proto, input: pn.inputs, output: outs });
   }
-  const outputs: ReturnType<typeof valueInfo>[] = [];
-  const inputs: ReturnType<typeof valueInfo>[] = [valueInfo(pg.input, DT.FLOAT, pg.inputShape)];
-  const emitOut = (src: string, dst: string, shape: number[]) => {
-    if (src !== dst) pushNode(node("Identity", [src], [dst]));
-    outputs.push(valueInfo(dst, DT.FLOAT, shape));
-  };
-  emitOut(pg.logits, "logits", [N, K]);
-  for (const t of new Set(options.taps ?? [])) {
+}
+
+/** The `logits` output and the taps, under their own names. */
+function _emitForwardOutputs(o: _Out, pg: PreparedGraph, taps: string[]): void {
+  const K = pg.shapes.get(pg.logits)![1];
+  if (pg.logits !== "logits") o.push(node("Identity", [pg.logits], ["logits"]));
+  o.outputs.push(valueInfo("logits", DT.FLOAT, [pg.inputShape[0], K]));
+  for (const t of new Set(taps)) {
     const src = pg.resolve(t);
-    const shp = shapes.get(src) ?? consts.get(src)?.dims;
+    const shp = o.shapes.get(src) ?? o.consts.get(src)?.dims;
     if (t === "logits") continue;
-    if (src !== t || t === pg.logits) pushNode(node("Identity", [src], [t]));
-    outputs.push(valueInfo(t, DT.FLOAT, shp!));
+    if (src !== t || t === pg.logits) o.push(node("Identity", [src], [t]));
+    o.outputs.push(valueInfo(t, DT.FLOAT, shp!));
   }
+}
 
-  if (mode !== "forward") {
-    const flipped = new Map<string, string>();
-    const b: GradBuilder = {
-      target,
-      convGrad: options.convGrad ?? "conv",
-      flippedWeight: (w, group) => {
-        const key = `${w}|${group}`;
-        if (!flipped.has(key)) {
-          const c = consts.get(w)!;
-          const f = flipConvWeight(constValues(c), c.dims, group);
-          const nm = fresh("flipped");
-          consts.set(nm, { dtype: DT.FLOAT, dims: f.dims, values: f.values });
-          flipped.set(key, nm);
-        }
-        return flipped.get(key)!;
-      },
-      shape: (t) => {
-        const s = shapes.get(t) ?? consts.get(t)?.dims;
-        if (!s) throw new Error(`internal: no shape for ${t}`);
-        return s;
-      },
-      constOf: (t) => (pg.live.has(t) ? undefined : consts.get(t)),
-      live: (t) => t !== "" && pg.live.has(t),
-      emit: (op, ins, attrs = {}, k = 1) => {
-        const outs = Array.from({ length: k }, () => fresh(op.toLowerCase()));
-        pushNode(node(op, ins, outs, attrs as Record<string, never>));
-        return outs;
-      },
-      f32: (values, dims) => addConst(DT.FLOAT, Float32Array.from(values), dims),
-      i64: (values, dims) => addConst(DT.INT64, values, dims ?? [values.length]),
-      reduceTo: (gr, from, to) => {
-        if (from.length === to.length && from.every((d, i) => d === to[i])) return gr;
-        const lead = from.length - to.length;
-        const axes: number[] = [];
-        for (let i = 0; i < from.length; i++) {
-          if (i < lead || (to[i - lead] === 1 && from[i] !== 1)) axes.push(i);
-        }
-        let out = gr;
-        if (axes.length) {
-          out = b.emit("ReduceSum", [gr, b.i64(axes)], { keepdims: 1 })[0];
-          shapes.set(out, from.map((d, i) => (axes.includes(i) ? 1 : d)));
-        }
-        if (lead > 0) {
-          const r = b.emit("Reshape", [out, b.i64(to)])[0];
-          shapes.set(r, to);
-          out = r;
-        }
-        return out;
-      },
-      setShape: (t, s) => void shapes.set(t, s),
-      maxPoolIndices: (pn) => indices.get(pn.name),
-    };
-    // Loss: per-example cross-entropy; dlogits = softmax(z) − onehot(y) for the summed loss.
-    const labels2 = b.emit("Unsqueeze", ["labels", b.i64([1])])[0];
-    const logp = b.emit("LogSoftmax", [pg.logits], { axis: 1 })[0];
-    const picked = b.emit("GatherElements", [logp, labels2], { axis: 1 })[0];
-    pushNode(node("Neg", [b.emit("Reshape", [picked, b.i64([N])])[0]], ["loss"]));
-    const prob = b.emit("Softmax", [pg.logits], { axis: 1 })[0];
-    const range = b.i64([...Array(K).keys()], [1, K]);
-    const onehot = b.emit("Cast", [b.emit("Equal", [labels2, range])[0]], { to: DT.FLOAT })[0];
-    const dlogits = b.emit("Sub", [prob, onehot])[0];
-    shapes.set(dlogits, [N, K]);
-    inputs.push(valueInfo("labels", DT.INT64, [N]));
-    outputs.push(valueInfo("loss", DT.FLOAT, [N]));
-
-    const grads = new Map<string, string[]>([[pg.logits, [dlogits]]]);
-    const acc = (t: string): string | undefined => {
-      const gs = grads.get(t);
-      if (!gs || gs.length === 0) return undefined;
-      if (gs.length === 1) return gs[0];
-      const s = b.emit("Sum", gs)[0];
-      shapes.set(s, b.shape(t));
-      grads.set(t, [s]);
+/** The {@linkcode GradBuilder} the rules of `ops.ts` emit through. */
+function _gradBuilder(
+  o: _Out,
+  pg: PreparedGraph,
+  target: "cpu" | "webgpu",
+  convGrad: "conv" | "convtranspose",
+): GradBuilder {
+  const flipped = new Map<string, string>();
+  const b: GradBuilder = {
+    target,
+    convGrad,
+    flippedWeight: (w, group) => {
+      const key = `${w}|${group}`;
+      if (!flipped.has(key)) {
+        const c = o.consts.get(w)!;
+        const f = flipConvWeight(constValues(c), c.dims, group);
+        const nm = o.fresh("flipped");
+        o.consts.set(nm, { dtype: DT.FLOAT, dims: f.dims, values: f.values });
+        flipped.set(key, nm);
+      }
+      return flipped.get(key)!;
+    },
+    shape: (t) => {
+      const s = o.shapes.get(t) ?? o.consts.get(t)?.dims;
+      if (!s) throw new Error(`internal: no shape for ${t}`);
       return s;
-    };
-    for (let i = pg.nodes.length - 1; i >= 0; i--) {
-      const pn: PreparedNode = pg.nodes[i];
-      if (!pn.inputs.some((x) => b.live(x))) continue;
-      const dY = pn.outputs.map((o) => (o ? acc(o) : undefined));
-      if (dY.every((d) => d === undefined)) continue;
-      const rule = GRADIENT_RULES[pn.op];
-      if (!rule) throw _unsupported(pn, options.name ?? "model");
-      const dX = rule(pn, dY, b);
-      pn.inputs.forEach((x, k) => {
-        if (!b.live(x) || !dX[k]) return;
-        if (!grads.has(x)) grads.set(x, []);
-        grads.get(x)!.push(dX[k]!);
-      });
-    }
-    const gIn = acc(pg.input);
-    if (!gIn) {
-      throw new ModelFormatError("Cannot derive gradient graph: no gradient reaches the input");
-    }
-    if (mode === "gradient" || options.withGradient) {
-      pushNode(node("Identity", [gIn], ["input_grad"]));
-      outputs.push(valueInfo("input_grad", DT.FLOAT, [N, C, H, W]));
-    }
-    if (mode === "pgd") {
-      const upd = b.emit("Add", ["x_adv", b.emit("Mul", ["step", b.emit("Sign", [gIn])[0]])[0]])[0];
-      const lo = b.emit("Sub", ["x0", "eps"])[0], hi = b.emit("Add", ["x0", "eps"])[0];
-      const box = b.emit("Min", [b.emit("Max", [upd, lo])[0], hi])[0];
-      pushNode(node("Clip", [box, b.f32([0], []), b.f32([1], [])], ["x_next"]));
-      inputs.push(valueInfo("x0", DT.FLOAT, [N, C, H, W]));
-      inputs.push(valueInfo("eps", DT.FLOAT, []));
-      inputs.push(valueInfo("step", DT.FLOAT, []));
-      outputs.unshift(valueInfo("x_next", DT.FLOAT, [N, C, H, W]));
-    }
-  }
+    },
+    constOf: (t) => (pg.live.has(t) ? undefined : o.consts.get(t)),
+    live: (t) => t !== "" && pg.live.has(t),
+    emit: (op, ins, attrs = {}, k = 1) => {
+      const outs = Array.from({ length: k }, () => o.fresh(op.toLowerCase()));
+      o.push(node(op, ins, outs, attrs as Record<string, never>));
+      return outs;
+    },
+    f32: (values, dims) => o.addConst(DT.FLOAT, Float32Array.from(values), dims),
+    i64: (values, dims) => o.addConst(DT.INT64, values, dims ?? [values.length]),
+    reduceTo: (gr, from, to) => {
+      if (from.length === to.length && from.every((d, i) => d === to[i])) return gr;
+      const lead = from.length - to.length;
+      const axes: number[] = [];
+      for (let i = 0; i < from.length; i++) {
+        if (i < lead || (to[i - lead] === 1 && from[i] !== 1)) axes.push(i);
+      }
+      let out = gr;
+      if (axes.length) {
+        out = b.emit("ReduceSum", [gr, b.i64(axes)], { keepdims: 1 })[0];
+        o.shapes.set(out, from.map((d, i) => (axes.includes(i) ? 1 : d)));
+      }
+      if (lead > 0) {
+        const r = b.emit("Reshape", [out, b.i64(to)])[0];
+        o.shapes.set(r, to);
+        out = r;
+      }
+      return out;
+    },
+    setShape: (t, s) => void o.shapes.set(t, s),
+    maxPoolIndices: (pn) => o.indices.get(pn.name),
+  };
+  return b;
+}
 
+/**
+ * The `labels` input and per-example cross-entropy `loss` output; returns ∂Σloss/∂logits =
+ * softmax(z) − onehot(y).
+ */
+function _emitLoss(o: _Out, pg: PreparedGraph, b: GradBuilder): string {
+  const [N, K] = pg.shapes.get(pg.logits)!;
+  const labels2 = b.emit("Unsqueeze", ["labels", b.i64([1])])[0];
+  const logp = b.emit("LogSoftmax", [pg.logits], { axis: 1 })[0];
+  const picked = b.emit("GatherElements", [logp, labels2], { axis: 1 })[0];
+  o.push(node("Neg", [b.emit("Reshape", [picked, b.i64([N])])[0]], ["loss"]));
+  const prob = b.emit("Softmax", [pg.logits], { axis: 1 })[0];
+  const range = b.i64([...Array(K).keys()], [1, K]);
+  const onehot = b.emit("Cast", [b.emit("Equal", [labels2, range])[0]], { to: DT.FLOAT })[0];
+  const dlogits = b.emit("Sub", [prob, onehot])[0];
+  b.setShape(dlogits, [N, K]);
+  o.inputs.push(valueInfo("labels", DT.INT64, [N]));
+  o.outputs.push(valueInfo("loss", DT.FLOAT, [N]));
+  return dlogits;
+}
+
+/** Reverse-mode sweep over the forward nodes; returns the input gradient's name. */
+function _backward(pg: PreparedGraph, b: GradBuilder, dlogits: string, name: string): string {
+  const grads = new Map<string, string[]>([[pg.logits, [dlogits]]]);
+  const acc = (t: string): string | undefined => {
+    const gs = grads.get(t);
+    if (!gs || gs.length === 0) return undefined;
+    if (gs.length === 1) return gs[0];
+    const s = b.emit("Sum", gs)[0];
+    b.setShape(s, b.shape(t));
+    grads.set(t, [s]);
+    return s;
+  };
+  for (let i = pg.nodes.length - 1; i >= 0; i--) {
+    const pn: PreparedNode = pg.nodes[i];
+    if (!pn.inputs.some((x) => b.live(x))) continue;
+    const dY = pn.outputs.map((o) => (o ? acc(o) : undefined));
+    if (dY.every((d) => d === undefined)) continue;
+    const rule = GRADIENT_RULES[pn.op];
+    if (!rule) throw _unsupported(pn, name);
+    const dX = rule(pn, dY, b);
+    pn.inputs.forEach((x, k) => {
+      if (!b.live(x) || !dX[k]) return;
+      if (!grads.has(x)) grads.set(x, []);
+      grads.get(x)!.push(dX[k]!);
+    });
+  }
+  const gIn = acc(pg.input);
+  if (!gIn) {
+    throw new ModelFormatError("Cannot derive gradient graph: no gradient reaches the input");
+  }
+  return gIn;
+}
+
+/** The fused PGD update `x_next` and its `x0`, `eps`, `step` inputs. */
+function _emitPgdStep(o: _Out, b: GradBuilder, gIn: string, shape: number[]): void {
+  const upd = b.emit("Add", ["x_adv", b.emit("Mul", ["step", b.emit("Sign", [gIn])[0]])[0]])[0];
+  const lo = b.emit("Sub", ["x0", "eps"])[0], hi = b.emit("Add", ["x0", "eps"])[0];
+  const box = b.emit("Min", [b.emit("Max", [upd, lo])[0], hi])[0];
+  o.push(node("Clip", [box, b.f32([0], []), b.f32([1], [])], ["x_next"]));
+  o.inputs.push(valueInfo("x0", DT.FLOAT, shape));
+  o.inputs.push(valueInfo("eps", DT.FLOAT, []));
+  o.inputs.push(valueInfo("step", DT.FLOAT, []));
+  o.outputs.unshift(valueInfo("x_next", DT.FLOAT, shape));
+}
+
+/** The constants the emitted nodes use, as initializers (model tensors re-emitted uncopied). */
+function _initializers(o: _Out): TensorLike[] {
   const initializer: TensorLike[] = [];
-  for (const nm of usedConsts) {
-    const c = consts.get(nm)!;
+  for (const nm of o.usedConsts) {
+    const c = o.consts.get(nm)!;
     if (c.proto && c.proto.name === nm && !c.values) {
       initializer.push(c.proto);
     } else if (c.proto && !c.values) {
@@ -489,15 +505,7 @@ function _emit(
       initializer.push(_constTensor(nm, c));
     }
   }
-  const opset = Math.max(17, pg.opset);
-  const g: GraphLike = {
-    name: `${m.graph?.name ?? "model"}_${mode}`,
-    node: nodes,
-    initializer,
-    input: inputs,
-    output: outputs,
-  };
-  return encodeModel(modelProto(g, { opset, irVersion: Math.max(8, Number(m.irVersion ?? 8)) }));
+  return initializer;
 }
 
 function _constTensor(name: string, c: Const): TensorLike {

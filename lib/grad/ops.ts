@@ -10,14 +10,8 @@
 
 import { DT, F, getAttr } from "../onnx/proto.ts";
 import { ModelFormatError } from "../errors.ts";
-import {
-  type Const,
-  constValues,
-  numel,
-  type PreparedNode,
-  sliceParams,
-  windowGeometry,
-} from "./fold.ts";
+import { type Const, constValues, type PreparedNode } from "./graph.ts";
+import { numel, sliceParams, windowGeometry } from "./shapes.ts";
 
 /** What a gradient rule can ask of the graph under construction. */
 export interface GradBuilder {

@@ -3,15 +3,16 @@
  * WebGPU execution provider (sharing a {@linkcode GpuContext}'s device, taps left on the GPU),
  * and onnxruntime-web's wasm execution provider (portable; multi-threaded through a small shim).
  *
- * `auto` picks WebGPU on a real adapter, node on a fallback (software) adapter or without WebGPU
- * (MODELS.md: llvmpipe runs the WebGPU EP at ~1 image/s against ~58 for ORT-node), and wasm
- * when the native module cannot load.
+ * `auto` follows the context's {@linkcode gpuPolicy}: WebGPU on a hardware adapter, node on a
+ * software adapter or without a context (MODELS.md: llvmpipe runs the WebGPU EP at ~1 image/s
+ * against ~58 for ORT-node), and wasm when the native module cannot load. Sessions are opened
+ * through `ort.ts`, the one onnxruntime layer.
  *
  * @module
  */
 
-import { GpuContext } from "../gpu/context.ts";
-import { ModelFormatError } from "../errors.ts";
+import { type GpuContext, gpuPolicy } from "../gpu/context.ts";
+import { checkThreads, createSession, loadOrt, type Ort, type OrtSession } from "./ort.ts";
 
 /** A concrete runtime. */
 export type RuntimeKind = "node" | "webgpu" | "wasm";
@@ -82,7 +83,10 @@ export interface ModelRuntime {
 
 /** Options for {@linkcode createRuntime}. */
 export interface RuntimeOptions {
-  /** GPU context whose device the WebGPU EP shares. Default: one is created when needed. */
+  /**
+   * GPU context whose device the WebGPU EP shares (required for `"webgpu"`; for `"auto"`, its
+   * {@linkcode gpuPolicy} decides). The runtime never makes a context of its own.
+   */
   ctx?: GpuContext;
   /**
    * Intra-op threads of the CPU runtimes. Default `navigator.hardwareConcurrency`: on the
@@ -97,15 +101,6 @@ export interface RuntimeOptions {
   logits?: string;
 }
 
-// deno-lint-ignore no-explicit-any
-type Ort = any;
-// deno-lint-ignore no-explicit-any
-type Session = any;
-
-let _nodeOrt: Promise<Ort> | undefined;
-let _wasmOrt: Promise<Ort> | undefined;
-let _webgpuOrt: Promise<Ort> | undefined;
-
 /**
  * Creates a model session on a runtime.
  *
@@ -115,7 +110,7 @@ let _webgpuOrt: Promise<Ort> | undefined;
  * @returns The runtime; `kind` and `reason` say which ran and why.
  * @throws {RangeError} If `kind` is unknown or `threads` is not a positive integer.
  * @throws {ModelFormatError} If the runtime refuses the model.
- * @throws {GpuUnavailableError} If `"webgpu"` is requested without WebGPU.
+ * @throws {TypeError} If `"webgpu"` is requested without `options.ctx`.
  *
  * @example
  * ```ts
@@ -139,143 +134,27 @@ export async function createRuntime(
         RUNTIME_CHOICES.map((k) => `"${k}"`).join(", "),
     );
   }
-  const threads = options.threads ?? Math.max(1, navigator.hardwareConcurrency ?? 1);
-  if (!Number.isInteger(threads) || threads < 1) {
-    throw new RangeError(`Cannot create runtime: threads is ${threads} but must be an integer ≥ 1`);
-  }
+  const threads = checkThreads("create runtime", options.threads);
   if (kind === "node") return await _nodeRuntime(modelBytes, threads, options, "requested");
   if (kind === "wasm") return await _wasmRuntime(modelBytes, threads, options, "requested");
   if (kind === "webgpu") return await _webgpuRuntime(modelBytes, options, "requested");
-  // auto
-  let ctx = options.ctx;
-  let owned = false;
-  if (!ctx) {
-    const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
-    const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
-    if (adapter && !adapter.info.isFallbackAdapter) {
-      ctx = await GpuContext.create();
-      owned = true;
-    } else if (adapter) {
-      return await _cpuAuto(
-        modelBytes,
-        threads,
-        options,
-        `auto: fallback adapter (${adapter.info.description})`,
-      );
-    } else {
-      return await _cpuAuto(modelBytes, threads, options, "auto: no WebGPU adapter");
-    }
-  }
-  if (ctx.adapter.isFallbackAdapter) {
-    return await _cpuAuto(
-      modelBytes,
-      threads,
-      options,
-      `auto: fallback adapter (${ctx.adapter.description})`,
-    );
-  }
-  return await _webgpuRuntime(
-    modelBytes,
-    { ...options, ctx },
-    `auto: hardware adapter (${ctx.adapter.description})`,
-    owned,
-  );
-}
-
-async function _cpuAuto(
-  bytes: Uint8Array,
-  threads: number,
-  options: RuntimeOptions,
-  reason: string,
-): Promise<ModelRuntime> {
-  let ort: Ort;
+  const policy = gpuPolicy(options.ctx);
+  if (policy.wgsl) return await _webgpuRuntime(modelBytes, options, `auto: ${policy.reason}`);
+  const reason = `auto: ${policy.reason}`;
   try {
-    ort = await _loadNode();
+    await loadOrt("node");
   } catch (e) {
     return await _wasmRuntime(
-      bytes,
+      modelBytes,
       threads,
       options,
       `${reason}; onnxruntime-node cannot load (${(e as Error).message.split("\n")[0]})`,
     );
   }
-  void ort;
-  return await _nodeRuntime(bytes, threads, options, reason);
+  return await _nodeRuntime(modelBytes, threads, options, reason);
 }
 
-function _loadNode(): Promise<Ort> {
-  _nodeOrt ??= import("npm:onnxruntime-node@1.30.0").then((m) => m.default ?? m).catch((e) => {
-    _nodeOrt = undefined;
-    throw e;
-  });
-  return _nodeOrt;
-}
-
-/**
- * onnxruntime-web with `numThreads > 1` fetches its worker module and imports it from a `blob:`
- * URL, which Deno's module loader refuses (`ERR_UNSUPPORTED_ESM_URL_SCHEME`); Deno has no
- * `location.origin`, so ORT treats its own file as cross-origin. The shim hands back the
- * original `file:` URL of a fetched local `.mjs` instead of a blob URL (MODELS.md). It touches
- * nothing else: other fetches and blobs pass through unchanged.
- */
-function _installWasmThreadShim(): void {
-  const g = globalThis as unknown as { __somscopeOrtShim?: boolean };
-  if (g.__somscopeOrtShim) return;
-  g.__somscopeOrtShim = true;
-  const tagged = new WeakMap<Blob, string>();
-  const origFetch = globalThis.fetch;
-  globalThis.fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
-    const res = await origFetch(input, init);
-    const url = typeof input === "string"
-      ? input
-      : input instanceof URL
-      ? input.href
-      : (input as Request).url;
-    if (url.startsWith("file:") && url.endsWith(".mjs")) {
-      const blob = res.blob.bind(res);
-      Object.defineProperty(res, "blob", {
-        value: async () => {
-          const b = await blob();
-          tagged.set(b, url);
-          return b;
-        },
-      });
-    }
-    return res;
-  }) as typeof fetch;
-  const origCreate = URL.createObjectURL;
-  URL.createObjectURL = (obj: Blob) => tagged.get(obj) ?? origCreate(obj);
-}
-
-function _loadWasm(): Promise<Ort> {
-  _installWasmThreadShim();
-  _wasmOrt ??= import("npm:onnxruntime-web@1.30.0/wasm").then((m) => m.default ?? m);
-  return _wasmOrt;
-}
-
-function _loadWebgpu(): Promise<Ort> {
-  _webgpuOrt ??= import("npm:onnxruntime-web@1.30.0/webgpu").then((m) => m.default ?? m);
-  return _webgpuOrt;
-}
-
-async function _createSession(
-  ort: Ort,
-  bytes: Uint8Array,
-  opts: Record<string, unknown>,
-  kind: string,
-): Promise<Session> {
-  try {
-    return await ort.InferenceSession.create(bytes, opts);
-  } catch (e) {
-    throw new ModelFormatError(
-      `Cannot create ${kind} session: ${(e as Error).message}; expected a model the runtime ` +
-        "can run (opset 13–21, float32)",
-      { cause: e },
-    );
-  }
-}
-
-function _names(session: Session, options: RuntimeOptions) {
+function _names(session: OrtSession, options: RuntimeOptions) {
   const outputs: string[] = [...session.outputNames];
   const logitsName = options.logits ?? outputs[0];
   if (!outputs.includes(logitsName)) {
@@ -297,17 +176,12 @@ async function _nodeRuntime(
   options: RuntimeOptions,
   reason: string,
 ): Promise<ModelRuntime> {
-  const ort = await _loadNode();
-  const session = await _createSession(ort, bytes, {
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: "sequential",
-    graphOptimizationLevel: "all",
-    logSeverityLevel: 3,
-    // ORT's intra-op threads spin after a run by default; on a machine with few cores they then
-    // steal the CPU from the code reduction that follows every batch.
-    extra: { session: { intra_op: { allow_spinning: "0" } } },
-  }, "onnxruntime-node");
+  // Workers that do not spin (ort.ts): they would otherwise steal the CPU from the code
+  // reduction that follows every batch.
+  const { ort, session } = await createSession(bytes, {
+    threads,
+    what: "the model",
+  });
   return _cpuRuntime("node", ort, session, threads, options, reason);
 }
 
@@ -317,24 +191,14 @@ async function _wasmRuntime(
   options: RuntimeOptions,
   reason: string,
 ): Promise<ModelRuntime> {
-  const ort = await _loadWasm();
-  // numThreads is global to the ORT-web instance and fixed by its first session.
-  if (!ort.env.__somscopeThreads) {
-    ort.env.wasm.numThreads = threads;
-    ort.env.__somscopeThreads = threads;
-  }
-  const session = await _createSession(ort, bytes, {
-    executionProviders: ["wasm"],
-    graphOptimizationLevel: "all",
-    logSeverityLevel: 3,
-  }, "onnxruntime-web wasm");
-  return _cpuRuntime("wasm", ort, session, ort.env.__somscopeThreads, options, reason);
+  const opened = await createSession(bytes, { runtime: "wasm", threads, what: "the model" });
+  return _cpuRuntime("wasm", opened.ort, opened.session, opened.threads, options, reason);
 }
 
 function _cpuRuntime(
   kind: "node" | "wasm",
   ort: Ort,
-  session: Session,
+  session: OrtSession,
   threads: number,
   options: RuntimeOptions,
   reason: string,
@@ -369,26 +233,22 @@ async function _webgpuRuntime(
   bytes: Uint8Array,
   options: RuntimeOptions,
   reason: string,
-  ownsCtx = false,
 ): Promise<ModelRuntime> {
-  let ctx = options.ctx;
+  const ctx = options.ctx;
   if (!ctx) {
-    ctx = await GpuContext.create();
-    ownsCtx = true;
+    throw new TypeError(
+      'Cannot create runtime "webgpu": options.ctx is missing (pass a GpuContext, e.g. from ' +
+        "GpuContext.create())",
+    );
   }
-  const ort = await _loadWebgpu();
-  ort.env.wasm.numThreads = 1;
-  // ORT 1.30's WebGPU EP takes a caller's device through the EP option `device` (it then also
-  // reports it as `env.webgpu.device`); the device must be the one our kernels run on so that
-  // `gpu-buffer` outputs can be bound directly.
-  // All outputs stay on the GPU; the (small) logits are downloaded with getData().
-  const session = await _createSession(ort, bytes, {
-    executionProviders: [{ name: "webgpu", device: ctx.device }],
-    preferredOutputLocation: "gpu-buffer",
-    // Warnings such as "some nodes were not assigned to the preferred EP" (shape ops on CPU, by
-    // design) would otherwise print on every session.
-    logSeverityLevel: 3,
-  }, "onnxruntime-web webgpu");
+  // All outputs stay on the GPU, on the device our kernels run on; the (small) logits are
+  // downloaded with getData().
+  const { ort, session } = await createSession(bytes, {
+    runtime: "webgpu",
+    device: ctx.device,
+    gpuOutputs: true,
+    what: "the model",
+  });
   const names = _names(session, options);
   return {
     kind: "webgpu",
@@ -401,7 +261,8 @@ async function _webgpuRuntime(
       const out = await session.run(feeds);
       const taps: Record<string, TapOutput> = {};
       for (const n of names.tapNames) {
-        taps[n] = { dims: [...out[n].dims].map(Number), gpuBuffer: out[n].gpuBuffer };
+        const gpuBuffer = out[n].gpuBuffer as unknown as GPUBuffer;
+        taps[n] = { dims: [...out[n].dims].map(Number), gpuBuffer };
       }
       const lg = out[names.logitsName];
       const logits = (lg.location === "cpu" ? lg.data : await lg.getData()) as Float32Array;
@@ -417,7 +278,6 @@ async function _webgpuRuntime(
     },
     async dispose() {
       await session.release();
-      if (ownsCtx) ctx.dispose();
     },
   };
 }

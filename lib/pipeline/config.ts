@@ -10,8 +10,6 @@
 import type { Normalize } from "../model/surgery.ts";
 import { builtinModelUrl } from "../builtin.ts";
 
-export { parseNormalize } from "../model/surgery.ts";
-
 /** One model of a run. */
 export interface ModelConfig {
   /** Short name used in folders, tables and figures, e.g. `fmnist_resnet`. */
@@ -28,8 +26,13 @@ export interface ModelConfig {
 export interface RunSettings {
   /** Models analysed. */
   models: ModelConfig[];
-  /** Data spec (`builtin:fashion-mnist`, `folder:PATH`, `idx:PATH`, `cifar:PATH`). */
+  /** Data spec (`builtin:fashion-mnist`, `folder:PATH`, `idx:PATH`, `cifar:PATH`, `svhn:PATH`). */
   data: string;
+  /**
+   * Class-index file (class/folder name → logit index; see `readClassIndex`). Default: none
+   * (ImageNet wnid folders with a 1000-logit model use the standard order automatically).
+   */
+  classIndex?: string;
   /** SOM-tr examples per class (paper: 50 ImageNet; default 500). */
   perClass: number;
   /** SOM-val examples per class. */
@@ -166,6 +169,7 @@ export function defaultConfig(quick = false): ReproduceConfig {
 const RUN_KEYS: (keyof RunSettings)[] = [
   "models",
   "data",
+  "classIndex",
   "perClass",
   "valPerClass",
   "grid",
@@ -202,6 +206,52 @@ export function runSettings(c: ReproduceConfig): Partial<RunSettings> {
   const out: Record<string, unknown> = {};
   for (const k of RUN_KEYS) out[k] = c[k];
   return out as Partial<RunSettings>;
+}
+
+/** The largest K×K float64 table (K = m·n units) a SOM may need: 4 GiB, or half the memory. */
+function _tableLimit(): number {
+  let total = Infinity;
+  try {
+    total = Deno.systemMemoryInfo().total;
+  } catch { /* no sys permission */ }
+  return Math.min(2 ** 32, total / 2);
+}
+
+function _bytes(b: number): string {
+  const units = ["B", "kB", "MB", "GB", "TB", "PB"];
+  let i = 0;
+  while (b >= 1000 && i < units.length - 1) (b /= 1000), i++;
+  return `${b.toFixed(b < 10 && i > 0 ? 1 : 0)} ${units[i]}`;
+}
+
+/**
+ * Checks that an `m×n` SOM's K×K tables (K = m·n; float64 distances between units) fit in
+ * memory, before any work.
+ *
+ * @param m Grid rows.
+ * @param n Grid columns.
+ * @param what What names the size, for the message (e.g. `--grid 1000x1000`).
+ * @throws {RangeError} If K² float64 exceed 4 GiB or half the machine's memory.
+ *
+ * @example
+ * ```ts
+ * import { checkGridSize } from "../../mod.ts";
+ * import { throws } from "node:assert";
+ * checkGridSize(40, 40, "grid 40");
+ * throws(() => checkGridSize(1000, 1000, "grid 1000"), /8\.0 TB/);
+ * ```
+ */
+export function checkGridSize(m: number, n: number, what: string): void {
+  const K = m * n, bytes = K * K * 8, limit = _tableLimit();
+  if (bytes > limit) {
+    const side = Math.floor(Math.sqrt(Math.sqrt(limit / 8)));
+    throw new RangeError(
+      `Cannot use ${what}: a ${m}×${n} SOM has K = ${K} units and its K×K float64 tables need ` +
+        `${_bytes(bytes)}, but at most ${
+          _bytes(limit)
+        } is allowed here (e.g. up to ${side}×${side})`,
+    );
+  }
 }
 
 function _num(name: string, v: unknown, min: number, integer = true): number {
@@ -256,6 +306,11 @@ export function validateConfig(c: ReproduceConfig): ReproduceConfig {
       `Cannot use run config: data is ${JSON.stringify(c.data)} but expected a spec`,
     );
   }
+  if (c.classIndex !== undefined && (typeof c.classIndex !== "string" || c.classIndex === "")) {
+    throw new RangeError(
+      `Cannot use run config: classIndex is ${JSON.stringify(c.classIndex)} but expected a path`,
+    );
+  }
   _num("perClass", c.perClass, 1);
   _num("valPerClass", c.valPerClass, 1);
   _num("grid", c.grid, 2);
@@ -279,6 +334,7 @@ export function validateConfig(c: ReproduceConfig): ReproduceConfig {
   if (!Array.isArray(c.sizes)) throw new RangeError("Cannot use run config: sizes must be a list");
   for (const s of c.sizes) _num("sizes[]", s, 2);
   c.sizes = [...new Set([...c.sizes, c.grid])].sort((a, b) => a - b);
+  for (const s of c.sizes) checkGridSize(s, s, `run config: SOM size ${s}`);
   const backends = ["auto", "webgpu", "cpu", "reference"];
   if (!backends.includes(c.backend)) {
     throw new RangeError(

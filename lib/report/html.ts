@@ -312,6 +312,88 @@ nav a{margin-right:.8em}.ugrid{display:grid;width:420px;max-width:100%;gap:1px;b
 @media print{nav,#explorer{display:none}figure{break-inside:avoid}}
 `;
 
+/** Units never a BMU and peak density per layer (under Fig. 4 and Supp. Fig. 1). */
+function _densityTable(analyses: readonly ModelAnalysis[]): string {
+  return `<table class="small"><tr><th>model</th><th>layer</th><th>units never a BMU</th><th>peak density ×100</th></tr>${
+    analyses.flatMap((a) =>
+      a.layers.map((l) => {
+        const z = l.density.counts.filter((c) => c === 0).length;
+        return `<tr><td>${esc(a.model)}</td><td>${
+          esc(l.layer)
+        }</td><td>${z} of ${l.density.counts.length} (${
+          (100 * z / l.density.counts.length).toFixed(0)
+        } %)</td><td>${num(100 * l.density.density[l.density.peak])}</td></tr>`;
+      })
+    ).join("")
+  }</table>`;
+}
+
+/** One figure's section: the figure, the paper's claim, extra tables and our verdicts. */
+function _figureSection(
+  f: RenderedFigure,
+  claims: readonly ClaimResult[],
+  analyses: readonly ModelAnalysis[],
+  kindOf: Map<string, string>,
+): string {
+  const meta = FIGURE_CLAIMS[f.id];
+  const rel = meta
+    ? claims.filter((c) =>
+      meta.ids.includes(c.id) && (!meta.kind || kindOf.get(c.model) === meta.kind)
+    )
+    : [];
+  let extra = "";
+  if (f.id === "fig04_bmu_density" || f.id === "supp01_bmu_density") {
+    extra = _densityTable(analyses);
+  }
+  return `<section id="${esc(f.id)}" class="figsec">
+<h2>${esc(f.paper)} — ${esc(f.title)}</h2>
+<figure data-figure="${esc(f.id)}">${f.svg}<figcaption>${esc(f.caption)} Files: <code>figures/${
+    esc(f.id)
+  }.svg</code>, <code>.png</code>.</figcaption></figure>
+${meta ? `<p class="paper"><b>Paper:</b> ${esc(meta.paper)}</p>` : ""}
+${extra}
+${rel.length ? `<h3>Our verdict</h3>${rel.map(claimBlock).join("")}` : ""}
+</section>`;
+}
+
+/** Rows of the seed-ensemble table. */
+function _stabilityRows(analyses: readonly ModelAnalysis[]): string {
+  return analyses.flatMap((a) =>
+    a.layers.filter((l) => l.ensemble).map((l) =>
+      `<tr><td>${esc(a.model)}</td><td>${esc(l.layer)}</td><td>${
+        l.ensemble!.dClassTrainBySeed.length
+      }</td><td>${num(l.ensemble!.stability)} [${num(l.ensemble!.stabilityInterval?.[0])}, ${
+        num(l.ensemble!.stabilityInterval?.[1])
+      }]</td><td>${num(l.ensemble!.meanDisplacement)}</td><td>${
+        num(l.ensemble!.nullDisplacement)
+      }</td><td>${
+        l.ensemble!.pairs.map((p) =>
+          `${p.seedA}↔${p.seedB}: ${p.alignment.symmetry.transpose ? "T" : ""}${
+            p.alignment.symmetry.flipRows ? "Fr" : ""
+          }${
+            p.alignment.symmetry.flipCols ? "Fc" : ""
+          }+(${p.alignment.symmetry.dr},${p.alignment.symmetry.dc}) cost ${
+            num(p.alignment.cost)
+          } (identity ${num(p.alignment.identityCost)})`
+        ).join("<br>")
+      }</td></tr>`
+    )
+  ).join("");
+}
+
+/** Rows of the map-quality table. */
+function _qualityRows(analyses: readonly ModelAnalysis[]): string {
+  return analyses.flatMap((a) =>
+    a.layers.map((l) =>
+      `<tr><td>${esc(a.model)}</td><td>${
+        esc(l.layer)
+      }</td><td>${l.grid.m}×${l.grid.n}</td><td>${l.dim}</td><td>${num(l.finalLoss)}</td><td>${
+        num(l.quality.quantizationError)
+      }</td><td>${num(l.quality.topographicError)}</td><td>${num(l.weightCd.mean)}</td></tr>`
+    )
+  ).join("");
+}
+
 /**
  * Builds the self-contained report page.
  *
@@ -352,69 +434,9 @@ export function buildReportHtml(
       num(c.value)
     } [${num(c.interval[0])}, ${num(c.interval[1])}]</td><td>${verdictBadge(c.holds)}</td></tr>`
   ).join("");
-  const sectionFor = (f: RenderedFigure) => {
-    const meta = FIGURE_CLAIMS[f.id];
-    const rel = meta
-      ? claims.filter((c) =>
-        meta.ids.includes(c.id) && (!meta.kind || kindOf.get(c.model) === meta.kind)
-      )
-      : [];
-    let extra = "";
-    if (f.id === "fig04_bmu_density" || f.id === "supp01_bmu_density") {
-      extra =
-        `<table class="small"><tr><th>model</th><th>layer</th><th>units never a BMU</th><th>peak density ×100</th></tr>${
-          analyses.flatMap((a) =>
-            a.layers.map((l) => {
-              const z = l.density.counts.filter((c) => c === 0).length;
-              return `<tr><td>${esc(a.model)}</td><td>${
-                esc(l.layer)
-              }</td><td>${z} of ${l.density.counts.length} (${
-                (100 * z / l.density.counts.length).toFixed(0)
-              } %)</td><td>${num(100 * l.density.density[l.density.peak])}</td></tr>`;
-            })
-          ).join("")
-        }</table>`;
-    }
-    return `<section id="${esc(f.id)}" class="figsec">
-<h2>${esc(f.paper)} — ${esc(f.title)}</h2>
-<figure data-figure="${esc(f.id)}">${f.svg}<figcaption>${esc(f.caption)} Files: <code>figures/${
-      esc(f.id)
-    }.svg</code>, <code>.png</code>.</figcaption></figure>
-${meta ? `<p class="paper"><b>Paper:</b> ${esc(meta.paper)}</p>` : ""}
-${extra}
-${rel.length ? `<h3>Our verdict</h3>${rel.map(claimBlock).join("")}` : ""}
-</section>`;
-  };
-  const stab = analyses.flatMap((a) =>
-    a.layers.filter((l) => l.ensemble).map((l) =>
-      `<tr><td>${esc(a.model)}</td><td>${esc(l.layer)}</td><td>${
-        l.ensemble!.dClassTrainBySeed.length
-      }</td><td>${num(l.ensemble!.stability)} [${num(l.ensemble!.stabilityInterval?.[0])}, ${
-        num(l.ensemble!.stabilityInterval?.[1])
-      }]</td><td>${num(l.ensemble!.meanDisplacement)}</td><td>${
-        num(l.ensemble!.nullDisplacement)
-      }</td><td>${
-        l.ensemble!.pairs.map((p) =>
-          `${p.seedA}↔${p.seedB}: ${p.alignment.symmetry.transpose ? "T" : ""}${
-            p.alignment.symmetry.flipRows ? "Fr" : ""
-          }${
-            p.alignment.symmetry.flipCols ? "Fc" : ""
-          }+(${p.alignment.symmetry.dr},${p.alignment.symmetry.dc}) cost ${
-            num(p.alignment.cost)
-          } (identity ${num(p.alignment.identityCost)})`
-        ).join("<br>")
-      }</td></tr>`
-    )
-  ).join("");
-  const quality = analyses.flatMap((a) =>
-    a.layers.map((l) =>
-      `<tr><td>${esc(a.model)}</td><td>${
-        esc(l.layer)
-      }</td><td>${l.grid.m}×${l.grid.n}</td><td>${l.dim}</td><td>${num(l.finalLoss)}</td><td>${
-        num(l.quality.quantizationError)
-      }</td><td>${num(l.quality.topographicError)}</td><td>${num(l.weightCd.mean)}</td></tr>`
-    )
-  ).join("");
+  const stab = _stabilityRows(analyses);
+  const quality = _qualityRows(analyses);
+  const sectionFor = (f: RenderedFigure) => _figureSection(f, claims, analyses, kindOf);
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'none'; font-src 'none'; form-action 'none'; base-uri 'none'">

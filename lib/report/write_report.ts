@@ -7,8 +7,8 @@
 
 import { writeFileAtomic, writeJsonAtomic } from "../fs_atomic.ts";
 import type { ModelAnalysis } from "../analysis/analyze.ts";
-import { type ClaimResult, evaluateClaims, VIT_FIGURES } from "../analysis/claims.ts";
-import { buildFigures, isVit } from "./figures.ts";
+import type { ClaimResult } from "../analysis/claims.ts";
+import { buildFigures } from "./figures.ts";
 import { buildReportHtml, type RenderedFigure, type RunSummary } from "./html.ts";
 import { renderSvg, svgToPng } from "./render.ts";
 import { analysisTables, writeTables } from "./tables.ts";
@@ -17,9 +17,9 @@ import { analysisTables, writeTables } from "./tables.ts";
 export interface WriteReportOptions {
   /** Class names by label. */
   classNames?: string[];
-  /** Bootstrap replicates per claim. Default 1000. */
+  /** Bootstrap replicates the claims were evaluated with (recorded in `claims.json`). Default 1000. */
   resamples?: number;
-  /** Seed of the bootstrap. Default: the run's root seed. */
+  /** Seed the claims were evaluated with (recorded in `claims.json`). Default: the run's root seed. */
   seed?: number | string;
   /** Write PNGs beside the SVGs. Default true. */
   png?: boolean;
@@ -37,8 +37,8 @@ export interface ReportFiles {
   figures: string[];
   /** Table files (Arrow and CSV). */
   tables: string[];
-  /** The evaluated claims. */
-  claimResults: ClaimResult[];
+  /** The claims, as given. */
+  claimResults: readonly ClaimResult[];
 }
 
 /**
@@ -67,18 +67,19 @@ export function scopeSvgIds(svg: string, prefix: string): string {
 }
 
 /**
- * Evaluates the claims and writes `claims.json`, `tables/`, `figures/` and `report.html` into
- * `dir`, each file atomically.
+ * Writes `claims.json`, `tables/`, `figures/` and `report.html` into `dir`, each file
+ * atomically, from analyses and claims evaluated beforehand (it renders, never evaluates).
  *
  * @param dir Run folder (created if missing).
  * @param summary Run facts for the page.
  * @param analyses Per-model analyses.
- * @param options Class names, bootstrap size and seed.
+ * @param claimResults The evaluated claims of every model (see `evaluateClaims`).
+ * @param options Class names, and the bootstrap size and seed the claims used.
  * @returns The files written and the claims.
  *
  * @example
  * ```ts
- * import { analyzeModel, writeReport } from "../../mod.ts";
+ * import { analyzeModel, evaluateClaims, writeReport } from "../../mod.ts";
  * import { ok } from "node:assert";
  * const grid = { m: 4, n: 4 }, dim = 2, k = 2;
  * const weights = Float32Array.from({ length: 16 * dim }, (_, i) => Math.sin(i));
@@ -97,7 +98,10 @@ export function scopeSvgIds(svg: string, prefix: string): string {
  *   versions: {},
  *   started: new Date().toISOString(),
  * };
- * const files = await writeReport(await Deno.makeTempDir(), summary, [analysis], { resamples: 50 });
+ * const claims = evaluateClaims(analysis, { resamples: 50 });
+ * const files = await writeReport(await Deno.makeTempDir(), summary, [analysis], claims, {
+ *   resamples: 50,
+ * });
  * ok(files.report.endsWith("/report.html"));
  * ok((await Deno.readTextFile(files.report)).includes("<html"));
  * ```
@@ -106,16 +110,10 @@ export async function writeReport(
   dir: string,
   summary: RunSummary,
   analyses: readonly ModelAnalysis[],
+  claimResults: readonly ClaimResult[],
   options: WriteReportOptions = {},
 ): Promise<ReportFiles> {
   await Deno.mkdir(`${dir}/figures`, { recursive: true });
-  const claimResults = analyses.flatMap((a) =>
-    evaluateClaims(a, {
-      resamples: options.resamples,
-      seed: options.seed ?? summary.seed,
-      figures: isVit(a) ? VIT_FIGURES : undefined,
-    })
-  );
   const claimsPath = `${dir}/claims.json`;
   await writeJsonAtomic(claimsPath, {
     run: summary.name,

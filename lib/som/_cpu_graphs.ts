@@ -83,25 +83,28 @@ export function epochGraph(
   const scaled = options.scaled, U = options.unroll ?? 1;
   if (!scaled && U !== 1) throw new RangeError(`unroll ${U} needs the scaled form`);
   const UB = U * B;
-  const nodes: NodeLike[] = [];
-  const inits = [
-    tensor("eps", [], new Float32Array([EPS])),
-    tensor("one", [], new Float32Array([1])),
-    tensor("twod", [], new Float64Array([2])),
-    tensor("ones1B", [1, B], new Float32Array(B).fill(1)),
-    tensor("ones1Bd", [1, B], new Float64Array(B).fill(1)),
-    ...(U > 1 ? [tensor("ax0", [1], [0]), tensor("ax01", [2], [0, 1])] : []),
-    tensor("flat", [1], [-1]),
-    tensor("diagIdx", [UB, 1], Array.from({ length: UB }, (_, i) => i * (UB + 1))),
-  ];
-  // Rows [from, to) of a tensor (and optionally columns [c0, c1)).
-  const slice = (src: string, out: string, from: number, to: number, cols?: [number, number]) => {
-    inits.push(
-      tensor(`${out}_s`, cols ? [2] : [1], cols ? [from, cols[0]] : [from]),
-      tensor(`${out}_e`, cols ? [2] : [1], cols ? [to, cols[1]] : [to]),
-    );
-    nodes.push(node("Slice", [src, `${out}_s`, `${out}_e`, cols ? "ax01" : "ax0"], [out]));
+  const g: _StepGraph = {
+    B,
+    U,
+    scaled,
+    nodes: [],
+    inits: [
+      tensor("eps", [], new Float32Array([EPS])),
+      tensor("one", [], new Float32Array([1])),
+      tensor("twod", [], new Float64Array([2])),
+      tensor("ones1B", [1, B], new Float32Array(B).fill(1)),
+      tensor("ones1Bd", [1, B], new Float64Array(B).fill(1)),
+      ...(U > 1 ? [tensor("ax0", [1], [0]), tensor("ax01", [2], [0, 1])] : []),
+      tensor("flat", [1], [-1]),
+      tensor("diagIdx", [UB, 1], Array.from({ length: UB }, (_, i) => i * (UB + 1))),
+    ],
+    hvs: [],
+    dmins: [],
+    bmus: [],
+    a: "ai",
+    nsq: "nsqi",
   };
+  const { nodes, inits } = g;
   nodes.push(
     node("Gather", ["data", "IX"], ["Xall"], { axis: 0 }),
     // V·Xᵀ (K×UB) packs only the small X; the rest works on rows of the batch.
@@ -114,112 +117,22 @@ export function epochGraph(
     node("Sqrt", ["xss"], ["xnr"]),
     node("Max", ["xnr", "eps"], ["XN"]),
   );
-  let a = "ai", nsq = "nsqi";
-  const hvs: string[] = [], dmins: string[] = [], bmus: string[] = [];
-  for (let u = 0; u < U; u++) {
-    const t = (x: string) => `${x}_${u}`;
-    const last = u === U - 1;
-    if (U === 1) {
-      nodes.push(
-        node("Identity", ["P"], [t("Pu")]),
-        node("Identity", ["Gall"], [t("G")]),
-        node("Identity", ["XN"], [t("xn")]),
-        node("Reshape", ["NI", "sh0"], [t("nI")]),
-        node("Reshape", ["CI", "sh0"], [t("ci")]),
-      );
-    } else {
-      slice("P", t("Pu"), u * B, (u + 1) * B);
-      slice("Gall", t("G"), u * B, (u + 1) * B, [u * B, (u + 1) * B]);
-      slice("XN", t("xn"), u * B, (u + 1) * B);
-      inits.push(tensor(t("u"), [], [u]));
-      nodes.push(
-        node("Gather", ["NI", t("u")], [t("nI")], { axis: 0 }),
-        node("Gather", ["CI", t("u")], [t("ci")], { axis: 0 }),
-      );
-    }
-    let dotv = t("Pu");
-    if (u > 0) {
-      // Earlier batches of this step changed V by Σ_j Hv_jᵀX_j.
-      slice("Gall", t("Gp"), u * B, (u + 1) * B, [0, u * B]);
-      const hv = u === 1 ? hvs[0] : t("HvCat");
-      if (u > 1) nodes.push(node("Concat", hvs.slice(), [hv], { axis: 0 }));
-      nodes.push(
-        node("MatMul", [t("Gp"), hv], [t("corr")]),
-        node("Add", [t("Pu"), t("corr")], [t("dotv")]),
-      );
-      dotv = t("dotv");
-    }
-    nodes.push(
-      node("Sqrt", [nsq], [t("wnd")]),
-      node("Cast", [t("wnd")], [t("wnr")], { to: DT.FLOAT }),
-      node("Max", [t("wnr"), "eps"], [t("wn")]),
-    );
-    if (scaled) nodes.push(node("Mul", [dotv, a], [t("dot")]));
-    else nodes.push(node("Identity", [dotv], [t("dot")]));
-    nodes.push(
-      node("Mul", [t("xn"), t("wn")], [t("den")]),
-      node("Div", [t("dot"), t("den")], [t("sim")]),
-      node("Sub", ["one", t("sim")], [t("dist")]),
-      node("ArgMin", [t("dist")], [t("bmu")], { axis: 1, keepdims: 0 }),
-      node("ReduceMin", [t("dist")], [t("dmin")], { axes: [1], keepdims: 0 }),
-      node("Gather", ["D2", t("bmu")], [t("hd")], { axis: 0 }),
-      node("Mul", [t("hd"), t("nI")], [t("ha")]),
-      node("Exp", [t("ha")], [t("H")]),
-      node("Mul", [t("H"), t("ci")], [t("Hc")]),
-      node("MatMul", ["ones1B", t("Hc")], [t("srow")]),
-      node("Sub", ["one", t("srow")], [t("g")]),
-    );
-    const aNext = last ? "ao" : t("a");
-    if (scaled) {
-      nodes.push(
-        node("Mul", [a, t("g")], [aNext]),
-        node("Div", [t("Hc"), aNext], [t("Hv")]),
-      );
-    } else {
-      nodes.push(
-        node("Reshape", [t("g"), "shK1"], [t("gcol")]),
-        node("Mul", ["Vi", t("gcol")], [t("Wg")]),
-        node("Identity", [a], [aNext]),
-      );
-    }
-    // ‖w'‖² = g²‖w‖² + Σ_r H'_r (2g·dot_r + (G H')_r), in float64.
-    const nsqNext = last ? "nsqo" : t("nsq");
-    nodes.push(
-      node("Cast", [t("Hc")], [t("Hd")], { to: DT.DOUBLE }),
-      node("Cast", [t("dot")], [t("dotd")], { to: DT.DOUBLE }),
-      node("Cast", [t("G")], [t("Gd")], { to: DT.DOUBLE }),
-      node("Cast", [t("g")], [t("gd")], { to: DT.DOUBLE }),
-      node("MatMul", [t("Gd"), t("Hd")], [t("GH")]),
-      node("Mul", [t("gd"), "twod"], [t("g2")]),
-      node("Mul", [t("dotd"), t("g2")], [t("aa")]),
-      node("Add", [t("aa"), t("GH")], [t("sm")]),
-      node("Mul", [t("Hd"), t("sm")], [t("p")]),
-      node("MatMul", ["ones1Bd", t("p")], [t("tt")]),
-      node("Mul", [t("gd"), t("gd")], [t("gg")]),
-      node("Mul", [t("gg"), nsq], [t("q")]),
-      node("Add", [t("q"), t("tt")], [nsqNext]),
-    );
-    a = aNext;
-    nsq = nsqNext;
-    hvs.push(t("Hv"));
-    dmins.push(t("dmin"));
-    bmus.push(t("bmu"));
-  }
+  for (let u = 0; u < U; u++) _batchStep(g, u);
   if (scaled) {
-    if (U > 1) nodes.push(node("Concat", hvs, ["HvAll"], { axis: 0 }));
-    nodes.push(node("Gemm", [U > 1 ? "HvAll" : hvs[0], "Xall", "Vi"], ["Vo"], { transA: 1 }));
+    if (U > 1) nodes.push(node("Concat", g.hvs, ["HvAll"], { axis: 0 }));
+    nodes.push(node("Gemm", [U > 1 ? "HvAll" : g.hvs[0], "Xall", "Vi"], ["Vo"], { transA: 1 }));
   } else {
     nodes.push(node("Gemm", ["Hc_0", "Xall", "Wg_0"], ["Vo"], { transA: 1 }));
   }
   if (U > 1) {
     nodes.push(
-      node("Concat", dmins, ["dmino"], { axis: 0 }),
-      node("Concat", bmus, ["bmuo"], { axis: 0 }),
+      node("Concat", g.dmins, ["dmino"], { axis: 0 }),
+      node("Concat", g.bmus, ["bmuo"], { axis: 0 }),
     );
   } else {
     nodes.push(
-      node("Identity", [dmins[0]], ["dmino"]),
-      node("Identity", [bmus[0]], ["bmuo"]),
+      node("Identity", [g.dmins[0]], ["dmino"]),
+      node("Identity", [g.bmus[0]], ["bmuo"]),
     );
   }
   if (!scaled) inits.push(tensor("shK1", [2], [K, 1]));
@@ -244,7 +157,144 @@ export function epochGraph(
       valueInfo("bmuo", DT.INT64, [UB]),
     ],
   };
-  const graph: GraphLike = {
+  return encodeModel(model(_scanGraph(body, K, d, UB, U, d2, scaled), { opset: 17 }));
+}
+
+/** The scan body under construction: its nodes, initializers and the running names. */
+interface _StepGraph {
+  B: number;
+  U: number;
+  scaled: boolean;
+  nodes: NodeLike[];
+  inits: ReturnType<typeof tensor>[];
+  hvs: string[];
+  dmins: string[];
+  bmus: string[];
+  /** Name of the current weight scale `a` and squared norms. */
+  a: string;
+  nsq: string;
+}
+
+/** Rows [from, to) of a tensor (and optionally columns [c0, c1)) as a Slice node. */
+function _slice(
+  g: _StepGraph,
+  src: string,
+  out: string,
+  from: number,
+  to: number,
+  cols?: [number, number],
+): void {
+  g.inits.push(
+    tensor(`${out}_s`, cols ? [2] : [1], cols ? [from, cols[0]] : [from]),
+    tensor(`${out}_e`, cols ? [2] : [1], cols ? [to, cols[1]] : [to]),
+  );
+  g.nodes.push(node("Slice", [src, `${out}_s`, `${out}_e`, cols ? "ax01" : "ax0"], [out]));
+}
+
+/** Batch `u` of a scan step: its inputs, distances and BMUs, update, and tracked norms. */
+function _batchStep(g: _StepGraph, u: number): void {
+  const { B, U, scaled, nodes } = g;
+  const t = (x: string) => `${x}_${u}`;
+  const last = u === U - 1;
+  if (U === 1) {
+    nodes.push(
+      node("Identity", ["P"], [t("Pu")]),
+      node("Identity", ["Gall"], [t("G")]),
+      node("Identity", ["XN"], [t("xn")]),
+      node("Reshape", ["NI", "sh0"], [t("nI")]),
+      node("Reshape", ["CI", "sh0"], [t("ci")]),
+    );
+  } else {
+    _slice(g, "P", t("Pu"), u * B, (u + 1) * B);
+    _slice(g, "Gall", t("G"), u * B, (u + 1) * B, [u * B, (u + 1) * B]);
+    _slice(g, "XN", t("xn"), u * B, (u + 1) * B);
+    g.inits.push(tensor(t("u"), [], [u]));
+    nodes.push(
+      node("Gather", ["NI", t("u")], [t("nI")], { axis: 0 }),
+      node("Gather", ["CI", t("u")], [t("ci")], { axis: 0 }),
+    );
+  }
+  let dotv = t("Pu");
+  if (u > 0) {
+    // Earlier batches of this step changed V by Σ_j Hv_jᵀX_j.
+    _slice(g, "Gall", t("Gp"), u * B, (u + 1) * B, [0, u * B]);
+    const hv = u === 1 ? g.hvs[0] : t("HvCat");
+    if (u > 1) nodes.push(node("Concat", g.hvs.slice(), [hv], { axis: 0 }));
+    nodes.push(
+      node("MatMul", [t("Gp"), hv], [t("corr")]),
+      node("Add", [t("Pu"), t("corr")], [t("dotv")]),
+    );
+    dotv = t("dotv");
+  }
+  const a = g.a, nsq = g.nsq;
+  nodes.push(
+    node("Sqrt", [nsq], [t("wnd")]),
+    node("Cast", [t("wnd")], [t("wnr")], { to: DT.FLOAT }),
+    node("Max", [t("wnr"), "eps"], [t("wn")]),
+  );
+  if (scaled) nodes.push(node("Mul", [dotv, a], [t("dot")]));
+  else nodes.push(node("Identity", [dotv], [t("dot")]));
+  nodes.push(
+    node("Mul", [t("xn"), t("wn")], [t("den")]),
+    node("Div", [t("dot"), t("den")], [t("sim")]),
+    node("Sub", ["one", t("sim")], [t("dist")]),
+    node("ArgMin", [t("dist")], [t("bmu")], { axis: 1, keepdims: 0 }),
+    node("ReduceMin", [t("dist")], [t("dmin")], { axes: [1], keepdims: 0 }),
+    node("Gather", ["D2", t("bmu")], [t("hd")], { axis: 0 }),
+    node("Mul", [t("hd"), t("nI")], [t("ha")]),
+    node("Exp", [t("ha")], [t("H")]),
+    node("Mul", [t("H"), t("ci")], [t("Hc")]),
+    node("MatMul", ["ones1B", t("Hc")], [t("srow")]),
+    node("Sub", ["one", t("srow")], [t("g")]),
+  );
+  const aNext = last ? "ao" : t("a");
+  if (scaled) {
+    nodes.push(
+      node("Mul", [a, t("g")], [aNext]),
+      node("Div", [t("Hc"), aNext], [t("Hv")]),
+    );
+  } else {
+    nodes.push(
+      node("Reshape", [t("g"), "shK1"], [t("gcol")]),
+      node("Mul", ["Vi", t("gcol")], [t("Wg")]),
+      node("Identity", [a], [aNext]),
+    );
+  }
+  // ‖w'‖² = g²‖w‖² + Σ_r H'_r (2g·dot_r + (G H')_r), in float64.
+  const nsqNext = last ? "nsqo" : t("nsq");
+  nodes.push(
+    node("Cast", [t("Hc")], [t("Hd")], { to: DT.DOUBLE }),
+    node("Cast", [t("dot")], [t("dotd")], { to: DT.DOUBLE }),
+    node("Cast", [t("G")], [t("Gd")], { to: DT.DOUBLE }),
+    node("Cast", [t("g")], [t("gd")], { to: DT.DOUBLE }),
+    node("MatMul", [t("Gd"), t("Hd")], [t("GH")]),
+    node("Mul", [t("gd"), "twod"], [t("g2")]),
+    node("Mul", [t("dotd"), t("g2")], [t("aa")]),
+    node("Add", [t("aa"), t("GH")], [t("sm")]),
+    node("Mul", [t("Hd"), t("sm")], [t("p")]),
+    node("MatMul", ["ones1Bd", t("p")], [t("tt")]),
+    node("Mul", [t("gd"), t("gd")], [t("gg")]),
+    node("Mul", [t("gg"), nsq], [t("q")]),
+    node("Add", [t("q"), t("tt")], [nsqNext]),
+  );
+  g.a = aNext;
+  g.nsq = nsqNext;
+  g.hvs.push(t("Hv"));
+  g.dmins.push(t("dmin"));
+  g.bmus.push(t("bmu"));
+}
+
+/** The outer graph: a `Scan` of `body` over the steps, then `W = a·V`. */
+function _scanGraph(
+  body: GraphLike,
+  K: number,
+  d: number,
+  UB: number,
+  U: number,
+  d2: Float32Array,
+  scaled: boolean,
+): GraphLike {
+  return {
     name: "som_epoch",
     node: [
       node("Scan", ["W0", "a0", "nsq0", "idx", "negInv", "c"], [
@@ -276,7 +326,6 @@ export function epochGraph(
       valueInfo("bmu", DT.INT64, ["S", UB]),
     ],
   };
-  return encodeModel(model(graph, { opset: 17 }));
 }
 
 /**

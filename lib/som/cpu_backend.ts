@@ -14,12 +14,11 @@
  * @module
  */
 
-// onnxruntime-node is loaded on first use, so that importing mod.ts still works where its
-// native module cannot load (the wasm runtime is then the fallback).
-import type * as OrtNode from "npm:onnxruntime-node@1.30.0";
 import type { EpochArgs, EpochResult, SomBackend, SomGeometry, TopK } from "./backend.ts";
 import { epochGraph, topkGraph } from "./_cpu_graphs.ts";
-import { gridD2Table, unitRows } from "./torus.ts";
+import { gridD2Table } from "../geometry/torus.ts";
+import { unitRows } from "../geometry/cosine.ts";
+import { checkThreads, createSession, loadOrt, type Ort, type OrtSession } from "../model/ort.ts";
 
 /** Options of {@linkcode cpuBackend}. */
 export interface CpuBackendOptions {
@@ -68,42 +67,33 @@ const UNROLL = 8;
  * ```
  */
 export function cpuBackend(options: CpuBackendOptions = {}): Promise<SomBackend> {
-  const threads = options.threads ?? Math.max(1, navigator.hardwareConcurrency || 1);
-  if (!Number.isInteger(threads) || threads < 1) {
-    throw new RangeError(
-      `Cannot create CPU backend: threads is ${threads} but expected a positive integer`,
-    );
-  }
-  return import("npm:onnxruntime-node@1.30.0").then(
-    (m) => new CpuBackend((m.default ?? m) as typeof OrtNode, threads, options.spin ?? false),
-  );
+  const threads = checkThreads("create CPU backend", options.threads);
+  return loadOrt("node").then((ort) => new CpuBackend(ort, threads, options.spin ?? false));
 }
 
 class CpuBackend implements SomBackend {
   readonly name = "cpu" as const;
   #threads: number;
   #spin: boolean;
-  #sessions = new Map<string, Promise<OrtNode.InferenceSession>>();
-  #ort: typeof OrtNode;
+  #sessions = new Map<string, Promise<OrtSession>>();
+  #ort: Ort;
 
-  constructor(ort: typeof OrtNode, threads: number, spin: boolean) {
+  constructor(ort: Ort, threads: number, spin: boolean) {
     this.#ort = ort;
     this.#threads = threads;
     this.#spin = spin;
   }
 
-  #session(key: string, build: () => Uint8Array): Promise<OrtNode.InferenceSession> {
+  #session(key: string, build: () => Uint8Array): Promise<OrtSession> {
     let s = this.#sessions.get(key);
     if (!s) {
-      s = this.#ort.InferenceSession.create(build(), {
-        intraOpNumThreads: this.#threads,
-        interOpNumThreads: 1,
-        executionMode: "sequential",
-        graphOptimizationLevel: "all",
-        // Spinning workers win on an idle machine and lose badly on a shared one (measured:
-        // 2.5× slower with 2 threads under load), so they are opt-in.
-        ...(this.#spin ? {} : { extra: { session: { intra_op: { allow_spinning: "0" } } } }),
-      });
+      // Spinning workers win on an idle machine and lose badly on a shared one (measured:
+      // 2.5× slower with 2 threads under load), so they are opt-in.
+      s = createSession(build(), {
+        threads: this.#threads,
+        spinning: this.#spin,
+        what: "the SOM's CPU graphs",
+      }).then((o) => o.session);
       this.#sessions.set(key, s);
     }
     return s;

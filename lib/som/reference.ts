@@ -6,7 +6,7 @@
  * @module
  */
 
-import { torusD2 } from "./torus.ts";
+import { torusD2 } from "../geometry/torus.ts";
 import type { EpochArgs, EpochResult, SomBackend, SomGeometry, TopK } from "./backend.ts";
 
 /** Learning rate and neighbourhood width at one point of the `exp` schedule. */

@@ -3,8 +3,9 @@
  * (`shared/SOM.md`) and a MiniSom-like API: make it, `train()` it, ask for BMUs, errors and the
  * U-matrix, `save()` it and `Som.load()` it back bit-identically.
  *
- * The map owns the weights, the schedule bookkeeping, seeded initialisation and shuffling, and
- * the loss curve; a {@linkcode SomBackend} (`webgpu`, `cpu` or `reference`) does the arithmetic.
+ * The map owns the weights, the schedule bookkeeping, shuffling and the loss curve; a
+ * {@linkcode SomBackend} (`webgpu`, `cpu` or `reference`) does the arithmetic. Initialisation
+ * lives in `init.ts`, the file format in `som_file.ts`, the quality measures in `quality.ts`.
  *
  * @module
  */
@@ -12,16 +13,16 @@
 import type { EpochResult, SomBackend, SomGeometry, TopK } from "./backend.ts";
 import { referenceBackend } from "./reference.ts";
 import { webgpuBackend } from "./webgpu_backend.ts";
-import { torusD2 } from "./torus.ts";
-import { GpuContext } from "../gpu/context.ts";
+import { cpuBackend } from "./cpu_backend.ts";
+import { normalWeights, pcaWeights, sampleWeights, type SomInit } from "./init.ts";
+import { readSomFile, SOM_WEIGHTS_FILE, type SomFile, writeSomFile } from "./som_file.ts";
+import { quantizationError, topographicError, uMatrix } from "./quality.ts";
+import { checkCodes, nonNegative, positiveInt } from "./validate.ts";
+import { checkSomSize } from "./size.ts";
+import { type GpuContext, gpuPolicy } from "../gpu/context.ts";
 import { Rng } from "../rng.ts";
-import { readNpy, writeNpy } from "../npy.ts";
-import { writeJsonAtomic } from "../fs_atomic.ts";
 import { DataFormatError } from "../errors.ts";
 import { SOMSCOPE_VERSION } from "../manifest.ts";
-
-/** How the weights start: a named strategy or explicit `K×dim` weights. */
-export type SomInit = "normal" | "pca" | "sample" | Float32Array;
 
 /** Backend names accepted by {@linkcode SomOptions.backend}. */
 export type SomBackendName = "auto" | "webgpu" | "cpu" | "reference";
@@ -90,12 +91,16 @@ export interface SomOptions {
    */
   order?: Int32Array | Int32Array[];
   /**
-   * Compute backend, by name or as an object. `"auto"` picks `webgpu` on a hardware adapter and
-   * `cpu` on a software adapter (llvmpipe) or none (falling back to `reference` if the `cpu`
-   * backend cannot load). Default `"auto"`.
+   * Compute backend, by name or as an object. `"auto"` follows {@linkcode gpuPolicy} for `ctx`:
+   * `webgpu` on a hardware adapter, `cpu` on a software adapter (llvmpipe) or without a context
+   * (falling back to `reference` if the `cpu` backend cannot load). `"webgpu"` needs `ctx`.
+   * Default `"auto"`.
    */
   backend?: SomBackendName | SomBackend;
-  /** GPU context to use (not disposed by the SOM). Default: one made on demand. */
+  /**
+   * GPU context for the `webgpu` backend (not disposed by the SOM), e.g. from
+   * {@linkcode GpuContext.auto}. Default none: the map never makes a context of its own.
+   */
   ctx?: GpuContext;
   /** Name of the layer the codes come from (kept in the saved file). */
   layer?: string;
@@ -106,6 +111,14 @@ export interface SomOptions {
   onProgress?: (progress: SomProgress) => void;
 }
 
+/** What {@linkcode Som.quality} returns. */
+export interface SomQuality {
+  /** Mean cosine distance of each row to its BMU. */
+  quantizationError: number;
+  /** Fraction of rows whose first and second BMUs are not direct grid neighbours. */
+  topographicError: number;
+}
+
 /** Options of {@linkcode Som.load}. */
 export interface SomLoadOptions {
   /** Backend for the loaded map. Default `"auto"`. */
@@ -114,121 +127,6 @@ export interface SomLoadOptions {
   ctx?: GpuContext;
   /** Progress callback for further training. */
   onProgress?: (progress: SomProgress) => void;
-}
-
-/** The JSON header of a saved map (`som.json`). */
-export interface SomFile {
-  /** Always `"somscope-som"`. */
-  format: "somscope-som";
-  /** File format version (1). */
-  formatVersion: 1;
-  /** somscope version that wrote it. */
-  somscope: string;
-  /** Grid rows. */
-  m: number;
-  /** Grid columns. */
-  n: number;
-  /** Code dimension. */
-  dim: number;
-  /** Torus grid. */
-  periodic: boolean;
-  /** σ₀. */
-  sigma0: number;
-  /** α₀. */
-  alpha0: number;
-  /** Nominal batch size. */
-  batchSize: number;
-  /** Epochs per train call. */
-  epochs: number;
-  /** Root seed. */
-  seed: number;
-  /** Init strategy (`"explicit"` for given weights). */
-  init: "normal" | "pca" | "sample" | "explicit";
-  /** Shuffling on. */
-  shuffle: boolean;
-  /** Backend that trained the map, or null if never trained. */
-  backend: string | null;
-  /** Layer name, or null. */
-  layer: string | null;
-  /** Sample counter after the last batch of the last train call. */
-  step: number;
-  /** Per-batch losses (float32 values). */
-  losses: number[];
-  /** Weights file beside this one (`K×dim` float32 `.npy`). */
-  weights: string;
-}
-
-const _FILE = "som.json", _WEIGHTS = "weights.npy";
-
-function _posInt(what: string, name: string, v: unknown): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
-    throw new RangeError(`Cannot ${what}: ${name} is ${String(v)} but must be a positive integer`);
-  }
-  return v;
-}
-
-function _nonNeg(what: string, name: string, v: unknown): number {
-  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
-    throw new RangeError(
-      `Cannot ${what}: ${name} is ${String(v)} but must be a finite number ≥ 0`,
-    );
-  }
-  return v;
-}
-
-/**
- * Checks that `data` is a finite `rows×dim` float32 matrix and returns `rows`.
- *
- * @throws {TypeError} If `data` is not a Float32Array.
- * @throws {RangeError} On an empty input, a shape mismatch or a non-finite value (naming the row).
- */
-function _checkData(what: string, data: unknown, dim: number, rows?: number): number {
-  if (!(data instanceof Float32Array)) {
-    throw new TypeError(
-      `Cannot ${what}: codes are a ${
-        (data as object)?.constructor?.name ?? typeof data
-      } but expected a Float32Array`,
-    );
-  }
-  if (data.length === 0 || rows === 0) {
-    throw new RangeError(`Cannot ${what}: codes are empty but expected at least one row`);
-  }
-  if (rows !== undefined) {
-    if (!Number.isInteger(rows) || rows < 0) {
-      throw new RangeError(`Cannot ${what}: rows is ${rows} but must be a positive integer`);
-    }
-    if (data.length % rows !== 0) {
-      throw new RangeError(
-        `Cannot ${what}: codes have ${data.length} values, not a whole number of ${rows} rows`,
-      );
-    }
-    const cols = data.length / rows;
-    if (cols !== dim) {
-      throw new RangeError(`Cannot ${what}: codes have ${cols} columns but the map has ${dim}`);
-    }
-  } else if (data.length % dim !== 0) {
-    throw new RangeError(
-      `Cannot ${what}: codes have ${data.length} values, not a whole number of rows of ${dim} ` +
-        `columns (the map has ${dim})`,
-    );
-  }
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    // v - v is 0 for finite v and NaN for NaN/±Infinity: one comparison per element.
-    if (v - v !== 0) {
-      const row = Math.floor(i / dim), col = i - row * dim;
-      throw new RangeError(
-        `Cannot ${what}: row ${row} has ${v} at column ${col} but codes must be finite`,
-      );
-    }
-  }
-  return data.length / dim;
-}
-
-/** Loads the `cpu` backend (another module; optional until it lands). */
-async function _cpuBackend(): Promise<SomBackend> {
-  const mod = await import("./cpu_backend.ts") as { cpuBackend: () => Promise<SomBackend> };
-  return await mod.cpuBackend();
 }
 
 /**
@@ -285,7 +183,6 @@ export class Som {
   #trainedBy: string | null = null;
   #note: string | undefined;
   #ctx: GpuContext | undefined;
-  #ownCtx: GpuContext | undefined;
   #onProgress: ((p: SomProgress) => void) | undefined;
 
   /**
@@ -294,8 +191,9 @@ export class Som {
    *
    * @param options Grid, hyper-parameters, init, backend.
    * @throws {RangeError} On a non-positive grid side, dimension, batch size or epoch count, a
-   * negative or non-finite σ₀/α₀, an unknown init or backend name, or explicit weights of the
-   * wrong length or with non-finite values.
+   * negative or non-finite σ₀/α₀, an unknown init or backend name, a grid too large for its
+   * backend or this machine ({@linkcode checkSomSize}), or explicit weights of the wrong length
+   * or with non-finite values.
    */
   constructor(options: SomOptions) {
     const what = "create SOM";
@@ -314,12 +212,12 @@ export class Som {
     this.m = m;
     this.n = n;
     this.units = m * n;
-    this.dim = _posInt(what, "dim", dim);
+    this.dim = positiveInt(what, "dim", dim);
     this.periodic = options.periodic ?? true;
-    this.sigma0 = _nonNeg(what, "sigma0 (σ₀)", options.sigma0 ?? 10);
-    this.alpha0 = _nonNeg(what, "alpha0 (α₀)", options.alpha0 ?? 0.1);
-    this.batchSize = _posInt(what, "batchSize", options.batchSize ?? 10);
-    this.epochs = _posInt(what, "epochs", options.epochs ?? 5);
+    this.sigma0 = nonNegative(what, "sigma0 (σ₀)", options.sigma0 ?? 10);
+    this.alpha0 = nonNegative(what, "alpha0 (α₀)", options.alpha0 ?? 0.1);
+    this.batchSize = positiveInt(what, "batchSize", options.batchSize ?? 10);
+    this.epochs = positiveInt(what, "epochs", options.epochs ?? 5);
     const seed = options.seed ?? 0;
     if (!Number.isSafeInteger(seed)) {
       throw new RangeError(`Cannot ${what}: seed is ${seed} but must be a safe integer`);
@@ -345,6 +243,13 @@ export class Som {
       );
     }
     this.#backendOpt = be;
+    // Limits derived from the options, before any work (e.g. a 1000×1000 grid's K×K table).
+    const sizedFor = typeof be !== "string"
+      ? be.name
+      : be === "auto" && gpuPolicy(options.ctx).wgsl
+      ? "webgpu"
+      : be;
+    checkSomSize({ m, n, dim: this.dim, backend: sizedFor });
     this.#shuffleRng = new Rng(seed).stream("som-shuffle");
     const init = options.init ?? "normal";
     const K = this.units, d = this.dim;
@@ -355,12 +260,11 @@ export class Som {
             `with dim ${d} needs ${K * d}`,
         );
       }
-      _checkData(what + " from initial weights", init, d);
+      checkCodes(what + " from initial weights", init, d);
       this.#weights = init.slice();
       this.#init = "explicit";
     } else if (init === "normal") {
-      const rng = new Rng(seed).stream("som-init");
-      this.#weights = Float32Array.from({ length: K * d }, () => rng.normal());
+      this.#weights = normalWeights(K, d, seed);
       this.#init = "normal";
     } else if (init === "pca" || init === "sample") {
       this.#init = init;
@@ -416,9 +320,9 @@ export class Som {
     return this.#note;
   }
 
-  /** The GPU context in use, if any. */
+  /** The GPU context given in the options, if any. */
   get gpuContext(): GpuContext | undefined {
-    return this.#ctx ?? this.#ownCtx;
+    return this.#ctx;
   }
 
   #w(what: string): Float32Array {
@@ -449,32 +353,23 @@ export class Som {
     const opt = this.#backendOpt;
     if (typeof opt !== "string") return opt;
     if (opt === "reference") return referenceBackend();
-    if (opt === "cpu") return await _cpuBackend();
+    if (opt === "cpu") return await cpuBackend();
     if (opt === "webgpu") {
-      const ctx = this.#ctx ?? (this.#ownCtx = await GpuContext.create());
-      return webgpuBackend(ctx);
-    }
-    // auto
-    let ctx = this.#ctx;
-    if (!ctx) {
-      try {
-        ctx = this.#ownCtx = await GpuContext.create();
-      } catch (e) {
-        this.#note = `no WebGPU adapter (${(e as Error).message})`;
+      if (!this.#ctx) {
+        throw new TypeError(
+          'Cannot use SOM backend "webgpu": options.ctx is missing (pass a GpuContext, e.g. ' +
+            "from GpuContext.create())",
+        );
       }
+      return webgpuBackend(this.#ctx);
     }
-    if (ctx && !ctx.adapter.isFallbackAdapter) return webgpuBackend(ctx);
-    if (ctx) this.#note = `software adapter (${ctx.adapter.description || "fallback"})`;
-    if (this.#ownCtx) {
-      this.#ownCtx.dispose();
-      this.#ownCtx = undefined;
-    }
+    const policy = gpuPolicy(this.#ctx);
+    if (policy.wgsl) return webgpuBackend(this.#ctx!);
+    this.#note = policy.reason;
     try {
-      return await _cpuBackend();
+      return await cpuBackend();
     } catch (e) {
-      this.#note = `${this.#note ? this.#note + "; " : ""}cpu backend unavailable (${
-        (e as Error).message
-      }), using reference`;
+      this.#note += `; cpu backend unavailable (${(e as Error).message}), using reference`;
       return referenceBackend();
     }
   }
@@ -492,9 +387,13 @@ export class Som {
    */
   async train(data: Float32Array, rows?: number): Promise<Float32Array> {
     const what = "train SOM";
-    const N = _checkData(what, data, this.dim, rows);
+    const N = checkCodes(what, data, this.dim, rows);
     const orders = this.#orders(what, N);
-    if (!this.#weights) this.#weights = this.#dataInit(data, N);
+    if (!this.#weights) {
+      this.#weights = this.#init === "sample"
+        ? sampleWeights(data, N, this.units, this.dim, this.seed)
+        : pcaWeights(data, N, this, this.dim, this.seed);
+    }
     const be = await this.backend();
     const T = N * this.epochs;
     const B = this.batchSize;
@@ -572,72 +471,6 @@ export class Som {
     return () => this.#shuffleRng.permutation(N);
   }
 
-  #dataInit(data: Float32Array, N: number): Float32Array {
-    const K = this.units, d = this.dim;
-    const rng = new Rng(this.seed).stream("som-init");
-    const w = new Float32Array(K * d);
-    if (this.#init === "sample") {
-      // Without replacement when there are enough rows.
-      const pick = N >= K ? rng.permutation(N).subarray(0, K) : Int32Array.from(
-        { length: K },
-        () => rng.int(N),
-      );
-      for (let k = 0; k < K; k++) w.set(data.subarray(pick[k] * d, pick[k] * d + d), k * d);
-      return w;
-    }
-    // PCA: mean + c1·s1·pc1 + c2·s2·pc2 with c over [−1, 1] along rows / columns, s = the
-    // component's standard deviation. Components by power iteration on at most 4096 rows
-    // (never forming the d×d covariance, which is 268 MB at d = 8192).
-    const S = Math.min(N, 4096);
-    const rows = N > S
-      ? rng.permutation(N).subarray(0, S)
-      : Int32Array.from({ length: N }, (_, i) => i);
-    const mean = new Float64Array(d);
-    for (const r of rows) for (let j = 0; j < d; j++) mean[j] += data[r * d + j];
-    for (let j = 0; j < d; j++) mean[j] /= S;
-    const comps: Float64Array[] = [], sds: number[] = [];
-    const proj = new Float64Array(S);
-    for (let c = 0; c < 2; c++) {
-      let v = Float64Array.from({ length: d }, () => rng.normal());
-      let lambda = 0;
-      for (let it = 0; it < 50; it++) {
-        for (const p of comps) _deflate(v, p);
-        for (let s = 0; s < S; s++) {
-          let dot = 0;
-          const o = rows[s] * d;
-          for (let j = 0; j < d; j++) dot += (data[o + j] - mean[j]) * v[j];
-          proj[s] = dot;
-        }
-        const nv = new Float64Array(d);
-        for (let s = 0; s < S; s++) {
-          const o = rows[s] * d, p = proj[s];
-          for (let j = 0; j < d; j++) nv[j] += (data[o + j] - mean[j]) * p;
-        }
-        for (const p of comps) _deflate(nv, p);
-        let sq = 0;
-        for (let j = 0; j < d; j++) sq += nv[j] * nv[j];
-        const norm = Math.sqrt(sq);
-        if (norm === 0) break;
-        lambda = norm / Math.max(1, S - 1);
-        for (let j = 0; j < d; j++) nv[j] /= norm;
-        v = nv;
-      }
-      comps.push(v);
-      sds.push(Math.sqrt(lambda));
-    }
-    for (let i = 0; i < this.m; i++) {
-      const c1 = this.m > 1 ? -1 + 2 * i / (this.m - 1) : 0;
-      for (let jj = 0; jj < this.n; jj++) {
-        const c2 = this.n > 1 ? -1 + 2 * jj / (this.n - 1) : 0;
-        const o = (i * this.n + jj) * d;
-        for (let j = 0; j < d; j++) {
-          w[o + j] = mean[j] + c1 * sds[0] * comps[0][j] + c2 * sds[1] * comps[1][j];
-        }
-      }
-    }
-    return w;
-  }
-
   /**
    * The `k` best-matching units of every row, ascending cosine distance, ties to the lowest unit
    * index. Rows are processed in chunks, so any number of rows works without an `N×K` matrix.
@@ -650,7 +483,7 @@ export class Som {
    */
   async topk(data: Float32Array, k: number = Math.min(10, this.units)): Promise<TopK> {
     const what = "query SOM";
-    const N = _checkData(what, data, this.dim);
+    const N = checkCodes(what, data, this.dim);
     if (!Number.isInteger(k) || k < 1 || k > Math.min(16, this.units)) {
       throw new RangeError(
         `Cannot ${what}: k is ${k} but must be an integer in 1..${Math.min(16, this.units)}`,
@@ -683,24 +516,20 @@ export class Som {
   }
 
   /**
-   * Quantization error: the mean cosine distance of each row to its BMU.
+   * Quantization error: the mean cosine distance of each row to its BMU (see `quality.ts`).
    *
    * @param data `rows×dim` float32 codes.
    * @returns The mean distance.
    * @throws {RangeError} As {@linkcode Som.topk}.
    */
   async quantizationError(data: Float32Array): Promise<number> {
-    const { distance } = await this.topk(data, 1);
-    let s = 0;
-    for (const v of distance) s += v;
-    return s / distance.length;
+    return quantizationError((await this.topk(data, 1)).distance, 1);
   }
 
   /**
    * Topographic error on the grid (torus-aware when periodic): the fraction of rows whose first
-   * and second BMUs are not adjacent, i.e. have squared grid distance `D2 > 1`. Only the four
-   * direct neighbours count as adjacent (diagonal units, `D2 = 2`, do not). A one-unit map has
-   * error 0.
+   * and second BMUs are not direct neighbours, i.e. have squared grid distance `D2 > 1` (see
+   * `quality.ts` for small grids). A one-unit map has error 0.
    *
    * @param data `rows×dim` float32 codes.
    * @returns The fraction in [0, 1].
@@ -708,57 +537,51 @@ export class Som {
    */
   async topographicError(data: Float32Array): Promise<number> {
     if (this.units < 2) {
-      _checkData("query SOM", data, this.dim);
+      checkCodes("query SOM", data, this.dim);
       return 0;
     }
-    const { index } = await this.topk(data, 2);
-    let bad = 0;
-    const N = index.length / 2;
-    for (let i = 0; i < N; i++) {
-      if (torusD2(index[2 * i], index[2 * i + 1], this.m, this.n, this.periodic) > 1) bad++;
-    }
-    return bad / N;
+    return topographicError((await this.topk(data, 2)).index, 2, this.geometry);
   }
 
   /**
-   * U-matrix: for every unit, the mean cosine distance between its weights and those of its 8
-   * grid neighbours (wrapping on a torus; on a flat grid, the neighbours that exist).
+   * Quantization and topographic error together, from one top-2 BMU pass over `data` (half the
+   * work of calling {@linkcode Som.quantizationError} and {@linkcode Som.topographicError}, with
+   * the same values).
+   *
+   * @param data `rows×dim` float32 codes.
+   * @returns Both errors (a one-unit map has topographic error 0).
+   * @throws {RangeError} As {@linkcode Som.topk}.
+   *
+   * @example
+   * ```ts
+   * import { Som } from "../../mod.ts";
+   * import { deepStrictEqual as assertEquals } from "node:assert";
+   * const w = new Float32Array([1, 0, 0, 1, -1, 0, 0, -1]); // 1×4 ring of directions
+   * const som = new Som({ m: 1, n: 4, dim: 2, init: w, backend: "reference" });
+   * const q = await som.quality(new Float32Array([1, 0.2, -1, 0.1]));
+   * assertEquals(q.topographicError, 0); // second BMUs are ring neighbours
+   * assertEquals(q.quantizationError, await som.quantizationError(new Float32Array([1, 0.2, -1, 0.1])));
+   * ```
+   */
+  async quality(data: Float32Array): Promise<SomQuality> {
+    const k = Math.min(2, this.units);
+    const { index, distance } = await this.topk(data, k);
+    return {
+      quantizationError: quantizationError(distance, k),
+      topographicError: k < 2 ? 0 : topographicError(index, 2, this.geometry),
+    };
+  }
+
+  /**
+   * U-matrix: for every unit, the mean cosine distance between its weights and those of its
+   * distinct neighbours among the 8 surrounding grid positions (wrapping on a torus; on a flat
+   * grid, the positions that exist; see `quality.ts` for small grids).
    *
    * @returns `m×n` row-major mean distances.
    * @throws {RangeError} Before a data-driven init has happened.
    */
   uMatrix(): Float32Array {
-    const w = this.#w("compute U-matrix"), d = this.dim, { m, n } = this;
-    const norms = new Float64Array(this.units);
-    for (let k = 0; k < this.units; k++) {
-      let s = 0;
-      for (let j = 0; j < d; j++) s += w[k * d + j] * w[k * d + j];
-      norms[k] = Math.max(Math.sqrt(s), 1e-8);
-    }
-    const out = new Float32Array(this.units);
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < n; j++) {
-        const a = i * n + j;
-        let sum = 0, cnt = 0;
-        for (let di = -1; di <= 1; di++) {
-          for (let dj = -1; dj <= 1; dj++) {
-            if (di === 0 && dj === 0) continue;
-            let ii = i + di, jj = j + dj;
-            if (this.periodic) {
-              ii = (ii + m) % m;
-              jj = (jj + n) % n;
-            } else if (ii < 0 || jj < 0 || ii >= m || jj >= n) continue;
-            const b = ii * n + jj;
-            let dot = 0;
-            for (let q = 0; q < d; q++) dot += w[a * d + q] * w[b * d + q];
-            sum += 1 - dot / (norms[a] * norms[b]);
-            cnt++;
-          }
-        }
-        out[a] = cnt ? sum / cnt : 0;
-      }
-    }
-    return out;
+    return Float32Array.from(uMatrix(this.#w("compute U-matrix"), this.dim, this.geometry));
   }
 
   /**
@@ -786,7 +609,7 @@ export class Som {
       layer: this.layer ?? null,
       step: this.#step,
       losses: Array.from(this.#losses),
-      weights: _WEIGHTS,
+      weights: SOM_WEIGHTS_FILE,
     };
   }
 
@@ -800,10 +623,7 @@ export class Som {
    * @throws {RangeError} Before a data-driven init has happened.
    */
   async save(dir: string, extra: Record<string, unknown> = {}): Promise<void> {
-    const w = this.#w("save SOM");
-    await Deno.mkdir(dir, { recursive: true });
-    await writeNpy(`${dir}/${_WEIGHTS}`, { data: w, shape: [this.units, this.dim] });
-    await writeJsonAtomic(`${dir}/${_FILE}`, { ...extra, ...this.toJSON() });
+    await writeSomFile(dir, this.toJSON(), this.#w("save SOM"), extra);
   }
 
   /**
@@ -816,54 +636,7 @@ export class Som {
    * @throws {DataFormatError} If a file is missing, malformed or inconsistent.
    */
   static async load(dir: string, options: SomLoadOptions = {}): Promise<Som> {
-    const path = `${dir}/${_FILE}`;
-    let head: SomFile;
-    try {
-      head = JSON.parse(await Deno.readTextFile(path));
-    } catch (e) {
-      throw new DataFormatError(
-        `Cannot load SOM: ${path} is unreadable (${(e as Error).message})`,
-        {
-          cause: e,
-        },
-      );
-    }
-    if (head?.format !== "somscope-som" || head.formatVersion !== 1) {
-      throw new DataFormatError(
-        `Cannot load SOM: ${path} has format ${JSON.stringify(head?.format)} version ` +
-          `${JSON.stringify(head?.formatVersion)} but expected "somscope-som" version 1`,
-      );
-    }
-    for (const f of ["m", "n", "dim", "batchSize", "epochs", "seed", "step"] as const) {
-      if (!Number.isSafeInteger(head[f])) {
-        throw new DataFormatError(
-          `Cannot load SOM: ${path} field ${f} is ${
-            JSON.stringify(head[f])
-          } but expected an integer`,
-        );
-      }
-    }
-    if (!Array.isArray(head.losses) || head.losses.some((v) => typeof v !== "number")) {
-      throw new DataFormatError(`Cannot load SOM: ${path} field losses is not a list of numbers`);
-    }
-    const wname = typeof head.weights === "string" ? head.weights : _WEIGHTS;
-    if (wname.includes("/") || wname.includes("\\") || wname.startsWith(".")) {
-      throw new DataFormatError(
-        `Cannot load SOM: weights file "${wname}" but expected a name inside ${dir}`,
-      );
-    }
-    const wpath = `${dir}/${wname}`;
-    const arr = await readNpy(wpath);
-    const K = head.m * head.n;
-    if (
-      !(arr.data instanceof Float32Array) || arr.shape.length !== 2 || arr.shape[0] !== K ||
-      arr.shape[1] !== head.dim
-    ) {
-      throw new DataFormatError(
-        `Cannot load SOM: ${wpath} is ${arr.data.constructor.name} of shape ` +
-          `[${arr.shape}] but expected Float32Array of shape [${K},${head.dim}]`,
-      );
-    }
+    const { head, weights } = await readSomFile(dir);
     let som: Som;
     try {
       som = new Som({
@@ -877,7 +650,7 @@ export class Som {
         epochs: head.epochs,
         seed: head.seed,
         shuffle: head.shuffle !== false,
-        init: arr.data,
+        init: weights,
         layer: head.layer ?? undefined,
         backend: options.backend ?? "auto",
         ctx: options.ctx,
@@ -888,12 +661,6 @@ export class Som {
         cause: e,
       });
     }
-    if (!["normal", "pca", "sample", "explicit"].includes(head.init)) {
-      throw new DataFormatError(
-        `Cannot load SOM: ${path} field init is ${JSON.stringify(head.init)} but expected one ` +
-          "of normal, pca, sample, explicit",
-      );
-    }
     som.#init = head.init;
     som.#losses = Float32Array.from(head.losses);
     som.#step = head.step;
@@ -902,20 +669,12 @@ export class Som {
   }
 
   /**
-   * Releases the backend's resources and a GPU context the map made itself. The map can still
-   * be saved or inspected; a later query or train call resolves a backend again.
+   * Releases the backend's resources (never the GPU context, which the caller owns). The map can
+   * still be saved or inspected; a later query or train call resolves a backend again.
    */
   dispose(): void {
     this.#resolved?.dispose();
     this.#resolved = undefined;
     this.#backend = undefined;
-    this.#ownCtx?.dispose();
-    this.#ownCtx = undefined;
   }
-}
-
-function _deflate(v: Float64Array, p: Float64Array): void {
-  let dot = 0;
-  for (let j = 0; j < v.length; j++) dot += v[j] * p[j];
-  for (let j = 0; j < v.length; j++) v[j] -= dot * p[j];
 }

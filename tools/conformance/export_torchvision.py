@@ -25,12 +25,14 @@ Usage: /usr/bin/python3 tools/conformance/export_torchvision.py --out .cache/con
 """
 
 import argparse
-import json
 import os
+import sys
 
-import numpy as np
 import torch
 import torchvision
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_dump import dump_taps, export_onnx  # noqa: E402
 
 # module path -> "map" (N x C x H x W, reduced to vector codes) or "cls" (token 0 of N x T x D)
 TAPS = {
@@ -63,26 +65,6 @@ def randomise(model, name, gen):
             torch.nn.Linear(64, 1000))
 
 
-def codes(a):
-    """Vector codes of SPEC section 2 in float64: [max, mean, std, com] per channel."""
-    a = a.astype(np.float64)
-    if a.ndim == 2:
-        return a
-    n, c = a.shape[:2]
-    f = a.reshape(n, c, -1)
-    hw = f.shape[2]
-    mx = f.max(axis=2)
-    mean = f.mean(axis=2)
-    std = np.sqrt(((f - mean[:, :, None]) ** 2).mean(axis=2))
-    w = np.maximum(f, 0)
-    sw = w.sum(axis=2)
-    pos = (np.arange(hw) + 0.5)[None, None, :]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        com = (w * pos).sum(axis=2) / (hw * sw)
-    com[sw == 0] = 0.5
-    return np.concatenate([mx, mean, std, com], axis=1)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
@@ -103,34 +85,12 @@ def main():
         model.eval()
         x = torch.rand(args.n, 3, args.size, args.size, generator=gen)
         path = os.path.join(args.out, f"{name}.onnx")
-        torch.onnx.export(model, x[:1], path, opset_version=17, input_names=["input"],
-                          output_names=["logits"], do_constant_folding=True,
-                          dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
+        export_onnx(model, x, path)
         print(f"exported {path} ({os.path.getsize(path) / 1e6:.1f} MB)", flush=True)
         if args.no_hooks:
             continue
-        taps = TAPS[name]
-        got = {}
-        mods = dict(model.named_modules())
-        hooks = []
-        for i, (mod, kind) in enumerate(taps):
-            def hook(_m, _inp, out, i=i, kind=kind):
-                t = out.detach().clone()
-                got[i] = t[:, 0] if kind == "cls" else t
-            hooks.append(mods[mod].register_forward_hook(hook))
-        with torch.no_grad():
-            logits = model(x)
-        for h in hooks:
-            h.remove()
-        np.save(os.path.join(args.out, f"{name}_input.npy"), x.numpy().astype(np.float32))
-        np.save(os.path.join(args.out, f"{name}_logits.npy"), logits.numpy().astype(np.float32))
-        for i in range(len(taps)):
-            a = got[i].numpy().astype(np.float32)
-            np.save(os.path.join(args.out, f"{name}_tap{i}.npy"), a)
-            np.save(os.path.join(args.out, f"{name}_tap{i}_codes.npy"), codes(a))
-        with open(os.path.join(args.out, f"{name}.json"), "w") as f:
-            json.dump({"model": name, "size": args.size, "n": args.n, "seed": args.seed,
-                       "taps": [{"module": m, "kind": k} for m, k in taps]}, f, indent=2)
+        dump_taps(model, name, x, TAPS[name], args.out,
+                  {"size": args.size, "n": args.n, "seed": args.seed})
 
 
 if __name__ == "__main__":

@@ -14,17 +14,15 @@ Usage: /usr/bin/python3 tools/conformance/toy_models.py [--out tests/data/models
 """
 
 import argparse
-import json
 import os
 import sys
 
-import numpy as np
 import torch
 from torch import nn
 import torchvision
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from export_torchvision import codes  # noqa: E402
+from torch_dump import dump_taps, export_onnx  # noqa: E402
 
 
 class Block(nn.Module):
@@ -98,30 +96,8 @@ def main():
         model.eval()
         x = torch.rand(3, 1, 28, 28, generator=gen)
         path = os.path.join(args.out, f"{name}.onnx")
-        torch.onnx.export(model, x[:1], path, opset_version=17, input_names=["input"],
-                          output_names=["logits"], do_constant_folding=True,
-                          dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
-        got = {}
-        mods = dict(model.named_modules())
-        hooks = []
-        for i, (mod, kind) in enumerate(taps):
-            def hook(_m, _inp, out, i=i, kind=kind):
-                t = out.detach().clone()
-                got[i] = t[:, 0] if kind == "cls" else t
-            hooks.append(mods[mod].register_forward_hook(hook))
-        with torch.no_grad():
-            logits = model(x)
-        for h in hooks:
-            h.remove()
-        np.save(os.path.join(args.out, f"{name}_input.npy"), x.numpy().astype(np.float32))
-        np.save(os.path.join(args.out, f"{name}_logits.npy"), logits.numpy().astype(np.float32))
-        for i in range(len(taps)):
-            a = got[i].numpy().astype(np.float32)
-            np.save(os.path.join(args.out, f"{name}_tap{i}.npy"), a)
-            np.save(os.path.join(args.out, f"{name}_tap{i}_codes.npy"), codes(a))
-        with open(os.path.join(args.out, f"{name}.json"), "w") as f:
-            json.dump({"model": name, "size": 28, "n": 3, "seed": 0,
-                       "taps": [{"module": m, "kind": k} for m, k in taps]}, f, indent=2)
+        export_onnx(model, x, path)
+        dump_taps(model, name, x, taps, args.out, {"size": 28, "n": 3, "seed": 0})
         print(f"wrote {path} ({os.path.getsize(path)} bytes)")
 
 
