@@ -8,7 +8,7 @@
  */
 
 import { DataFormatError, ModelFormatError } from "../errors.ts";
-import type { GpuContext } from "../gpu/context.ts";
+import { type GpuContext, gpuPolicy } from "../gpu/context.ts";
 import { Progress, type ProgressOptions } from "../progress.ts";
 import {
   codeDimension,
@@ -281,22 +281,20 @@ async function _openRuntime(
 ): Promise<ModelRuntime> {
   const want = options.runtime ?? "auto";
   const ctx = options.ctx;
-  const onGpu = want === "webgpu" || (want === "auto" && ctx && !ctx.adapter.isFallbackAdapter);
-  if (!onGpu && options.offThread !== false) {
-    const reason = want !== "auto"
-      ? undefined
-      : ctx
-      ? `auto: fallback adapter (${ctx.adapter.description})`
-      : undefined;
+  const policy = gpuPolicy(ctx);
+  // onnxruntime-node only: onnxruntime-web's wasm threads are workers of their own.
+  const node = want === "node" || (want === "auto" && !policy.wgsl);
+  if (node && options.offThread !== false) {
     try {
-      return await createThreadedRuntime(want as "node" | "wasm" | "auto", bytes, {
+      return await createThreadedRuntime("node", bytes, {
         threads: options.threads,
         logits,
-        reason,
+        reason: want === "auto" ? `auto: ${policy.reason}` : undefined,
       });
     } catch (e) {
       if (e instanceof ModelFormatError || e instanceof RangeError) throw e;
-      // The worker could not start or host this runtime: run on the main thread instead.
+      // The worker could not start or load onnxruntime-node: the main thread decides again
+      // (for auto: wasm where the native module cannot load).
     }
   }
   return await createRuntime(want, bytes, { ctx, threads: options.threads, logits });

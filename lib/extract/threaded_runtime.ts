@@ -13,6 +13,12 @@
 import { DataFormatError, ModelFormatError } from "../errors.ts";
 import type { ModelRuntime, RunResult, TapOutput } from "../model/runtime.ts";
 
+/**
+ * The Web Worker constructor, taken when this module loads: onnxruntime-web's wasm build, once
+ * loaded, replaces `globalThis.Worker` with node's `worker_threads` Worker (other semantics).
+ */
+const WebWorker = globalThis.Worker;
+
 const ERRORS: Record<string, new (message: string) => Error> = {
   ModelFormatError,
   DataFormatError,
@@ -31,13 +37,12 @@ export interface ThreadedRuntimeOptions {
 }
 
 /**
- * Creates an onnxruntime-node (or wasm) session inside a worker and returns it as a
+ * Creates an onnxruntime-node session inside a worker and returns it as a
  * {@linkcode ModelRuntime}: same results as `createRuntime(kind, …)` on the main thread, with
  * the main thread free while a batch runs. `run()` transfers its input buffer to the worker
  * (the caller's array is detached afterwards).
  *
- * @param kind `"node"`, `"wasm"`, or `"auto"` without a GPU context (a CPU runtime: node, or
- * wasm where the native module cannot load).
+ * @param kind `"node"` (onnxruntime-web's wasm runtime starts workers of its own).
  * @param modelBytes Self-contained ONNX bytes.
  * @param options Threads, logits name.
  * @returns The runtime; its `reason` ends in `; worker thread`.
@@ -45,11 +50,11 @@ export interface ThreadedRuntimeOptions {
  * @throws {Error} If the worker cannot start (e.g. a compiled binary without the worker module).
  */
 export async function createThreadedRuntime(
-  kind: "node" | "wasm" | "auto",
+  kind: "node",
   modelBytes: Uint8Array,
   options: ThreadedRuntimeOptions = {},
 ): Promise<ModelRuntime> {
-  const worker = new Worker(new URL("./runtime_worker.ts", import.meta.url), { type: "module" });
+  const worker = new WebWorker(new URL("./runtime_worker.ts", import.meta.url), { type: "module" });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let nextId = 0;
   let dead: Error | null = null;
@@ -79,21 +84,34 @@ export async function createThreadedRuntime(
     });
   };
   let info: Record<string, unknown>;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    info = await call({
-      type: "init",
-      kind,
-      bytes: modelBytes,
-      threads: options.threads,
-      logits: options.logits,
-      reason: options.reason,
+    // A worker that never answers (it cannot start, or hangs) must not hang the extraction.
+    const silent = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error("Cannot start the model worker: no answer in 300 s")),
+        300_000,
+      );
     });
+    info = await Promise.race([
+      call({
+        type: "init",
+        kind,
+        bytes: modelBytes,
+        threads: options.threads,
+        logits: options.logits,
+        reason: options.reason,
+      }),
+      silent,
+    ]);
   } catch (e) {
     worker.terminate();
     throw e;
+  } finally {
+    clearTimeout(timer);
   }
   return {
-    kind: info.kind as "node" | "wasm",
+    kind: "node",
     reason: `${info.reason}; worker thread`,
     threads: info.threads as number,
     inputName: info.inputName as string,
