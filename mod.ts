@@ -337,4 +337,6 @@ export {
   reproduce,
   type ReproduceOptions,
   type ReproduceResult,
+  reproduceShard,
+  type ShardModelResult,
 } from "./lib/pipeline/reproduce.ts";

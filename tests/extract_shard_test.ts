@@ -75,8 +75,8 @@ Deno.test("extractCodes(): two shards, then a full run, equal a one-process run 
       shard: { index: 1, count: 2 },
     });
     assertEquals([s0.shard, s1.shard], [
-      { index: 0, count: 2, start: 0, end: 12 },
-      { index: 1, count: 2, start: 12, end: 22 },
+      { index: 0, count: 2, start: 0, end: 12, total: 22 },
+      { index: 1, count: 2, start: 12, end: 22, total: 22 },
     ]);
     assertEquals([s0.computed, s1.computed, s0.indices.length, s1.indices.length], [
       12,

@@ -150,8 +150,8 @@ export interface ExtractResult {
   batches: number;
   /** Cache key of the run (model, preprocessing, data, indices, code version). */
   runKey: string;
-  /** The shard and its positions `[start, end)`, or null for a whole run. */
-  shard: (Shard & { start: number; end: number }) | null;
+  /** The shard, its positions `[start, end)` and the run's `total` positions; null for a whole run. */
+  shard: (Shard & { start: number; end: number; total: number }) | null;
   /** The layer list used to resolve the selection. */
   layerList: LayerList;
   /** Seconds: layers, model preparation, forward+reduce, total. */
@@ -262,7 +262,7 @@ export async function extractCodes(
     computed: run.computed,
     batches: run.batches,
     runKey: entry.runKey,
-    shard: options.shard ? { ...options.shard, start, end } : null,
+    shard: options.shard ? { ...options.shard, start, end, total: idx.length } : null,
     layerList,
     timings,
   };
