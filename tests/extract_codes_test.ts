@@ -9,7 +9,7 @@ import {
 } from "./model_helpers.ts";
 import { DataFormatError, decodeNpy, writeCodes } from "../mod.ts";
 import { tableFromIPC } from "npm:@uwdata/flechette@2.6.0";
-import { assert, assertEquals, assertRejects } from "./asserts.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "./asserts.ts";
 import { gpuContextOrSkip } from "./gpu_helper.ts";
 
 const DIR = "tests/data/models";
@@ -422,5 +422,37 @@ Deno.test("extractCodes() runs CPU sessions in a worker thread with the same cod
   } finally {
     await Deno.remove(a, { recursive: true });
     await Deno.remove(b, { recursive: true });
+  }
+});
+
+Deno.test("extractCodes({ lazy: true }) leaves codes in the cache; read() verifies and recomputes", async () => {
+  const cacheDir = await _tmp();
+  try {
+    const model = await loadModel(CNN);
+    const ix = [3, 1, 4, 1, 5];
+    const eager = await extractCodes(model, syntheticDataset(6), ix, { ...QUIET, cacheDir });
+    const warnings: string[] = [];
+    const lazy = await extractCodes(model, syntheticDataset(6), ix, {
+      ...QUIET,
+      cacheDir,
+      lazy: true,
+      onWarning: (m) => warnings.push(m),
+    });
+    assertEquals([lazy.computed, Array.from(lazy.predictions)], [0, Array.from(eager.predictions)]);
+    assertThrows(() => lazy.layers[0].codes, TypeError, "lazy: true");
+    for (let i = 0; i < eager.layers.length; i++) {
+      assertEquals(await lazy.layers[i].read(), eager.layers[i].codes);
+    }
+    // Damage a layer's file after extraction: read() warns, recomputes, returns the same codes.
+    const dir = `${cacheDir}/${lazy.runKey.slice(0, 32)}/layer_${lazy.layers[1].key}`;
+    const file = [...Deno.readDirSync(dir)][0].name;
+    const bytes = Deno.readFileSync(`${dir}/${file}`);
+    bytes[bytes.length - 1] ^= 1;
+    Deno.writeFileSync(`${dir}/${file}`, bytes);
+    assertEquals(await lazy.layers[1].read(), eager.layers[1].codes);
+    assertEquals(warnings.length, 1);
+    assert(warnings[0].includes("failed its checksum"), warnings[0]);
+  } finally {
+    await Deno.remove(cacheDir, { recursive: true });
   }
 });

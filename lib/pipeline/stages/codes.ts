@@ -58,7 +58,10 @@ export interface ModelCodes {
   labels: ModelLabels;
   /** Model, data and options; null in a report-only run. */
   source: ModelSource | null;
-  /** The codes (extracted on first call, then kept). */
+  /**
+   * The codes (extracted on first call; the result is kept, but its layers' codes stay in the
+   * codes cache: `layers[i].read()` loads one).
+   */
   codes: () => Promise<SplitCodes>;
 }
 
@@ -74,15 +77,12 @@ export interface ModelCodes {
 export async function codesStage(run: RunContext, mc: ModelConfig): Promise<ModelCodes> {
   const source = run.folder.analysisOnly ? null : await _openSource(run, mc);
   let codes: SplitCodes | null = null;
+  // Lazy: the codes stay in the cache and the SOM stage reads one layer at a time.
+  const lazy = { ...source?.extract, lazy: true };
   const extract = (): Promise<SplitCodes> =>
     timed(run.manifest, `${mc.name}/codes`, async () => ({
-      train: await extractCodes(
-        source!.model,
-        source!.train,
-        source!.trainIndices,
-        source!.extract,
-      ),
-      val: await extractCodes(source!.model, source!.val, source!.valIndices, source!.extract),
+      train: await extractCodes(source!.model, source!.train, source!.trainIndices, lazy),
+      val: await extractCodes(source!.model, source!.val, source!.valIndices, lazy),
     }));
   const key = source ? await _codesKey(source, mc) : null;
   const { state, labels } = await run.folder.loadOrCompute({

@@ -55,23 +55,57 @@ export async function somsStage(run: RunContext, m: ModelCodes): Promise<ModelMa
   });
   const maps = new Map<string, MapArtefacts>();
   const backends = new Set<string>();
+  const codes = _layerSlot(m);
   const prog = new Progress(`${tag}: SOMs`, plan.length, { unit: "map", quiet: run.quiet });
   await timed(run.manifest, `${tag}/soms`, async () => {
     for (const p of plan) {
-      const art = await _map(run, m, p);
+      const art = await _map(run, m, p, codes);
       if (art.backend) backends.add(art.backend);
       maps.set(`${p.li}/${p.size}/${p.rep}`, art);
       prog.tick();
     }
   });
   prog.done();
+  codes.drop();
   recordRuntime(run, tag, "som", [...backends]);
   const at = (li: number, size: number, rep: number) => maps.get(`${li}/${size}/${rep}`)!;
   return { at, main: m.state.layers.map((_, li) => at(li, c.grid, 0)), backends: [...backends] };
 }
 
+/**
+ * The SOM-tr and SOM-val codes of one layer at a time, read from the codes cache when a map of
+ * that layer is first trained: memory holds one layer's codes, never every layer's (the plan is
+ * in layer order, so each layer is read once).
+ */
+function _layerSlot(m: ModelCodes) {
+  let li = -1;
+  let held: Promise<{ train: Float32Array; val: Float32Array }> | null = null;
+  return {
+    get(layer: number): Promise<{ train: Float32Array; val: Float32Array }> {
+      if (layer !== li || !held) {
+        li = layer;
+        held = null; // let the previous layer's codes go before reading the next
+        held = m.codes().then(async (c) => ({
+          train: await c.train.layers[layer].read(),
+          val: await c.val.layers[layer].read(),
+        }));
+      }
+      return held;
+    },
+    drop(): void {
+      li = -1;
+      held = null;
+    },
+  };
+}
+
 /** One map: from the run folder, or trained and stored. */
-async function _map(run: RunContext, m: ModelCodes, p: PlannedMap): Promise<MapArtefacts> {
+async function _map(
+  run: RunContext,
+  m: ModelCodes,
+  p: PlannedMap,
+  codes: ReturnType<typeof _layerSlot>,
+): Promise<MapArtefacts> {
   const c = run.config, tag = m.config.name;
   const seed = streamSeed(run, `som/${tag}/${p.layer.label}/${p.size}/${p.rep}`);
   const dir = run.folder.mapDir(tag, p.layer.label, p.size, p.rep);
@@ -91,7 +125,7 @@ async function _map(run: RunContext, m: ModelCodes, p: PlannedMap): Promise<MapA
     what: `the SOMs or BMUs of ${tag}`,
     load: () => run.folder.readMap(dir, key),
     compute: async () => {
-      trained = await _train(run, m, p, seed, dir);
+      trained = await _train(run, p, seed, dir, await codes.get(p.li));
       return trained.art;
     },
     save: async () => {
@@ -105,14 +139,18 @@ async function _map(run: RunContext, m: ModelCodes, p: PlannedMap): Promise<MapA
 }
 
 /** Trains one map and takes its top-k BMUs of SOM-tr and SOM-val (the map stays open). */
-async function _train(run: RunContext, m: ModelCodes, p: PlannedMap, seed: number, dir: string) {
+async function _train(
+  run: RunContext,
+  p: PlannedMap,
+  seed: number,
+  dir: string,
+  codes: { train: Float32Array; val: Float32Array },
+) {
   const c = run.config;
-  const codes = await m.codes();
-  const tr = codes.train.layers[p.li], va = codes.val.layers[p.li];
   const som = new Som({
     m: p.size,
     n: p.size,
-    dim: tr.dim,
+    dim: p.layer.dim,
     sigma0: c.sigma0,
     alpha0: c.alpha0,
     batchSize: c.batch,
@@ -123,9 +161,9 @@ async function _train(run: RunContext, m: ModelCodes, p: PlannedMap, seed: numbe
     layer: p.layer.label,
   });
   try {
-    await som.train(tr.codes);
+    await som.train(codes.train);
     const k = Math.min(c.k, p.size * p.size);
-    const train = await som.topk(tr.codes, k), val = await som.topk(va.codes, k);
+    const train = await som.topk(codes.train, k), val = await som.topk(codes.val, k);
     const head = som.toJSON();
     const art: MapArtefacts = {
       grid: { m: head.m, n: head.n },
