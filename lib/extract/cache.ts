@@ -255,7 +255,12 @@ export class RowStore {
 
   async #readFiles(start: number, end: number) {
     const dim = this.dim;
-    const out = this.dtype === "f4"
+    // One file holding exactly the range (a merged entry): its decoded rows, without a copy.
+    const only = this.#files.length === 1 && this.#files[0].start === start &&
+      this.#files[0].end === end;
+    let out: Float32Array | Int32Array = only
+      ? new Float32Array(0)
+      : this.dtype === "f4"
       ? new Float32Array((end - start) * dim)
       : new Int32Array((end - start) * dim);
     const got = new Uint8Array(end - start);
@@ -280,7 +285,8 @@ export class RowStore {
         lost.add(f);
         continue;
       }
-      out.set(checked.subarray((a - f.start) * dim, (b - f.start) * dim), (a - start) * dim);
+      if (only) out = checked;
+      else out.set(checked.subarray((a - f.start) * dim, (b - f.start) * dim), (a - start) * dim);
       got.fill(1, a - start, b - start);
     }
     return { out, got, lost, vanished };
