@@ -74,7 +74,7 @@ async function _prepare(perClass: number): Promise<void> {
   }
   for (const format of ["jpeg", "png"]) {
     const dir = `${ROOT}/img_${format}`;
-    if (await _exists(`${dir}/train`)) continue;
+    if (await _exists(`${dir}/class_index.json`)) continue;
     await _timed([
       PY,
       "bench/make_images.py",
@@ -100,6 +100,8 @@ async function _somscope(format: string, batch: number): Promise<Run> {
       MODEL,
       "--data",
       `folder:${ROOT}/img_${format}`,
+      "--class-index",
+      `${ROOT}/img_${format}/class_index.json`,
       "--split",
       "train",
       "--batch",

@@ -7,11 +7,13 @@ random colour fields, edges and a little noise, so that JPEG/PNG files have real
 
 Usage: /usr/bin/python3 bench/make_images.py --out DIR [--format jpeg|png] [--classes 4]
            [--per-class 48] [--seed 0]
-Writes DIR/train/class_XXX/img_YYYY.(jpg|png) and two images per class in DIR/val (somscope: `folder:DIR`, split train; torchvision:
+Writes DIR/train/class_XXX/img_YYYY.(jpg|png) and two images per class in DIR/val, and DIR/class_index.json
+(class folder -> logit index, for `--class-index`) (somscope: `folder:DIR`, split train; torchvision:
 `ImageFolder(DIR/train)`); deterministic for a seed.
 """
 
 import argparse
+import json
 import os
 
 import numpy as np
@@ -55,6 +57,9 @@ def main():
                     img.save(path, quality=90)
                 else:
                     img.save(path, compress_level=6)
+    # somscope maps class folders to logits through this (the model has 1000 logits).
+    with open(os.path.join(a.out, "class_index.json"), "w") as f:
+        json.dump({f"class_{c:03d}": c for c in range(a.classes)}, f)
     print(f"wrote {a.classes * a.per_class} {a.format} images to {a.out}/train")
 
 if __name__ == "__main__":

@@ -70,14 +70,17 @@ log "unpacked in ${unpacked} s (deno $("$deno" --version | head -1 | cut -d' ' -
 
 # 4. ResNet18 (torchvision layout, random weights) made on the machine when Python has torch.
 model=""
-if python3 -c "import torch, torchvision" 2>/dev/null; then
-  if python3 tools/conformance/export_torchvision.py --models resnet18 --no-hooks --out "$work/models" \
-    >"$work/export.log" 2>&1; then
-    model="$work/models/resnet18.onnx"
-  else
-    log "ResNet18 export failed: $(tail -3 "$work/export.log")"
+for py in python3 /usr/bin/python3; do
+  if "$py" -c "import torch, torchvision" 2>/dev/null; then
+    if "$py" tools/conformance/export_torchvision.py --models resnet18 --no-hooks --out "$work/models" \
+      >"$work/export.log" 2>&1; then
+      model="$work/models/resnet18.onnx"
+    else
+      log "ResNet18 export failed: $(tail -3 "$work/export.log")"
+    fi
+    break
   fi
-fi
+done
 
 mkdir -p "$(dirname "$result")"
 "$deno" run -A "${cached[@]}" --no-check tasks/device_check.ts --out "$result" --deno "$deno" \

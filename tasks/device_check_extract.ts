@@ -19,7 +19,7 @@ const n = Number(count ?? 64);
 const per = 3 * 224 * 224;
 const rng = new Rng(0);
 const pixels = Float32Array.from({ length: Math.min(n, 64) * per }, () => rng.float());
-const data = (size: number) => ({
+const data = (size: number, tag: string) => ({
   size,
   channels: 3,
   height: 224,
@@ -33,7 +33,8 @@ const data = (size: number) => ({
     });
     return Promise.resolve(out);
   },
-  identity: () => Promise.resolve(`device-check-random-${size}`),
+  // A distinct identity per run: each one computes (no cache hit between them).
+  identity: () => Promise.resolve(`device-check-random-${tag}-${size}`),
 });
 
 const model = await loadModel(path);
@@ -45,10 +46,17 @@ try {
   const opts = { batchSize: 8, cacheDir, progress: false as const };
   // Warm-up (session creation, shader compilation) on one batch, apart from the timed run.
   const t0 = performance.now();
-  await extractCodes(model, data(8), ix.slice(0, 8), { ...opts, runtime: "webgpu", ctx });
+  await extractCodes(model, data(8, "warm-up"), ix.slice(0, 8), {
+    ...opts,
+    runtime: "webgpu",
+    ctx,
+  });
   const warm = (performance.now() - t0) / 1000;
-  const gpu = await extractCodes(model, data(n), ix, { ...opts, runtime: "webgpu", ctx });
-  const cpu = await extractCodes(model, data(8), ix.slice(0, 8), { ...opts, runtime: "node" });
+  const gpu = await extractCodes(model, data(n, "webgpu"), ix, { ...opts, runtime: "webgpu", ctx });
+  const cpu = await extractCodes(model, data(8, "node"), ix.slice(0, 8), {
+    ...opts,
+    runtime: "node",
+  });
   const errors = gpu.layers.map((l, li) => {
     const ref = cpu.layers[li].codes, got = l.codes.subarray(0, ref.length);
     let scale = 0, worst = 0;
@@ -59,8 +67,8 @@ try {
   const agree = gpu.predictions.subarray(0, 8).every((p, i) => p === cpu.predictions[i]);
   const tolerance = 1e-3;
   console.log(JSON.stringify({
-    ok: gpu.runtime?.kind === "webgpu" && errors.every((e) => e.relativeToMax <= tolerance) &&
-      agree,
+    ok: gpu.runtime?.kind === "webgpu" && cpu.runtime?.kind === "node" &&
+      errors.every((e) => e.relativeToMax <= tolerance) && agree,
     policy,
     runtime: gpu.runtime,
     images: n,
