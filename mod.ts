@@ -174,7 +174,8 @@ export {
   type ExtractResult,
   type LayerCodes,
 } from "./lib/extract/extract.ts";
-export { RowStore } from "./lib/extract/cache.ts";
+export { MERGE_BYTES, RowStore, type RowStoreOptions } from "./lib/extract/cache.ts";
+export { parseShard, type Shard, shardRange } from "./lib/extract/shard.ts";
 export {
   codesToArrow,
   safeLayerName,
@@ -364,4 +365,6 @@ export {
   reproduce,
   type ReproduceOptions,
   type ReproduceResult,
+  reproduceShard,
+  type ShardModelResult,
 } from "./lib/pipeline/reproduce.ts";

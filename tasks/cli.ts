@@ -8,6 +8,7 @@
  */
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { parseShard, type Shard } from "../lib/extract/shard.ts";
 import { DataFormatError } from "../lib/errors.ts";
 import { sha256Hex } from "../lib/hash.ts";
 import { type NpyArray, readNpy } from "../lib/npy.ts";
@@ -166,6 +167,31 @@ export function normalizeOption(v: unknown): Normalize {
     return parseNormalize(String(v));
   } catch (e) {
     throw new UsageError(`--normalize: ${(e as Error).message}`);
+  }
+}
+
+/** The `--shard I/N` option of the commands that extract codes (`codes`, `reproduce`). */
+export const SHARD_OPTION = {
+  shard: {
+    type: "string",
+    arg: "I/N",
+    help: "compute only slice I of N (0-based, whole batches) of the codes into the shared cache",
+  },
+} as const;
+
+/**
+ * Parses `--shard I/N`; undefined when the option is absent.
+ *
+ * @param v The option value.
+ * @returns The shard, or undefined.
+ * @throws {UsageError} If the value is not `I/N` with `0 ≤ I < N`.
+ */
+export function shardOption(v: unknown): Shard | undefined {
+  if (v === undefined) return undefined;
+  try {
+    return parseShard(String(v));
+  } catch (e) {
+    throw new UsageError(`--shard: ${(e as Error).message}`);
   }
 }
 

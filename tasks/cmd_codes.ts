@@ -13,6 +13,8 @@ import {
   integerOption,
   modelArgument,
   normalizeOption,
+  SHARD_OPTION,
+  shardOption,
   UsageError,
   writeOutputFolder,
 } from "./cli.ts";
@@ -21,6 +23,7 @@ import { validateModel } from "../lib/grad/validate.ts";
 import { RUNTIME_CHOICES, type RuntimeChoice } from "../lib/model/runtime.ts";
 import type { Normalize } from "../lib/model/surgery.ts";
 import { defaultCacheDir, extractCodes } from "../lib/extract/extract.ts";
+import type { Shard } from "../lib/extract/shard.ts";
 import { writeCodes } from "../lib/extract/tables.ts";
 import { type Manifest, newManifest } from "../lib/manifest.ts";
 import { Rng } from "../lib/rng.ts";
@@ -76,6 +79,7 @@ export const command: CommandSpec = {
     cache: { type: "string", arg: "DIR", help: `cache folder (default ${defaultCacheDir()})` },
     threads: { type: "string", arg: "N", help: "CPU runtime threads (default: all cores)" },
     quiet: { type: "boolean", default: false, help: "no progress bar" },
+    ...SHARD_OPTION,
     force: {
       type: "boolean",
       default: false,
@@ -88,6 +92,9 @@ export const command: CommandSpec = {
     "the same model, data, sample and preprocessing reads the cache and runs no model; an",
     "interrupted run resumes where it stopped. DIR is written whole: files go to .DIR.staging",
     "and replace DIR's previous run at the end; a folder holding other files is refused.",
+    "--shard I/N (e.g. a Slurm array task) computes a deterministic slice into the shared cache",
+    "(--cache or $SOMSCOPE_CACHE); a later run without --shard finds every slice there and",
+    "computes nothing, with codes byte-identical to a one-process run at the same --batch.",
   ].join("\n"),
   async run(values, positionals) {
     const modelPath = modelArgument(positionals);
@@ -119,6 +126,7 @@ export const command: CommandSpec = {
       com,
       cache: values.cache ? String(values.cache) : defaultCacheDir(),
       quiet: !!values.quiet,
+      shard: shardOption(values.shard),
     };
     const out = String(values.out);
     const { threads: _t, quiet: _q, ...params } = job;
@@ -150,6 +158,7 @@ interface CodesJob {
   com: ComMode;
   cache: string;
   quiet: boolean;
+  shard: Shard | undefined;
 }
 
 /** Samples, extracts and writes the codes into `dir`; returns the manifest and a summary line. */
@@ -167,6 +176,7 @@ async function _extract(job: CodesJob, dir: string): Promise<{ manifest: Manifes
     normalize: job.normalize,
     com: job.com,
     cache: job.cache,
+    shard: job.shard ? `${job.shard.index}/${job.shard.count}` : null,
   });
   manifest.seeds = { root: job.seed, streams: ["sampling"] };
   const model = await loadModel(job.model);
@@ -205,6 +215,7 @@ async function _extract(job: CodesJob, dir: string): Promise<{ manifest: Manifes
     progress: !job.quiet && {
       context: `${job.model.split("/").pop()} ${job.split} (${indices.length} images)`,
     },
+    shard: job.shard,
   });
   const written = await writeCodes(dir, result);
   const correct = result.correct.reduce((a, b) => a + b, 0);
@@ -217,16 +228,21 @@ async function _extract(job: CodesJob, dir: string): Promise<{ manifest: Manifes
       size: dataset.size,
       labels: dataset.labelMapping?.note,
     },
-    sample: { n: indices.length, perClass: job.perClass ?? null, counts },
+    sample: { n: indices.length, perClass: job.perClass ?? null, counts, shard: result.shard },
     runtime: result.runtime ?? "none (every layer came from the cache)",
     cache: { dir: job.cache, runKey: result.runKey, computed: result.computed },
     layers: written,
-    accuracy: indices.length ? correct / indices.length : null,
+    accuracy: result.indices.length ? correct / result.indices.length : null,
   });
   Object.assign(manifest.timings, result.timings);
   manifest.finished = new Date().toISOString();
-  const line = `${indices.length} examples, ${written.length} layer(s) → {out} ` +
-    `(accuracy ${(100 * correct / Math.max(1, indices.length)).toFixed(1)} %, ` +
+  const n = result.indices.length;
+  const slice = result.shard
+    ? ` (shard ${result.shard.index}/${result.shard.count}: positions ${result.shard.start}..` +
+      `${result.shard.end - 1} of ${indices.length})`
+    : "";
+  const line = `${n} examples${slice}, ${written.length} layer(s) → {out} ` +
+    `(accuracy ${(100 * correct / Math.max(1, n)).toFixed(1)} %, ` +
     (result.runtime ? `${result.computed} computed on ${result.runtime.kind}` : "all from cache") +
     ")";
   return { manifest, line };

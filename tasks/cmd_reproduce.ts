@@ -14,6 +14,8 @@ import {
   type CommandSpec,
   normalizeOption,
   numberOption,
+  SHARD_OPTION,
+  shardOption,
   UsageError,
 } from "./cli.ts";
 import {
@@ -135,6 +137,7 @@ export const command: CommandSpec = {
       arg: "DIR",
       help: "codes cache folder (default $SOMSCOPE_CACHE, else ~/.cache/somscope)",
     },
+    ...SHARD_OPTION,
     ...ANALYSIS_OPTIONS,
   },
   notes: [
@@ -146,6 +149,9 @@ export const command: CommandSpec = {
     "analyses. `deno task somscope report runs/<name>` does that without model files.",
     "The folder is written whole through .NAME.staging: a failed or killed run leaves the old run",
     "(or none) and resumes from its stored artefacts when rerun with the same settings.",
+    "--shard I/N (e.g. one task of a Slurm job array) only extracts slice I of N of every model's",
+    "codes into the shared cache ($SOMSCOPE_CACHE) and writes no run folder; the same command",
+    "without --shard afterwards computes no codes (see examples/slurm/).",
   ].join("\n"),
   async run(v, positionals) {
     if (positionals.length) {
@@ -193,11 +199,27 @@ export const command: CommandSpec = {
     if (v.runtime) c.runtime = String(v.runtime) as ReproduceConfig["runtime"];
     if (v["allow-fewer"]) c.allowFewer = true;
     applyAnalysisOptions(c, v);
+    const shard = shardOption(v.shard);
     await _validate(c);
     const t0 = performance.now();
     // The pipeline (models, SOMs, report renderers) loads only once the options are valid.
-    const { reproduce } = await import("../lib/pipeline/reproduce.ts");
+    const { reproduce, reproduceShard } = await import("../lib/pipeline/reproduce.ts");
     if (v.cache) Deno.env.set("SOMSCOPE_CACHE", String(v.cache));
+    if (shard) {
+      const parts = await reproduceShard(c, shard, { quiet: !!v.quiet });
+      for (const p of parts) {
+        console.log(
+          `${p.model}: shard ${shard.index}/${shard.count}: SOM-tr ${p.train.start}..${p.train.end} ` +
+            `of ${p.train.of} (${p.train.computed} computed), SOM-val ${p.val.start}..${p.val.end} ` +
+            `of ${p.val.of} (${p.val.computed} computed)`,
+        );
+      }
+      console.log(
+        `Codes of shard ${shard.index}/${shard.count} are in the cache. Done in ` +
+          `${((performance.now() - t0) / 1000).toFixed(1)} s.`,
+      );
+      return;
+    }
     const r = await reproduce(c, { force: !!v.force, progress: !v.quiet });
     const verdicts = JSON.parse(await Deno.readTextFile(`${r.dir}/claims.json`)).claims as {
       holds: unknown;

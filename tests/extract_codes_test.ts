@@ -9,7 +9,7 @@ import {
 } from "./model_helpers.ts";
 import { DataFormatError, decodeNpy, writeCodes } from "../mod.ts";
 import { tableFromIPC } from "npm:@uwdata/flechette@2.6.0";
-import { assert, assertEquals, assertRejects } from "./asserts.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "./asserts.ts";
 import { gpuContextOrSkip } from "./gpu_helper.ts";
 
 const DIR = "tests/data/models";
@@ -188,7 +188,7 @@ Deno.test("extractCodes() leaves only whole chunks when killed at arbitrary mome
       const walk = (d: string) => {
         for (const e of Deno.readDirSync(d)) {
           if (e.isDirectory) walk(`${d}/${e.name}`);
-          else if (/^rows_\d+_\d+\.npy$/.test(e.name)) k++;
+          else if (/^rows_\d+_\d+\.[0-9a-f]{16}\.npy$/.test(e.name)) k++;
         }
       };
       walk(cacheDir);
@@ -227,7 +227,7 @@ Deno.test("extractCodes() leaves only whole chunks when killed at arbitrary mome
   }
 });
 
-Deno.test("extractCodes() recomputes rows of an unreadable chunk and ignores stray temp files", async () => {
+Deno.test("extractCodes() recomputes a chunk that fails its checksum, with a warning, and removes temp files of the finished entry", async () => {
   const cacheDir = await _tmp();
   try {
     const model = await loadModel(CNN);
@@ -251,16 +251,24 @@ Deno.test("extractCodes() recomputes rows of an unreadable chunk and ignores str
       e.name.startsWith("layer_")
     )!.name;
     const path = `${cacheDir}/${run}/${layerDir}`;
-    assertEquals(
-      [...Deno.readDirSync(path)].map((e) => e.name).sort(),
-      ["rows_0_2.npy", "rows_2_4.npy"],
-    );
-    await Deno.writeTextFile(`${path}/rows_2_4.npy`, "garbage");
+    const names = [...Deno.readDirSync(path)].map((e) => e.name).sort();
+    assertEquals(names.map((n) => n.replace(/\.[0-9a-f]{16}\.npy$/, ".npy")), [
+      "rows_0_2.npy",
+      "rows_2_4.npy",
+    ]);
+    await Deno.writeTextFile(`${path}/${names[1]}`, "garbage");
     await Deno.writeTextFile(`${path}/rows_4_6.npy.123.abcd.tmp`, "half");
     await Deno.utime(`${path}/rows_4_6.npy.123.abcd.tmp`, 0, new Date(Date.now() - 3600_000));
     await Deno.writeTextFile(`${path}/rows_4_6.npy.456.ef01.tmp`, "in flight elsewhere");
-    const r = await extractCodes(model, syntheticDataset(6), ix, { ...QUIET, cacheDir });
+    const warnings: string[] = [];
+    const r = await extractCodes(model, syntheticDataset(6), ix, {
+      ...QUIET,
+      cacheDir,
+      onWarning: (m) => warnings.push(m),
+    });
     assertEquals(r.computed, 2 + 2); // positions 4,5 never ran; 2,3 re-run for the bad chunk
+    assertEquals(warnings.length, 1);
+    assert(warnings[0].includes(names[1]) && warnings[0].includes("checksum"), warnings[0]);
     const clean = await extractCodes(model, syntheticDataset(6), ix, {
       ...QUIET,
       cacheDir: `${cacheDir}/fresh`,
@@ -268,11 +276,10 @@ Deno.test("extractCodes() recomputes rows of an unreadable chunk and ignores str
     for (let i = 0; i < r.layers.length; i++) {
       assertEquals(r.layers[i].codes, clean.layers[i].codes);
     }
-    // The stale temp file is gone; a fresh one (another run's write in flight) is left alone.
-    assertEquals([...Deno.readDirSync(path)].map((e) => e.name).sort(), [
-      "rows.npy",
-      "rows_4_6.npy.456.ef01.tmp",
-    ]);
+    // The finished entry is one merged file: every temp file is gone.
+    const left = [...Deno.readDirSync(path)].map((e) => e.name);
+    assertEquals(left.length, 1);
+    assert(/^rows\.[0-9a-f]{16}\.npy$/.test(left[0]), left[0]);
   } finally {
     await Deno.remove(cacheDir, { recursive: true });
   }
@@ -386,6 +393,66 @@ Deno.test("extractCodes() codes agree across runtimes: wasm vs node ≤ 1e-5, we
     }
   } finally {
     ctx?.dispose();
+    await Deno.remove(cacheDir, { recursive: true });
+  }
+});
+
+Deno.test("extractCodes() runs CPU sessions in a worker thread with the same codes as the main thread", async () => {
+  const a = await _tmp(), b = await _tmp();
+  try {
+    const model = await loadModel(CNN);
+    const ix = Array.from({ length: 9 }, (_, i) => i);
+    const off = await extractCodes(model, syntheticDataset(9), ix, {
+      ...QUIET,
+      cacheDir: a,
+      batchSize: 4,
+    });
+    const on = await extractCodes(model, syntheticDataset(9), ix, {
+      ...QUIET,
+      cacheDir: b,
+      batchSize: 4,
+      offThread: false,
+    });
+    assert(off.runtime!.reason.endsWith("; worker thread"), off.runtime!.reason);
+    assert(!on.runtime!.reason.includes("worker"), on.runtime!.reason);
+    for (let i = 0; i < on.layers.length; i++) {
+      assertEquals(off.layers[i].codes, on.layers[i].codes);
+    }
+    assertEquals(off.predictions, on.predictions);
+  } finally {
+    await Deno.remove(a, { recursive: true });
+    await Deno.remove(b, { recursive: true });
+  }
+});
+
+Deno.test("extractCodes({ lazy: true }) leaves codes in the cache; read() verifies and recomputes", async () => {
+  const cacheDir = await _tmp();
+  try {
+    const model = await loadModel(CNN);
+    const ix = [3, 1, 4, 1, 5];
+    const eager = await extractCodes(model, syntheticDataset(6), ix, { ...QUIET, cacheDir });
+    const warnings: string[] = [];
+    const lazy = await extractCodes(model, syntheticDataset(6), ix, {
+      ...QUIET,
+      cacheDir,
+      lazy: true,
+      onWarning: (m) => warnings.push(m),
+    });
+    assertEquals([lazy.computed, Array.from(lazy.predictions)], [0, Array.from(eager.predictions)]);
+    assertThrows(() => lazy.layers[0].codes, TypeError, "lazy: true");
+    for (let i = 0; i < eager.layers.length; i++) {
+      assertEquals(await lazy.layers[i].read(), eager.layers[i].codes);
+    }
+    // Damage a layer's file after extraction: read() warns, recomputes, returns the same codes.
+    const dir = `${cacheDir}/${lazy.runKey.slice(0, 32)}/layer_${lazy.layers[1].key}`;
+    const file = [...Deno.readDirSync(dir)][0].name;
+    const bytes = Deno.readFileSync(`${dir}/${file}`);
+    bytes[bytes.length - 1] ^= 1;
+    Deno.writeFileSync(`${dir}/${file}`, bytes);
+    assertEquals(await lazy.layers[1].read(), eager.layers[1].codes);
+    assertEquals(warnings.length, 1);
+    assert(warnings[0].includes("failed its checksum"), warnings[0]);
+  } finally {
     await Deno.remove(cacheDir, { recursive: true });
   }
 });

@@ -7,8 +7,8 @@
  * @module
  */
 
-import { DataFormatError } from "../errors.ts";
-import type { GpuContext } from "../gpu/context.ts";
+import { DataFormatError, ModelFormatError } from "../errors.ts";
+import { type GpuContext, gpuPolicy } from "../gpu/context.ts";
 import { Progress, type ProgressOptions } from "../progress.ts";
 import {
   codeDimension,
@@ -30,6 +30,8 @@ import {
 } from "../model/runtime.ts";
 import { RowStore } from "./cache.ts";
 import { checkFiniteLogits } from "../grad/validate.ts";
+import { createThreadedRuntime } from "./threaded_runtime.ts";
+import { type Shard, shardRange } from "./shard.ts";
 import { writeJsonAtomic } from "../fs_atomic.ts";
 
 /**
@@ -40,10 +42,10 @@ import { writeJsonAtomic } from "../fs_atomic.ts";
  * ```ts
  * import { CODE_VERSION } from "../../mod.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert";
- * assertEquals(CODE_VERSION, "codes-1");
+ * assertEquals(CODE_VERSION, "codes-2");
  * ```
  */
-export const CODE_VERSION = "codes-1";
+export const CODE_VERSION = "codes-2";
 
 /**
  * What extraction needs from a data set (the `Dataset` of `openDataset` has it): pixels in
@@ -100,12 +102,42 @@ export interface ExtractOptions {
   chunkSeconds?: number;
   /** Called after every batch with positions done and total (tests use it to interrupt). */
   onBatch?: (done: number, total: number) => void | Promise<void>;
+  /**
+   * Compute only this shard's slice of the positions (see {@linkcode shardRange}): the codes
+   * land in the shared cache, and the result describes just the slice. A later run without
+   * `shard` (same model, data and indices) finds every shard's rows and computes nothing; at
+   * the same `batchSize` they are byte-identical to a one-process run's. Default: all.
+   */
+  shard?: Shard;
+  /** Receives warnings (e.g. a cache file that failed its checksum). Default: `console.warn`. */
+  onWarning?: (message: string) => void;
+  /**
+   * Leave the layers' codes in the cache instead of returning them in memory (for data sets
+   * whose codes do not fit at once: ResNet50's CL4 on 50,000 images is 1.6 GB): `layers[i]`
+   * then has only `read()`. Predictions and labels are returned either way. Default false.
+   */
+  lazy?: boolean;
+  /**
+   * Run CPU model sessions in a worker thread, so that decoding the next batch and reducing the
+   * previous one overlap the forward pass (onnxruntime-node's `run()` blocks the thread that
+   * calls it). Default true; results are the same either way.
+   */
+  offThread?: boolean;
 }
 
 /** Codes of one layer. */
 export interface LayerCodes extends LayerSpec {
-  /** `n×dim` codes, row-major, in the order of the given indices. */
-  codes: Float32Array;
+  /**
+   * `n×dim` codes, row-major, in the order of the given indices. With `lazy: true` they stay
+   * in the cache and reading this throws a `TypeError`: use {@linkcode LayerCodes.read}.
+   */
+  readonly codes: Float32Array;
+  /**
+   * The codes: those in memory, or (with `lazy: true`) read from the cache now, checksums
+   * verified; rows found damaged are recomputed first. Each call reads afresh, so a caller
+   * holds one layer at a time.
+   */
+  read(): Promise<Float32Array>;
   /** Code dimension. */
   dim: number;
   /** Cache entry key. */
@@ -116,7 +148,7 @@ export interface LayerCodes extends LayerSpec {
 
 /** What {@linkcode extractCodes} returns. */
 export interface ExtractResult {
-  /** Example indices, as given. */
+  /** Example indices, as given (a shard's: its slice of them). */
   indices: Int32Array;
   /** Their labels. */
   labels: Int32Array;
@@ -128,12 +160,17 @@ export interface ExtractResult {
   layers: LayerCodes[];
   /** The runtime that ran, or null when everything came from the cache. */
   runtime: { kind: RuntimeKind; reason: string; threads: number } | null;
-  /** Examples run through the model in this call (0 on a full cache hit). */
+  /**
+   * Distinct examples this call ran through the model (0 on a full cache hit; never more than
+   * the examples asked for, whatever concurrent runs on the same cache did).
+   */
   computed: number;
   /** Forward passes run. */
   batches: number;
   /** Cache key of the run (model, preprocessing, data, indices, code version). */
   runKey: string;
+  /** The shard, its positions `[start, end)` and the run's `total` positions; null for a whole run. */
+  shard: (Shard & { start: number; end: number; total: number }) | null;
   /** The layer list used to resolve the selection. */
   layerList: LayerList;
   /** Seconds: layers, model preparation, forward+reduce, total. */
@@ -206,35 +243,110 @@ export async function extractCodes(
     : await resolveLayers(model, layerList, (options.layers ?? "auto") as string | string[]);
   timings.layers = (performance.now() - t) / 1000;
 
-  const entry = await _openEntry(model, dataset, idx, specs, { com, norm, cacheDir, inputShape });
+  const entry = await _openEntry(model, dataset, idx, specs, {
+    com,
+    norm,
+    cacheDir,
+    inputShape,
+    onWarning: options.onWarning,
+  });
+  const [start, end] = options.shard ? shardRange(idx.length, batchSize, options.shard) : [
+    0,
+    idx.length,
+  ];
   const run = await _fillEntry(model, dataset, idx, specs, entry, {
     ...options,
     progress: _progressWithLayers(options.progress, specs),
     batchSize,
     com,
     normalize: norm ?? "none",
+    range: [start, end],
   }, timings);
-  const labels = Int32Array.from(idx, (i) => dataset.labels[i]);
+  const mine = idx.subarray(start, end);
+  const labels = Int32Array.from(mine, (i) => dataset.labels[i]);
   const correct = Uint8Array.from(labels, (l, i) => (l === run.predictions[i] ? 1 : 0));
   timings.total = (performance.now() - t0) / 1000;
   return {
-    indices: idx,
+    indices: mine,
     labels,
     predictions: run.predictions,
     correct,
-    layers: entry.stores.map((s, i) => ({
-      ...s.spec,
-      codes: run.codes[i],
-      dim: s.dim,
-      key: s.key,
-      cached: s.wasComplete,
-    })),
+    layers: entry.stores.map((s, i) =>
+      _layerCodes(s, run.codes[i], async () => {
+        const r = await s.store.read(start, end);
+        if ("rows" in r) return r.rows as Float32Array;
+        // Damaged since: recompute the missing rows of this layer (the rest is a cache hit).
+        const again = await extractCodes(model, dataset, indices, {
+          ...options,
+          layers: [s.spec],
+          lazy: false,
+          progress: false,
+        });
+        return again.layers[0].codes;
+      })
+    ),
     runtime: run.runtime,
     computed: run.computed,
     batches: run.batches,
     runKey: entry.runKey,
+    shard: options.shard ? { ...options.shard, start, end, total: idx.length } : null,
     layerList,
     timings,
+  };
+}
+
+/**
+ * The model session of an extraction. CPU sessions run in a worker thread (unless
+ * `offThread: false`), so that decoding and the reduction proceed during each forward pass; a
+ * worker that cannot start (e.g. in a binary compiled without its module) falls back to the
+ * main thread.
+ */
+async function _openRuntime(
+  bytes: Uint8Array,
+  logits: string,
+  options: ExtractOptions,
+): Promise<ModelRuntime> {
+  const want = options.runtime ?? "auto";
+  const ctx = options.ctx;
+  const policy = gpuPolicy(ctx);
+  // onnxruntime-node only: onnxruntime-web's wasm threads are workers of their own.
+  const node = want === "node" || (want === "auto" && !policy.wgsl);
+  if (node && options.offThread !== false) {
+    try {
+      return await createThreadedRuntime("node", bytes, {
+        threads: options.threads,
+        logits,
+        reason: want === "auto" ? `auto: ${policy.reason}` : undefined,
+      });
+    } catch (e) {
+      if (e instanceof ModelFormatError || e instanceof RangeError) throw e;
+      // The worker could not start or load onnxruntime-node: the main thread decides again
+      // (for auto: wasm where the native module cannot load).
+    }
+  }
+  return await createRuntime(want, bytes, { ctx, threads: options.threads, logits });
+}
+
+/** One layer's result: codes in memory, or (lazy) a reader of the cache. */
+function _layerCodes(
+  s: _LayerStore,
+  codes: Float32Array | null,
+  fromCache: () => Promise<Float32Array>,
+): LayerCodes {
+  const label = s.spec.label;
+  return {
+    ...s.spec,
+    get codes(): Float32Array {
+      if (codes) return codes;
+      throw new TypeError(
+        `Cannot get the codes of layer ${label}: they were extracted with lazy: true and stay ` +
+          "in the cache; expected read()",
+      );
+    },
+    read: () => codes ? Promise.resolve(codes) : fromCache(),
+    dim: s.dim,
+    key: s.key,
+    cached: s.wasComplete,
   };
 }
 
@@ -275,8 +387,15 @@ async function _openEntry(
   dataset: DatasetLike,
   idx: Int32Array,
   specs: LayerSpec[],
-  o: { com: ComMode; norm: unknown; cacheDir: string; inputShape: [number, number, number] },
+  o: {
+    com: ComMode;
+    norm: unknown;
+    cacheDir: string;
+    inputShape: [number, number, number];
+    onWarning?: (message: string) => void;
+  },
 ): Promise<_Entry> {
+  const warn = { onWarning: o.onWarning };
   const n = idx.length;
   const runKey = await sha256Hex(JSON.stringify({
     code: CODE_VERSION,
@@ -289,7 +408,7 @@ async function _openEntry(
   }));
   const runDir = `${o.cacheDir}/${runKey.slice(0, 32)}`;
   await Deno.mkdir(runDir, { recursive: true });
-  const preds = await RowStore.open(`${runDir}/predictions`, n, 1, "i4");
+  const preds = await RowStore.open(`${runDir}/predictions`, n, 1, "i4", warn);
   const stores: _LayerStore[] = [];
   for (const spec of specs) {
     const key = (await sha256Hex(JSON.stringify({
@@ -299,15 +418,15 @@ async function _openEntry(
       com: o.com,
     }))).slice(0, 24);
     const dim = codeDimension(spec.shape, o.com);
-    const store = await RowStore.open(`${runDir}/layer_${key}`, n, dim, "f4");
+    const store = await RowStore.open(`${runDir}/layer_${key}`, n, dim, "f4", warn);
     stores.push({ spec, key, dim, store, wasComplete: store.complete });
   }
   return { runKey, runDir, preds, stores };
 }
 
 /**
- * Computes every row the entry lacks (creating the runtime only if there is any) and reads the
- * whole entry back; retries when chunks turn out unreadable.
+ * Computes every row of `options.range` the entry lacks (creating the runtime only if there is
+ * any) and reads the range back; retries when files turn out damaged.
  */
 async function _fillEntry(
   model: LoadedModel,
@@ -315,23 +434,29 @@ async function _fillEntry(
   idx: Int32Array,
   specs: LayerSpec[],
   entry: _Entry,
-  options: ExtractOptions & { batchSize: number; com: ComMode; normalize: Normalize },
+  options: ExtractOptions & {
+    batchSize: number;
+    com: ComMode;
+    normalize: Normalize;
+    range: [number, number];
+  },
   timings: Record<string, number>,
 ): Promise<{
   predictions: Int32Array;
-  codes: Float32Array[];
+  codes: (Float32Array | null)[];
   runtime: ExtractResult["runtime"];
   computed: number;
   batches: number;
 }> {
   const { preds, stores } = entry;
-  const n = idx.length;
+  const [start, end] = options.range;
   let runtime: ModelRuntime | null = null;
-  let computed = 0, batches = 0;
+  const ran = new Uint8Array(end - start); // distinct positions this call computed
+  let batches = 0;
   try {
     for (let attempt = 0; attempt < 3; attempt++) {
       const todo: number[] = [];
-      for (let i = 0; i < n; i++) {
+      for (let i = start; i < end; i++) {
         if (!preds.has(i) || stores.some((s) => !s.store.has(i))) todo.push(i);
       }
       if (todo.length) {
@@ -345,11 +470,7 @@ async function _fillEntry(
             })),
             normalize: options.normalize,
           });
-          runtime = await createRuntime(options.runtime ?? "auto", prepared.bytes, {
-            ctx: options.ctx,
-            threads: options.threads,
-            logits: prepared.logitsName,
-          });
+          runtime = await _openRuntime(prepared.bytes, prepared.logitsName, options);
           timings.prepare = (performance.now() - t) / 1000;
         }
         const t = performance.now();
@@ -368,22 +489,26 @@ async function _fillEntry(
           options,
           model.name,
         );
-        computed += done.images;
+        for (const p of todo.slice(0, done.images)) ran[p - start] = 1;
         batches += done.batches;
         timings.forward = (timings.forward ?? 0) + (performance.now() - t) / 1000;
       }
-      const p = await preds.read();
+      const p = await preds.read(start, end);
       const layerRows = [];
-      for (const s of stores) layerRows.push(await s.store.read());
+      for (const s of stores) {
+        // Lazy: complete by its file names is enough here; `read()` verifies the contents.
+        if (options.lazy && s.store.complete) layerRows.push({ rows: null });
+        else layerRows.push(await s.store.read(start, end));
+      }
       if ("rows" in p && layerRows.every((r) => "rows" in r)) {
         const info = runtime
           ? { kind: runtime.kind, reason: runtime.reason, threads: runtime.threads }
           : null;
         return {
           predictions: p.rows as Int32Array,
-          codes: layerRows.map((r) => (r as { rows: Float32Array }).rows),
+          codes: layerRows.map((r) => (r as { rows: Float32Array | null }).rows),
           runtime: info,
-          computed,
+          computed: ran.reduce((a, b) => a + b, 0),
           batches,
         };
       }

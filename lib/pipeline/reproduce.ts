@@ -20,7 +20,10 @@ import type { ModelAnalysis } from "../analysis/analyze.ts";
 import { type ReproduceConfig, runSettings, validateConfig } from "./config.ts";
 import { RunFolder } from "./run_folder.ts";
 import { startRun } from "./run_context.ts";
-import { codesStage } from "./stages/codes.ts";
+import { codesShard, codesStage } from "./stages/codes.ts";
+import type { Shard } from "../extract/shard.ts";
+import { GpuContext } from "../gpu/context.ts";
+import { newManifest } from "../manifest.ts";
 import { somsStage } from "./stages/soms.ts";
 import { attackStage } from "./stages/attack.ts";
 import { analysesStage, type ModelResult } from "./stages/analyses.ts";
@@ -119,6 +122,78 @@ export async function reproduce(
     manifest: run.manifest,
     analyses: results.map((r) => r.analysis),
   };
+}
+
+/** One model's share of a shard job: positions `[start, end)` of each split, and what ran. */
+export interface ShardModelResult {
+  /** Model name. */
+  model: string;
+  /** SOM-tr slice and examples computed by this job. */
+  train: { start: number; end: number; of: number; computed: number };
+  /** SOM-val slice and examples computed by this job. */
+  val: { start: number; end: number; of: number; computed: number };
+}
+
+/**
+ * The codes stage of a run for one shard only (e.g. one task of a Slurm job array): for every
+ * model, the shard's slice of SOM-tr and SOM-val (whole batches, see `shardRange`) is extracted
+ * into the shared codes cache (`$SOMSCOPE_CACHE`). No run folder is written, so any number of
+ * shards may run at once. The full `reproduce` with the same configuration afterwards finds
+ * every shard's codes in the cache and computes none; its results are byte-identical to a run
+ * that extracted everything itself (with the same runtime).
+ *
+ * @param config The run configuration (as for {@linkcode reproduce}).
+ * @param shard The shard.
+ * @param options `quiet`, `log`.
+ * @returns Per model: the slices and how many examples this job computed.
+ * @throws {DataFormatError} On missing model files or unreadable data.
+ * @throws {RangeError} On a bad configuration value or shard.
+ *
+ * @example Two shards, then the full run finds everything (not run by the doc tests)
+ * ```ts ignore
+ * import { defaultConfig, reproduce, reproduceShard } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const c = { ...defaultConfig(true), out: "runs/sharded" };
+ * await reproduceShard(c, { index: 0, count: 2 });
+ * await reproduceShard(c, { index: 1, count: 2 });
+ * const r = await reproduce(c);
+ * assertEquals(r.dir, "runs/sharded");
+ * ```
+ */
+export async function reproduceShard(
+  config: ReproduceConfig,
+  shard: Shard,
+  options: Pick<ReproduceOptions, "quiet" | "log"> = {},
+): Promise<ShardModelResult[]> {
+  const c = validateConfig({ ...config, models: config.models.map((m) => ({ ...m })) });
+  await _preflight(c);
+  const log = options.log ?? (options.quiet ? () => {} : _stderr);
+  const auto = await GpuContext.auto();
+  const run = {
+    config: c,
+    manifest: newManifest("reproduce-shard", { ...(c as unknown as Record<string, unknown>) }),
+    streams: {},
+    inputs: {},
+    gpu: auto.ctx ?? null,
+    quiet: !!options.quiet,
+  };
+  const out: ShardModelResult[] = [];
+  try {
+    for (const [i, mc] of c.models.entries()) {
+      log(`[${i + 1}/${c.models.length}] ${mc.name}: shard ${shard.index}/${shard.count}`);
+      const r = await codesShard(run, mc, shard);
+      const part = (x: typeof r.train) => ({
+        start: x.shard!.start,
+        end: x.shard!.end,
+        of: x.shard!.total,
+        computed: x.computed,
+      });
+      out.push({ model: mc.name, train: part(r.train), val: part(r.val) });
+    }
+  } finally {
+    run.gpu?.dispose();
+  }
+  return out;
 }
 
 /** Bad inputs fail before anything is written: the data spec and every local model file. */

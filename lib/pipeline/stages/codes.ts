@@ -16,6 +16,7 @@ import { samplePerClass } from "../../data/sampling.ts";
 import { type LoadedModel, loadModel, sha256Hex } from "../../model/load.ts";
 import { validateModel } from "../../grad/validate.ts";
 import { extractCodes, type ExtractOptions, type ExtractResult } from "../../extract/extract.ts";
+import type { Shard } from "../../extract/shard.ts";
 import type { ModelConfig } from "../config.ts";
 import { recordRuntime, type RunContext } from "../run_context.ts";
 import { codesKey, type ModelLabels, type ModelState } from "../run_folder.ts";
@@ -58,7 +59,10 @@ export interface ModelCodes {
   labels: ModelLabels;
   /** Model, data and options; null in a report-only run. */
   source: ModelSource | null;
-  /** The codes (extracted on first call, then kept). */
+  /**
+   * The codes (extracted on first call; the result is kept, but its layers' codes stay in the
+   * codes cache: `layers[i].read()` loads one).
+   */
   codes: () => Promise<SplitCodes>;
 }
 
@@ -74,14 +78,16 @@ export interface ModelCodes {
 export async function codesStage(run: RunContext, mc: ModelConfig): Promise<ModelCodes> {
   const source = run.folder.analysisOnly ? null : await _openSource(run, mc);
   let codes: SplitCodes | null = null;
+  // Lazy: the codes stay in the cache and the SOM stage reads one layer at a time.
+  const lazy = { ...source?.extract, lazy: true };
   const extract = (): Promise<SplitCodes> =>
     timed(run.manifest, `${mc.name}/codes`, async () => ({
       train: await extractCodes(source!.model, source!.train, source!.trainIndices, {
-        ...source!.extract,
+        ...lazy,
         progress: !run.quiet && { context: `${mc.name} SOM-tr` },
       }),
       val: await extractCodes(source!.model, source!.val, source!.valIndices, {
-        ...source!.extract,
+        ...lazy,
         progress: !run.quiet && { context: `${mc.name} SOM-val` },
       }),
     }));
@@ -105,8 +111,38 @@ export async function codesStage(run: RunContext, mc: ModelConfig): Promise<Mode
   };
 }
 
+/** What opening a model's source needs of a run (a shard job has no run folder). */
+export type SourceContext = Pick<
+  RunContext,
+  "config" | "manifest" | "streams" | "inputs" | "gpu" | "quiet"
+>;
+
+/**
+ * Runs only shard `shard` of one model's extraction (SOM-tr and SOM-val, each cut at whole
+ * batches) into the shared codes cache; nothing is written to a run folder. A later full run
+ * with the same settings finds every shard's rows there and computes nothing.
+ *
+ * @param run The shard job's context.
+ * @param mc The model.
+ * @param shard The shard.
+ * @returns Both splits' results for the shard's slices.
+ * @throws {DataFormatError} On unreadable data or a class present only in SOM-val.
+ */
+export async function codesShard(
+  run: SourceContext,
+  mc: ModelConfig,
+  shard: Shard,
+): Promise<SplitCodes> {
+  const s = await _openSource(run, mc);
+  const options = { ...s.extract, shard };
+  return await timed(run.manifest, `${mc.name}/codes`, async () => ({
+    train: await extractCodes(s.model, s.train, s.trainIndices, options),
+    val: await extractCodes(s.model, s.val, s.valIndices, options),
+  }));
+}
+
 /** Loads the model, opens and checks both splits, samples them and records the inputs. */
-async function _openSource(run: RunContext, mc: ModelConfig): Promise<ModelSource> {
+async function _openSource(run: SourceContext, mc: ModelConfig): Promise<ModelSource> {
   const c = run.config, tag = mc.name;
   const model = await timed(run.manifest, `${tag}/load`, () => loadModel(mc.path));
   const dsOpts = {

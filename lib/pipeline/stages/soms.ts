@@ -55,6 +55,7 @@ export async function somsStage(run: RunContext, m: ModelCodes): Promise<ModelMa
   });
   const maps = new Map<string, MapArtefacts>();
   const backends = new Set<string>();
+  const codes = _layerSlot(m);
   const prog = new Progress("SOMs", plan.length, {
     unit: "maps",
     context: `${tag} (${m.state.layers.map((l) => l.label).join(", ")}; sizes ${
@@ -64,20 +65,58 @@ export async function somsStage(run: RunContext, m: ModelCodes): Promise<ModelMa
   });
   await timed(run.manifest, `${tag}/soms`, async () => {
     for (const p of plan) {
-      const art = await _map(run, m, p);
+      const art = await _map(run, m, p, codes);
       if (art.backend) backends.add(art.backend);
       maps.set(`${p.li}/${p.size}/${p.rep}`, art);
       prog.tick();
     }
   });
   prog.done();
+  codes.drop();
   recordRuntime(run, tag, "som", [...backends]);
   const at = (li: number, size: number, rep: number) => maps.get(`${li}/${size}/${rep}`)!;
   return { at, main: m.state.layers.map((_, li) => at(li, c.grid, 0)), backends: [...backends] };
 }
 
+/** Layers whose SOM-tr plus SOM-val codes take at most this many bytes keep both in memory. */
+const BOTH_SPLITS_BYTES = 1 << 30;
+
+/**
+ * One layer's codes at a time, read from the codes cache when a map of that layer needs them
+ * (the plan is in layer order): memory never holds every layer's codes. A layer whose SOM-tr and
+ * SOM-val codes together exceed {@linkcode BOTH_SPLITS_BYTES} keeps one split at a time (read
+ * again when the next map needs it: ResNet50's CL4 on 50 + 50 per class of ImageNet is 1.6 GB
+ * per split).
+ */
+function _layerSlot(m: ModelCodes) {
+  const held = new Map<string, Promise<Float32Array>>();
+  return {
+    split(layer: LayerState, li: number, split: "train" | "val"): Promise<Float32Array> {
+      const key = `${li}/${split}`;
+      let codes = held.get(key);
+      if (!codes) {
+        const rows = m.labels.train.length + m.labels.val.length;
+        const both = rows * layer.dim * 4 <= BOTH_SPLITS_BYTES;
+        // Let go of what this read replaces before reading.
+        for (const k of [...held.keys()]) if (!both || !k.startsWith(`${li}/`)) held.delete(k);
+        codes = m.codes().then((c) => c[split].layers[li].read());
+        held.set(key, codes);
+      }
+      return codes;
+    },
+    drop(): void {
+      held.clear();
+    },
+  };
+}
+
 /** One map: from the run folder, or trained and stored. */
-async function _map(run: RunContext, m: ModelCodes, p: PlannedMap): Promise<MapArtefacts> {
+async function _map(
+  run: RunContext,
+  m: ModelCodes,
+  p: PlannedMap,
+  codes: ReturnType<typeof _layerSlot>,
+): Promise<MapArtefacts> {
   const c = run.config, tag = m.config.name;
   const seed = streamSeed(run, `som/${tag}/${p.layer.label}/${p.size}/${p.rep}`);
   const dir = run.folder.mapDir(tag, p.layer.label, p.size, p.rep);
@@ -97,7 +136,7 @@ async function _map(run: RunContext, m: ModelCodes, p: PlannedMap): Promise<MapA
     what: `the SOMs or BMUs of ${tag}`,
     load: () => run.folder.readMap(dir, key),
     compute: async () => {
-      trained = await _train(run, m, p, seed, dir);
+      trained = await _train(run, p, seed, dir, codes);
       return trained.art;
     },
     save: async () => {
@@ -111,14 +150,18 @@ async function _map(run: RunContext, m: ModelCodes, p: PlannedMap): Promise<MapA
 }
 
 /** Trains one map and takes its top-k BMUs of SOM-tr and SOM-val (the map stays open). */
-async function _train(run: RunContext, m: ModelCodes, p: PlannedMap, seed: number, dir: string) {
+async function _train(
+  run: RunContext,
+  p: PlannedMap,
+  seed: number,
+  dir: string,
+  codes: ReturnType<typeof _layerSlot>,
+) {
   const c = run.config;
-  const codes = await m.codes();
-  const tr = codes.train.layers[p.li], va = codes.val.layers[p.li];
   const som = new Som({
     m: p.size,
     n: p.size,
-    dim: tr.dim,
+    dim: p.layer.dim,
     sigma0: c.sigma0,
     alpha0: c.alpha0,
     batchSize: c.batch,
@@ -129,9 +172,15 @@ async function _train(run: RunContext, m: ModelCodes, p: PlannedMap, seed: numbe
     layer: p.layer.label,
   });
   try {
-    await som.train(tr.codes);
     const k = Math.min(c.k, p.size * p.size);
-    const train = await som.topk(tr.codes, k), val = await som.topk(va.codes, k);
+    // Each split's codes are referenced only inside its own call, so a large layer's SOM-tr
+    // codes can go before its SOM-val codes are read.
+    const train = await (async () => {
+      const x = await codes.split(p.layer, p.li, "train");
+      await som.train(x);
+      return await som.topk(x, k);
+    })();
+    const val = await som.topk(await codes.split(p.layer, p.li, "val"), k);
     const head = som.toJSON();
     const art: MapArtefacts = {
       grid: { m: head.m, n: head.n },
