@@ -11,6 +11,8 @@
  * - `help`: the command is long (the test suite, the full default run, PGD on 500 images) or
  *   needs files the reader has and CI does not (ImageNet, `denort`, a finished full run): its
  *   program runs with `--help`, must exit 0, and must list every `--option` the README line uses.
+ * - `tested`: the command needs a scheduler this machine lacks (Slurm's `sbatch`); the test file
+ *   named in `by` runs it as documented (with a stand-in `sbatch`) and must exist and name it.
  * - `run`: the command runs as written, after {@linkcode SUBSTITUTIONS} replace placeholders by
  *   tiny inputs (`model.onnx` → the built-in ResNet, `X.npy` → a 60×8 codes file, `DIR` → a temp
  *   folder, `--per-class 100` → 2, optional `[…]` parts dropped); it must exit 0 and its stderr
@@ -30,7 +32,9 @@ interface Rule {
   /** Matches the command as written in the README. */
   match: RegExp;
   /** Treatment. */
-  how: "install" | "help" | "run";
+  how: "install" | "help" | "run" | "tested";
+  /** With `tested`: the test file that runs the command as documented. */
+  by?: string;
   /** Why this treatment. */
   why: string;
 }
@@ -77,6 +81,12 @@ const RULES: Rule[] = [
     match: /somscope grad .*--normalize imagenet/,
     how: "help",
     why: "ImageNet normalisation needs a 3-channel model; the built-in models are grey",
+  },
+  {
+    match: /^(cp -r examples\/slurm ~\/myrun && cd ~\/myrun|\.\/submit\.sh \d+)$/,
+    how: "tested",
+    by: "tests/slurm_example_test.ts",
+    why: "submits Slurm jobs: needs sbatch; the test runs the scripts as Slurm would",
   },
   {
     match: /^deno task somscope (layers|codes|train|bmus|grad) /,
@@ -177,6 +187,11 @@ Deno.test("every README command runs as written from a fresh clone", async () =>
         env.PATH = `${tmp}/npm/bin:${env.PATH}`;
         const v = await sh(["deno", "--version"], clone, env);
         assert(v.out.startsWith("deno 2.9.6"), v.out + v.err);
+        continue;
+      }
+      if (rule.how === "tested") {
+        const test = await Deno.readTextFile(`${clone}/${rule.by}`);
+        assert(/submit\.sh/.test(test) && /sbatch/.test(test), `${rule.by} does not run ${cmd}`);
         continue;
       }
       const npx = /^npx -y deno@2\.9\.6 /;
