@@ -229,6 +229,9 @@ Deno.test({
     }
     const html = await Deno.readTextFile(`${tmp}/run/report.html`);
     assert(html.includes('<section id="attack">') && html.includes("data:image/png;base64,"));
+    // The explorer has the adversarial BMUs of the featured classes (the attacked images' labels).
+    assert(/"adv":\[\d/.test(html), "explorer without adversarial BMUs");
+    assert(!html.includes('"adv":null'), "a layer without adversarial BMUs in the explorer");
     const layers = JSON.parse(await Deno.readTextFile(`${tmp}/run/claims.json`)).claims
       .find((c: { id: string; model: string }) =>
         c.id === "dclass-shrinks-train" && c.model === "fmnist_resnet"

@@ -91,6 +91,8 @@ export interface ShiftInput {
   adversarial?: Int32Array;
   /** `N×k` random-noise top-k units. */
   noise?: Int32Array;
+  /** True labels of the attacked images, in row order (enables adversarial BMUs by class). */
+  labels?: ArrayLike<number>;
 }
 
 /** Everything known about one layer. */
@@ -212,7 +214,12 @@ export interface LayerAnalysis {
   /** Label-centre distance by correctness (SOM-val), per class. */
   correctness: CorrectnessDistance[];
   /** BMUs of the featured classes. */
-  bmusByClass: { train: ClassBmuCounts[]; val: ClassBmuCounts[] };
+  bmusByClass: {
+    train: ClassBmuCounts[];
+    val: ClassBmuCounts[];
+    /** Adversarial BMUs of the featured classes (attacked images), when the attack ran. */
+    adversarial?: ClassBmuCounts[];
+  };
   /** All classes' BMU hits per unit (for the interactive map): `[unit, label, count]`. */
   unitClassCounts: [number, number, number][];
   /** Quantization error (SOM-tr), topographic error (SOM-tr), U-matrix. */
@@ -596,6 +603,11 @@ function _analyzeLayer(
     bmusByClass: {
       train: bmusByClass(L.train.topk, L.k, L.train.labels, featured, L.grid),
       val: bmusByClass(L.val.topk, L.k, L.val.labels, featured, L.grid),
+      ...(L.shifts?.adversarial && L.shifts.labels
+        ? {
+          adversarial: bmusByClass(L.shifts.adversarial, L.k, L.shifts.labels, featured, L.grid),
+        }
+        : {}),
     },
     unitClassCounts: _unitClassCounts(L),
     quality: {

@@ -201,7 +201,9 @@ function layerInputs(
       val: { topk: main.val.topk, distance: main.val.distance, labels: labelsVal, correct },
       sizes,
       ensemble: ensemble.length ? ensemble : undefined,
-      shifts: attack?.shifts[li],
+      shifts: attack
+        ? { ...attack.shifts[li], labels: attack.examples?.map((e) => e.label) }
+        : undefined,
     };
   });
 }
