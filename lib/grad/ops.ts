@@ -12,16 +12,8 @@ import { DT, F, getAttr } from "../onnx/proto.ts";
 import { ModelFormatError } from "../errors.ts";
 import { constValues, type PreparedNode } from "./graph.ts";
 import { numel, windowGeometry } from "./shapes.ts";
-import {
-  axisOf,
-  emit1,
-  type GradBuilder,
-  type GradRule,
-  ints,
-  needConstInput,
-  reshape,
-  unaryRule,
-} from "./rule_kit.ts";
+import type { GradBuilder, GradRule } from "./rule_kit.ts";
+import { axisOf, emit1, ints, needConstInput, reshape, unaryRule } from "./rule_kit.ts";
 import { POINTWISE_RULES } from "./ops_pointwise.ts";
 import { INDEX_RULES } from "./ops_index.ts";
 import { REDUCE_RULES } from "./ops_reduce.ts";

@@ -10,16 +10,8 @@
 import { getAttr } from "../onnx/proto.ts";
 import { ModelFormatError } from "../errors.ts";
 import { numel, sliceParams } from "./shapes.ts";
-import {
-  axisOf,
-  emit1,
-  type GradBuilder,
-  type GradRule,
-  ints,
-  needConstInput,
-  reshape,
-  zeros,
-} from "./rule_kit.ts";
+import type { GradBuilder, GradRule } from "./rule_kit.ts";
+import { axisOf, emit1, ints, needConstInput, reshape, zeros } from "./rule_kit.ts";
 
 /**
  * Scatter-adds `g` (shape `mid` = x with axis `ax` of length q) into zeros of shape `x` at the

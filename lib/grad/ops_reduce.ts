@@ -10,15 +10,8 @@ import { getAttr } from "../onnx/proto.ts";
 import { ModelFormatError } from "../errors.ts";
 import type { PreparedNode } from "./graph.ts";
 import { numel, reduceAxes } from "./shapes.ts";
-import {
-  axisOf,
-  emit1,
-  type GradBuilder,
-  type GradRule,
-  ints,
-  needConstInput,
-  reshape,
-} from "./rule_kit.ts";
+import type { GradBuilder, GradRule } from "./rule_kit.ts";
+import { axisOf, emit1, ints, needConstInput, reshape } from "./rule_kit.ts";
 
 /** The reduced axes of a reduction node and the keepdims shape. */
 function _reduced(n: PreparedNode, b: GradBuilder): { axes: number[]; keep: number[] } {

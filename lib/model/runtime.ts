@@ -170,6 +170,24 @@ function _names(session: OrtSession, options: RuntimeOptions) {
   };
 }
 
+type _Names = ReturnType<typeof _names>;
+
+/** Runs `session` on one input; the taps (every output but the logits) mapped by `tap`. */
+async function _runSession(
+  ort: Ort,
+  session: OrtSession,
+  names: _Names,
+  input: Float32Array,
+  shape: readonly number[],
+  tap: (t: Awaited<ReturnType<OrtSession["run"]>>[string]) => TapOutput,
+) {
+  const feeds = { [names.inputName]: new ort.Tensor("float32", input, [...shape]) };
+  const out = await session.run(feeds);
+  const taps: Record<string, TapOutput> = {};
+  for (const n of names.tapNames) taps[n] = tap(out[n]);
+  return { out, taps };
+}
+
 async function _nodeRuntime(
   bytes: Uint8Array,
   threads: number,
@@ -210,12 +228,10 @@ function _cpuRuntime(
     threads,
     ...names,
     async run(input, shape) {
-      const feeds = { [names.inputName]: new ort.Tensor("float32", input, [...shape]) };
-      const out = await session.run(feeds);
-      const taps: Record<string, TapOutput> = {};
-      for (const n of names.tapNames) {
-        taps[n] = { dims: [...out[n].dims].map(Number), data: out[n].data as Float32Array };
-      }
+      const { out, taps } = await _runSession(ort, session, names, input, shape, (t) => ({
+        dims: [...t.dims].map(Number),
+        data: t.data as Float32Array,
+      }));
       return {
         logits: out[names.logitsName].data as Float32Array,
         logitsDims: [...out[names.logitsName].dims].map(Number),
@@ -257,13 +273,10 @@ async function _webgpuRuntime(
     ctx,
     ...names,
     async run(input, shape) {
-      const feeds = { [names.inputName]: new ort.Tensor("float32", input, [...shape]) };
-      const out = await session.run(feeds);
-      const taps: Record<string, TapOutput> = {};
-      for (const n of names.tapNames) {
-        const gpuBuffer = out[n].gpuBuffer as unknown as GPUBuffer;
-        taps[n] = { dims: [...out[n].dims].map(Number), gpuBuffer };
-      }
+      const { out, taps } = await _runSession(ort, session, names, input, shape, (t) => ({
+        dims: [...t.dims].map(Number),
+        gpuBuffer: t.gpuBuffer as unknown as GPUBuffer,
+      }));
       const lg = out[names.logitsName];
       const logits = (lg.location === "cpu" ? lg.data : await lg.getData()) as Float32Array;
       return {
