@@ -29,7 +29,8 @@ import {
   prepareModel,
   reduceFeatureMaps,
 } from "../mod.ts";
-import { exists } from "./_util.ts";
+import { exists } from "../lib/fs_atomic.ts";
+import { memoryImages } from "./_util.ts";
 
 const RESNET = Deno.env.get("SOMSCOPE_RESNET18") ?? ".cache/bench/resnet18.onnx";
 const FIXTURES = ["fixtures/models/fmnist_resnet.onnx", "fixtures/models/fmnist_vit.onnx"];
@@ -67,19 +68,7 @@ function syntheticImages(n: number) {
   const px = new Float32Array(n * per);
   let s = 7;
   for (let i = 0; i < px.length; i++) px[i] = (s = (s * 48271) % 2147483647) / 2147483647;
-  return {
-    size: n,
-    channels: 3,
-    height: 224,
-    width: 224,
-    labels: new Int32Array(n),
-    load: (ix: number[]) => {
-      const out = new Float32Array(ix.length * per);
-      ix.forEach((i, k) => out.set(px.subarray(i * per, (i + 1) * per), k * per));
-      return Promise.resolve(out);
-    },
-    identity: () => Promise.resolve(`bench-random-${n}`),
-  };
+  return memoryImages(px, () => `bench-random-${n}`);
 }
 
 /** extractCodes over `n` images at batch 8 with a fresh cache: images/s of the batch loop. */

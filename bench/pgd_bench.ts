@@ -23,7 +23,7 @@ import {
   openGraphSession,
   runAttack,
 } from "../mod.ts";
-import { exists } from "./_util.ts";
+import { exists } from "../lib/fs_atomic.ts";
 
 const R18 = ".cache/grad/resnet18/model.onnx";
 const FMNIST = "fixtures/models/fmnist_resnet.onnx";

@@ -34,7 +34,8 @@ import {
   openGraphSession,
   Som,
 } from "../mod.ts";
-import { exists } from "./_util.ts";
+import { exists } from "../lib/fs_atomic.ts";
+import { memoryImages } from "./_util.ts";
 
 const PY = "/usr/bin/python3";
 const ROOT = ".cache/bench";
@@ -219,19 +220,7 @@ async function _modelCost(name: string): Promise<ModelCost> {
   const n = name === "vgg19" || name === "vit_b_16" ? 16 : 32;
   const per = 3 * 224 * 224;
   const px = _random(n * per, 7);
-  const data = {
-    size: n,
-    channels: 3,
-    height: 224,
-    width: 224,
-    labels: new Int32Array(n),
-    load: (ix: number[]) => {
-      const o = new Float32Array(ix.length * per);
-      ix.forEach((i, k) => o.set(px.subarray(i * per, (i + 1) * per), k * per));
-      return Promise.resolve(o);
-    },
-    identity: () => Promise.resolve(`scale-bench-random-${name}-${performance.now()}`),
-  };
+  const data = memoryImages(px, () => `scale-bench-random-${name}-${performance.now()}`);
   const cacheDir = await Deno.makeTempDir({ prefix: "somscope_scale_cost_" });
   let imagesPerSecond: number;
   try {
