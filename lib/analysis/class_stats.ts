@@ -370,6 +370,31 @@ interface _PairScratch {
 }
 
 /**
+ * Counts the k BMUs of each member of group `c` into `mine`; a unit seen for the first time (zero
+ * in `mine` and `other`) is appended to `touched` from `nt` on. Returns the new length of `touched`.
+ */
+function _tally(
+  unit: Int32Array,
+  g: _Groups,
+  c: number,
+  k: number,
+  mine: Int32Array,
+  other: Int32Array,
+  touched: Int32Array,
+  nt: number,
+): number {
+  for (let t = g.off[c]; t < g.off[c + 1]; t++) {
+    const base = g.mem[t] * k;
+    for (let j = 0; j < k; j++) {
+      const u = unit[base + j];
+      if (mine[u] === 0 && other[u] === 0) touched[nt++] = u;
+      mine[u]++;
+    }
+  }
+  return nt;
+}
+
+/**
  * Histogram intersection `Σ_u min(p(u), q(u))` of the BMU distribution of train group `c`
  * (all k BMUs) and that of val group `cv`; NaN when either group is empty.
  */
@@ -386,23 +411,8 @@ function _overlap(
   const { a, b, touched } = sc;
   const nTr = (gTr.off[c + 1] - gTr.off[c]) * k, nVa = (gVa.off[cv + 1] - gVa.off[cv]) * k;
   if (nTr === 0 || nVa === 0) return NaN;
-  let nt = 0;
-  for (let t = gTr.off[c]; t < gTr.off[c + 1]; t++) {
-    const base = gTr.mem[t] * k;
-    for (let j = 0; j < k; j++) {
-      const u = tr.unit[base + j];
-      if (a[u] === 0 && b[u] === 0) touched[nt++] = u;
-      a[u]++;
-    }
-  }
-  for (let t = gVa.off[cv]; t < gVa.off[cv + 1]; t++) {
-    const base = gVa.mem[t] * k;
-    for (let j = 0; j < k; j++) {
-      const u = va.unit[base + j];
-      if (a[u] === 0 && b[u] === 0) touched[nt++] = u;
-      b[u]++;
-    }
-  }
+  let nt = _tally(tr.unit, gTr, c, k, a, b, touched, 0);
+  nt = _tally(va.unit, gVa, cv, k, b, a, touched, nt);
   let inter = 0;
   for (let t = 0; t < nt; t++) {
     const u = touched[t];

@@ -75,6 +75,21 @@ function _norm(a: Float32Array, off: number, d: number): number {
   return Math.max(Math.sqrt(s), 1e-8);
 }
 
+/** Cosine distance `1 − x·w / (‖x‖ ‖w‖)` of `x = X[xo .. xo+d)` and `w = W[wo .. wo+d)`. */
+function _cosine(
+  X: Float32Array,
+  xo: number,
+  xn: number,
+  W: Float32Array,
+  wo: number,
+  wn: number,
+  d: number,
+): number {
+  let dot = 0;
+  for (let j = 0; j < d; j++) dot += X[xo + j] * W[wo + j];
+  return 1 - dot / (xn * wn);
+}
+
 /**
  * The reference backend: a direct float64 transcription of `SOM.md`.
  *
@@ -122,10 +137,7 @@ function _referenceEpoch(g: SomGeometry, a: EpochArgs): EpochResult {
       const xn = _norm(X, xo, d);
       let best = 0, bestKey = Infinity, bestD = NaN;
       for (let k = 0; k < K; k++) {
-        let dot = 0;
-        const wo = k * d;
-        for (let j = 0; j < d; j++) dot += X[xo + j] * W[wo + j];
-        const dist = 1 - dot / (xn * wn[k]);
+        const dist = _cosine(X, xo, xn, W, k * d, wn[k], d);
         const key = _key(dist);
         if (key < bestKey || k === 0) {
           best = k;
@@ -169,10 +181,7 @@ function _referenceTopk(W: Float32Array, d: number, X: Float32Array, k: number):
     const xo = i * d, xn = _norm(X, xo, d);
     let len = 0;
     for (let u = 0; u < K; u++) {
-      let dot = 0;
-      const wo = u * d;
-      for (let j = 0; j < d; j++) dot += X[xo + j] * W[wo + j];
-      const dist = 1 - dot / (xn * wn[u]);
+      const dist = _cosine(X, xo, xn, W, u * d, wn[u], d);
       const key = _key(dist);
       // Units arrive in ascending index order, so "strictly smaller" keeps ties at the lower index.
       if (len === k && !(key < _key(bestD[k - 1]))) continue;
