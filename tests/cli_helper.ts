@@ -25,10 +25,28 @@ export interface CliResult {
  * @param env Extra environment variables (NO_COLOR is always set).
  * @returns Exit code and output.
  */
-export async function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    cwd: ROOT,
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return runCommand(Deno.execPath(), ["run", "-A", CLI, ...args], ROOT, env);
+}
+
+/**
+ * Runs `cmd ...args` in `cwd` and captures its exit code and output.
+ *
+ * @param cmd The program (e.g. `bash`).
+ * @param args Its arguments.
+ * @param cwd The working directory.
+ * @param env Extra environment variables (NO_COLOR is always set).
+ * @returns Exit code and output.
+ */
+export async function runCommand(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<CliResult> {
+  const r = await new Deno.Command(cmd, {
+    args,
+    cwd,
     env: { NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",
@@ -38,23 +56,34 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
 }
 
 /**
+ * `reproduce` arguments of the small toy-CNN run (no `--out`; the last three are
+ * `--resamples 50 --quiet`).
+ *
+ * @param attackN The `--attack-n` value.
+ * @returns The arguments.
+ */
+export function toyReproduceArgs(attackN = "12"): string[] {
+  return [
+    "reproduce",
+    "--quick",
+    "--model",
+    "tests/data/models/toy_cnn.onnx",
+    "--data",
+    "builtin:fashion-mnist",
+    "--per-class",
+    "12",
+    "--attack-n",
+    attackN,
+    "--steps",
+    "2",
+    "--resamples",
+    "50",
+    "--quiet",
+  ];
+}
+
+/**
  * `reproduce` arguments of the small toy-CNN run shared by the reproduce and fault tests (no
  * `--out`; the last three are `--resamples 50 --quiet`).
  */
-export const TOY_REPRODUCE_ARGS: readonly string[] = [
-  "reproduce",
-  "--quick",
-  "--model",
-  "tests/data/models/toy_cnn.onnx",
-  "--data",
-  "builtin:fashion-mnist",
-  "--per-class",
-  "12",
-  "--attack-n",
-  "12",
-  "--steps",
-  "2",
-  "--resamples",
-  "50",
-  "--quiet",
-];
+export const TOY_REPRODUCE_ARGS: readonly string[] = toyReproduceArgs();

@@ -1,5 +1,6 @@
 import {
   assertRuntimesAgree,
+  assertSameCodes,
   type DatasetLike,
   extractCodes,
   loadModel,
@@ -11,6 +12,7 @@ import { DataFormatError, decodeNpy, writeCodes } from "../mod.ts";
 import { tableFromIPC } from "npm:@uwdata/flechette@2.6.0";
 import { assert, assertEquals, assertRejects, assertThrows } from "./asserts.ts";
 import { gpuContextOrSkip } from "./gpu_helper.ts";
+import { inTempDir, removeDirs } from "./temp_dir.ts";
 
 const DIR = "tests/data/models";
 const CNN = `${DIR}/toy_cnn.onnx`;
@@ -18,6 +20,11 @@ const QUIET = { progress: false as const, runtime: "node" as const, threads: 1 }
 
 async function _tmp(): Promise<string> {
   return await Deno.makeTempDir({ prefix: "somscope_extract_" });
+}
+
+/** A test body run in a fresh cache folder, removed afterwards. */
+function _inCache(fn: (dir: string) => Promise<void>): () => Promise<void> {
+  return inTempDir(fn, { prefix: "somscope_extract_" });
 }
 
 /** The torch reference inputs as a data set. */
@@ -42,9 +49,9 @@ async function _torchInputs(name: string): Promise<DatasetLike> {
 }
 
 for (const name of ["toy_cnn", "toy_vit"]) {
-  Deno.test(`extractCodes() gives torch's vector codes and predictions for ${name} (rel ≤ 1e-5)`, async () => {
-    const cacheDir = await _tmp();
-    try {
+  Deno.test(
+    `extractCodes() gives torch's vector codes and predictions for ${name} (rel ≤ 1e-5)`,
+    _inCache(async (cacheDir) => {
       const data = await _torchInputs(name);
       const r = await extractCodes(await loadModel(`${DIR}/${name}.onnx`), data, [2, 0, 1], {
         ...QUIET,
@@ -71,15 +78,13 @@ for (const name of ["toy_cnn", "toy_vit"]) {
         const e = relErr(r.layers[t].codes, want);
         assert(e <= 1e-5, `${r.layers[t].label}: relative error ${e}`);
       }
-    } finally {
-      await Deno.remove(cacheDir, { recursive: true });
-    }
-  });
+    }),
+  );
 }
 
-Deno.test("extractCodes() cache hit runs no model and loads no pixels", async () => {
-  const cacheDir = await _tmp();
-  try {
+Deno.test(
+  "extractCodes() cache hit runs no model and loads no pixels",
+  _inCache(async (cacheDir) => {
     const model = await loadModel(CNN);
     const data = syntheticDataset(20);
     const ix = Array.from({ length: 20 }, (_, i) => 19 - i);
@@ -89,22 +94,17 @@ Deno.test("extractCodes() cache hit runs no model and loads no pixels", async ()
     const again = await extractCodes(model, data, ix, { ...QUIET, cacheDir, batchSize: 5 });
     assertEquals([again.computed, again.batches, again.runtime, data.loaded], [0, 0, null, 20]);
     assert(again.layers.every((l) => l.cached));
-    for (let i = 0; i < first.layers.length; i++) {
-      assertEquals(again.layers[i].codes, first.layers[i].codes);
-    }
-    assertEquals(again.predictions, first.predictions);
+    assertSameCodes(again, first);
     // A subset of the layers is a hit too.
     const sub = await extractCodes(model, data, ix, { ...QUIET, cacheDir, layers: "CL2" });
     assertEquals([sub.computed, sub.layers.length], [0, 1]);
     assertEquals(sub.layers[0].codes, first.layers[1].codes);
-  } finally {
-    await Deno.remove(cacheDir, { recursive: true });
-  }
-});
+  }),
+);
 
-Deno.test("extractCodes() misses on changed preprocessing, data identity, indices or com", async () => {
-  const cacheDir = await _tmp();
-  try {
+Deno.test(
+  "extractCodes() misses on changed preprocessing, data identity, indices or com",
+  _inCache(async (cacheDir) => {
     const model = await loadModel(CNN);
     const ix = [0, 1, 2, 3];
     const base = await extractCodes(model, syntheticDataset(4), ix, { ...QUIET, cacheDir });
@@ -128,10 +128,8 @@ Deno.test("extractCodes() misses on changed preprocessing, data identity, indice
       com: "xy",
     });
     assertEquals([xy.computed, xy.layers[0].dim], [4, 40]);
-  } finally {
-    await Deno.remove(cacheDir, { recursive: true });
-  }
-});
+  }),
+);
 
 Deno.test("extractCodes() resumes after the run was killed with SIGKILL", async () => {
   const cacheDir = await _tmp();
@@ -165,12 +163,9 @@ Deno.test("extractCodes() resumes after the run was killed with SIGKILL", async 
       cacheDir: fresh,
     });
     assertEquals(clean.computed, 12);
-    for (let i = 0; i < clean.layers.length; i++) {
-      assertEquals(resumed.layers[i].codes, clean.layers[i].codes);
-    }
+    assertSameCodes(resumed, clean, false);
   } finally {
-    await Deno.remove(cacheDir, { recursive: true });
-    await Deno.remove(fresh, { recursive: true });
+    await removeDirs(cacheDir, fresh);
   }
 });
 
@@ -217,19 +212,15 @@ Deno.test("extractCodes() leaves only whole chunks when killed at arbitrary mome
       ...QUIET,
       cacheDir: fresh,
     });
-    for (let i = 0; i < clean.layers.length; i++) {
-      assertEquals(resumed.layers[i].codes, clean.layers[i].codes);
-    }
-    assertEquals(resumed.predictions, clean.predictions);
+    assertSameCodes(resumed, clean);
   } finally {
-    await Deno.remove(cacheDir, { recursive: true });
-    await Deno.remove(fresh, { recursive: true });
+    await removeDirs(cacheDir, fresh);
   }
 });
 
-Deno.test("extractCodes() recomputes a chunk that fails its checksum, with a warning, and removes temp files of the finished entry", async () => {
-  const cacheDir = await _tmp();
-  try {
+Deno.test(
+  "extractCodes() recomputes a chunk that fails its checksum, with a warning, and removes temp files of the finished entry",
+  _inCache(async (cacheDir) => {
     const model = await loadModel(CNN);
     const ix = [0, 1, 2, 3, 4, 5];
     let stop = false;
@@ -273,21 +264,17 @@ Deno.test("extractCodes() recomputes a chunk that fails its checksum, with a war
       ...QUIET,
       cacheDir: `${cacheDir}/fresh`,
     });
-    for (let i = 0; i < r.layers.length; i++) {
-      assertEquals(r.layers[i].codes, clean.layers[i].codes);
-    }
+    assertSameCodes(r, clean, false);
     // The finished entry is one merged file: every temp file is gone.
     const left = [...Deno.readDirSync(path)].map((e) => e.name);
     assertEquals(left.length, 1);
     assert(/^rows\.[0-9a-f]{16}\.npy$/.test(left[0]), left[0]);
-  } finally {
-    await Deno.remove(cacheDir, { recursive: true });
-  }
-});
+  }),
+);
 
-Deno.test("extractCodes() rejects data with the wrong channel count before any work", async () => {
-  const cacheDir = await _tmp();
-  try {
+Deno.test(
+  "extractCodes() rejects data with the wrong channel count before any work",
+  _inCache(async (cacheDir) => {
     const rgb = syntheticDataset(2, [3, 28, 28]);
     const model = await loadModel(CNN);
     await assertRejects(
@@ -302,14 +289,12 @@ Deno.test("extractCodes() rejects data with the wrong channel count before any w
     );
     assertEquals(rgb.loaded, 0);
     assertEquals([...Deno.readDirSync(cacheDir)].length, 0);
-  } finally {
-    await Deno.remove(cacheDir, { recursive: true });
-  }
-});
+  }),
+);
 
-Deno.test("extractCodes() rejects unknown layers, bad indices and batch sizes", async () => {
-  const cacheDir = await _tmp();
-  try {
+Deno.test(
+  "extractCodes() rejects unknown layers, bad indices and batch sizes",
+  _inCache(async (cacheDir) => {
     const model = await loadModel(CNN);
     const data = syntheticDataset(3);
     const e = await assertRejects(
@@ -334,14 +319,12 @@ Deno.test("extractCodes() rejects unknown layers, bad indices and batch sizes", 
       "batchSize is 0",
     );
     assertEquals(data.loaded, 0);
-  } finally {
-    await Deno.remove(cacheDir, { recursive: true });
-  }
-});
+  }),
+);
 
-Deno.test("writeCodes() writes Arrow tables and .npy files that read back", async () => {
-  const dir = await _tmp();
-  try {
+Deno.test(
+  "writeCodes() writes Arrow tables and .npy files that read back",
+  _inCache(async (dir) => {
     const r = await extractCodes(await loadModel(CNN), syntheticDataset(5), [4, 3, 2], {
       ...QUIET,
       cacheDir: `${dir}/cache`,
@@ -365,10 +348,8 @@ Deno.test("writeCodes() writes Arrow tables and .npy files that read back", asyn
     assertEquals(ex.shape, [3, 4]);
     assertEquals(ex.data[0], 4);
     assertEquals(ex.data[2], r.predictions[0]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }),
+);
 
 Deno.test("extractCodes() codes agree across runtimes: wasm vs node ≤ 1e-5, webgpu vs node ≤ 1e-4", async () => {
   const ctx = await gpuContextOrSkip();
@@ -415,19 +396,15 @@ Deno.test("extractCodes() runs CPU sessions in a worker thread with the same cod
     });
     assert(off.runtime!.reason.endsWith("; worker thread"), off.runtime!.reason);
     assert(!on.runtime!.reason.includes("worker"), on.runtime!.reason);
-    for (let i = 0; i < on.layers.length; i++) {
-      assertEquals(off.layers[i].codes, on.layers[i].codes);
-    }
-    assertEquals(off.predictions, on.predictions);
+    assertSameCodes(off, on);
   } finally {
-    await Deno.remove(a, { recursive: true });
-    await Deno.remove(b, { recursive: true });
+    await removeDirs(a, b);
   }
 });
 
-Deno.test("extractCodes({ lazy: true }) leaves codes in the cache; read() verifies and recomputes", async () => {
-  const cacheDir = await _tmp();
-  try {
+Deno.test(
+  "extractCodes({ lazy: true }) leaves codes in the cache; read() verifies and recomputes",
+  _inCache(async (cacheDir) => {
     const model = await loadModel(CNN);
     const ix = [3, 1, 4, 1, 5];
     const eager = await extractCodes(model, syntheticDataset(6), ix, { ...QUIET, cacheDir });
@@ -452,7 +429,5 @@ Deno.test("extractCodes({ lazy: true }) leaves codes in the cache; read() verifi
     assertEquals(await lazy.layers[1].read(), eager.layers[1].codes);
     assertEquals(warnings.length, 1);
     assert(warnings[0].includes("failed its checksum"), warnings[0]);
-  } finally {
-    await Deno.remove(cacheDir, { recursive: true });
-  }
-});
+  }),
+);

@@ -1,4 +1,11 @@
-import { extractCodes, loadModel, syntheticDataset } from "./model_helpers.ts";
+import {
+  assertSameCodes,
+  assertSameFiles,
+  extractCodes,
+  loadModel,
+  syntheticDataset,
+} from "./model_helpers.ts";
+import { inTempDir, removeDirs } from "./temp_dir.ts";
 import { encodeNpy, parseShard, RowStore, shardRange } from "../mod.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "./asserts.ts";
 
@@ -7,6 +14,11 @@ const QUIET = { progress: false as const, runtime: "node" as const, threads: 1 }
 
 async function _tmp(): Promise<string> {
   return await Deno.makeTempDir({ prefix: "somscope_shard_" });
+}
+
+/** A test body run in a fresh cache folder, removed afterwards. */
+function _inCache(fn: (dir: string) => Promise<void>): () => Promise<void> {
+  return inTempDir(fn, { prefix: "somscope_shard_" });
 }
 
 /** Every file of a cache below `dir` (the layer-list cache aside), relative path → bytes. */
@@ -97,12 +109,9 @@ Deno.test("extractCodes(): two shards, then a full run, equal a one-process run 
     }
     assertEquals(merged.predictions, one.predictions);
     // The caches themselves are the same files with the same bytes (checksums in the names).
-    const a = _files(sharded), b = _files(single);
-    assertEquals([...a.keys()].sort(), [...b.keys()].sort());
-    for (const [k, v] of a) assertEquals(v, b.get(k), k);
+    assertSameFiles(_files(sharded), _files(single));
   } finally {
-    await Deno.remove(sharded, { recursive: true });
-    await Deno.remove(single, { recursive: true });
+    await removeDirs(sharded, single);
   }
 });
 
@@ -134,23 +143,17 @@ Deno.test("extractCodes(): 3 shard processes and 2 full runs at once on one cach
       batchSize: batch,
       cacheDir: single,
     });
-    for (let i = 0; i < one.layers.length; i++) {
-      assertEquals(again.layers[i].codes, one.layers[i].codes);
-    }
-    assertEquals(again.predictions, one.predictions);
+    assertSameCodes(again, one);
     // Finished entries hold one merged file each: no chunk or temp file is left over.
-    const a = _files(shared), b = _files(single);
-    assertEquals([...a.keys()].sort(), [...b.keys()].sort());
-    for (const [k, v] of a) assertEquals(v, b.get(k), k);
+    assertSameFiles(_files(shared), _files(single));
   } finally {
-    await Deno.remove(shared, { recursive: true });
-    await Deno.remove(single, { recursive: true });
+    await removeDirs(shared, single);
   }
 });
 
-Deno.test("extractCodes() recomputes a bit-flipped complete entry with a warning", async () => {
-  const cacheDir = await _tmp();
-  try {
+Deno.test(
+  "extractCodes() recomputes a bit-flipped complete entry with a warning",
+  _inCache(async (cacheDir) => {
     const model = await loadModel(CNN);
     const ix = [0, 1, 2, 3, 4];
     const first = await extractCodes(model, syntheticDataset(5), ix, { ...QUIET, cacheDir });
@@ -168,18 +171,14 @@ Deno.test("extractCodes() recomputes a bit-flipped complete entry with a warning
     assertEquals(r.computed, 5);
     assertEquals(warnings.length, 1);
     assert(warnings[0].includes("failed its checksum"), warnings[0]);
-    for (let i = 0; i < r.layers.length; i++) {
-      assertEquals(r.layers[i].codes, first.layers[i].codes);
-    }
+    assertSameCodes(r, first, false);
     assertEquals(Deno.readFileSync(victim).length, bytes.length); // rewritten, same name
-  } finally {
-    await Deno.remove(cacheDir, { recursive: true });
-  }
-});
+  }),
+);
 
-Deno.test("RowStore reads ranges, rejects bad ones, and ignores writes to a complete entry", async () => {
-  const dir = await _tmp();
-  try {
+Deno.test(
+  "RowStore reads ranges, rejects bad ones, and ignores writes to a complete entry",
+  _inCache(async (dir) => {
     const s = await RowStore.open(dir, 4, 2, "i4", { onWarning: () => {} });
     await s.put(0, Int32Array.of(0, 1, 2, 3));
     assertEquals(await s.read(1, 2), { rows: Int32Array.of(2, 3) });
@@ -199,7 +198,5 @@ Deno.test("RowStore reads ranges, rejects bad ones, and ignores writes to a comp
     const t = await RowStore.open(dir, 4, 2, "i4", { onWarning: (m) => warnings.push(m) });
     assertEquals(await t.read(), { missing: [0, 1, 2, 3] });
     assertEquals([t.complete, warnings.length, [...Deno.readDirSync(dir)].length], [false, 1, 0]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }),
+);

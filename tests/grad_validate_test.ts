@@ -2,7 +2,8 @@
 // error (the message names the value and what was expected), a non-zero exit and no output.
 import { assert, assertEquals, assertRejects } from "./asserts.ts";
 import { GraphBuilder } from "./grad_helpers.ts";
-import { runCli } from "./cli_helper.ts";
+import { type CliResult, runCli } from "./cli_helper.ts";
+import { inTempDir } from "./temp_dir.ts";
 import { encodeNpy } from "../lib/npy.ts";
 import { DT, encodeModel, model, node, onnx, tensor, valueInfo } from "../lib/onnx/proto.ts";
 import { loadModel } from "../lib/model/load.ts";
@@ -10,6 +11,14 @@ import { validateModel } from "../lib/grad/validate.ts";
 import { ModelFormatError } from "../lib/errors.ts";
 
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
+
+/** `reproduce` into `dir`/run failed (exit 1, stderr matching `re`) with no claims and no codes. */
+async function _assertRefused(r: CliResult, re: RegExp, dir: string): Promise<void> {
+  assertEquals(r.code, 1, r.stderr);
+  assert(re.test(r.stderr), r.stderr);
+  assert(!(await exists(`${dir}/run/claims.json`)));
+  assert(!(await exists(`${dir}/cache/codes`)), "no codes were extracted");
+}
 
 /** `somscope codes MODEL` on one Fashion-MNIST image per class into OUT. */
 const codesArgs = (model: string, out: string, ...extra: string[]) =>
@@ -75,9 +84,9 @@ Deno.test("validateModel with gradients fails fast on an unsupported op, naming 
   assert(performance.now() - t0 < 30_000);
 });
 
-Deno.test("codes and reproduce refuse an N×10×28×28 output before any work and write nothing", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test(
+  "codes and reproduce refuse an N×10×28×28 output before any work and write nothing",
+  inTempDir(async (dir) => {
     await Deno.writeFile(`${dir}/maps.onnx`, mapModel());
     const env = { SOMSCOPE_CACHE: `${dir}/cache` };
     const c = await runCli(codesArgs(`${dir}/maps.onnx`, `${dir}/codes`), env);
@@ -85,34 +94,24 @@ Deno.test("codes and reproduce refuse an N×10×28×28 output before any work an
     assert(/\[2,10,28,28\].*N×K logits/.test(c.stderr), c.stderr);
     assert(!(await exists(`${dir}/codes`)));
     const r = await runCli(reproduceArgs(`${dir}/maps.onnx`, `${dir}/run`), env);
-    assertEquals(r.code, 1, r.stderr);
-    assert(/N×K logits/.test(r.stderr), r.stderr);
-    assert(!(await exists(`${dir}/run/claims.json`)));
-    assert(!(await exists(`${dir}/cache/codes`)), "no codes were extracted");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+    await _assertRefused(r, /N×K logits/, dir);
+  }),
+);
 
-Deno.test("reproduce with an attack planned fails on an unsupported op before codes and SOMs", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test(
+  "reproduce with an attack planned fails on an unsupported op before codes and SOMs",
+  inTempDir(async (dir) => {
     await Deno.writeFile(`${dir}/hm.onnx`, headModel("Hardmax"));
     const r = await runCli(reproduceArgs(`${dir}/hm.onnx`, `${dir}/run`), {
       SOMSCOPE_CACHE: `${dir}/cache`,
     });
-    assertEquals(r.code, 1, r.stderr);
-    assert(/op Hardmax \(node Hardmax_t0\)/.test(r.stderr), r.stderr);
-    assert(!(await exists(`${dir}/run/claims.json`)));
-    assert(!(await exists(`${dir}/cache/codes`)), "no codes were extracted");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+    await _assertRefused(r, /op Hardmax \(node Hardmax_t0\)/, dir);
+  }),
+);
 
-Deno.test("non-finite logits are an error naming the example in codes and attack; NaN gradients in attack", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test(
+  "non-finite logits are an error naming the example in codes and attack; NaN gradients in attack",
+  inTempDir(async (dir) => {
     await Deno.writeFile(`${dir}/log.onnx`, headModel("Log", 4)); // −Inf on black pixels
     await Deno.writeFile(`${dir}/sqrt.onnx`, headModel("Sqrt", 4)); // finite, ∂ = ∞ at 0
     await npyData(`${dir}/data`);
@@ -148,10 +147,8 @@ Deno.test("non-finite logits are an error naming the example in codes and attack
     assertEquals(s.code, 1, s.stderr);
     assert(/input gradient of example \d+ is not finite at iteration 1/.test(s.stderr), s.stderr);
     assert(!(await exists(`${dir}/a1`)) && !(await exists(`${dir}/a2`)));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }),
+);
 
 /** Writes `m` with every initializer's data in `weights.bin` beside it (ONNX external data). */
 async function writeExternal(dir: string, bytes: Uint8Array): Promise<void> {
@@ -179,9 +176,9 @@ async function writeExternal(dir: string, bytes: Uint8Array): Promise<void> {
   await Deno.writeFile(`${dir}/ext.onnx`, encodeModel(m));
 }
 
-Deno.test("grad and attack accept valid external data; a missing data file has its own message", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test(
+  "grad and attack accept valid external data; a missing data file has its own message",
+  inTempDir(async (dir) => {
     await writeExternal(dir, headModel("Relu", 4));
     await npyData(`${dir}/data`);
     const env = { SOMSCOPE_CACHE: `${dir}/cache` };
@@ -197,10 +194,8 @@ Deno.test("grad and attack accept valid external data; a missing data file has i
     assert(/external data file "weights\.bin"/.test(m.stderr), m.stderr);
     assert(!m.stderr.includes("it has external data"), m.stderr);
     assert(!(await exists(`${dir}/g2.onnx`)));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }),
+);
 
 Deno.test("validateModel with an attack batch hands its PGD step graph to the attack, once", async () => {
   const { derivePgdStepGraph } = await import("../lib/grad/derive.ts");

@@ -99,3 +99,36 @@ export async function assertRuntimesAgree(
     }
   }
 }
+
+/**
+ * Asserts that two extractions agree: every layer's codes (over `want`'s layers), then, unless
+ * `predictions` is false, the predictions.
+ *
+ * @param got The extraction under test.
+ * @param want The reference extraction.
+ * @param predictions Whether to compare the predictions too.
+ */
+export function assertSameCodes(
+  got: ExtractResult,
+  want: ExtractResult,
+  predictions = true,
+): void {
+  for (let i = 0; i < want.layers.length; i++) {
+    assertEquals(got.layers[i].codes, want.layers[i].codes);
+  }
+  if (predictions) assertEquals(got.predictions, want.predictions);
+}
+
+/**
+ * Asserts that two file listings (relative path → bytes) hold the same paths with the same bytes.
+ *
+ * @param got The listing under test.
+ * @param want The reference listing.
+ */
+export function assertSameFiles(
+  got: Map<string, Uint8Array>,
+  want: Map<string, Uint8Array>,
+): void {
+  assertEquals([...got.keys()].sort(), [...want.keys()].sort());
+  for (const [k, v] of got) assertEquals(v, want.get(k), k);
+}

@@ -57,54 +57,49 @@ Deno.test({
   name: "reproduce on a user model writes every artefact, reuses its caches, and guards its folder",
   sanitizeResources: false,
   sanitizeOps: false,
-  fn: async () => {
-    const tmp = await Deno.makeTempDir({ prefix: "somscope_reproduce_" });
+  fn: inTempDir(async (tmp) => {
     const env = { SOMSCOPE_CACHE: `${tmp}/cache` };
     const out = `${tmp}/run`;
     const args = [...TOY_REPRODUCE_ARGS, "--out", out];
-    try {
-      const r1 = await cli(args, env);
-      assertEquals(r1.code, 0, r1.stderr);
-      assert(r1.stdout.includes("report.html"), r1.stdout);
-      await checkRunFolder(out, ["toy_cnn"]);
-      const m1 = JSON.parse(await Deno.readTextFile(`${out}/manifest.json`));
-      assert(m1.timings["toy_cnn/codes"] > 0 && m1.timings["toy_cnn/attack"] > 0);
+    const r1 = await cli(args, env);
+    assertEquals(r1.code, 0, r1.stderr);
+    assert(r1.stdout.includes("report.html"), r1.stdout);
+    await checkRunFolder(out, ["toy_cnn"]);
+    const m1 = JSON.parse(await Deno.readTextFile(`${out}/manifest.json`));
+    assert(m1.timings["toy_cnn/codes"] > 0 && m1.timings["toy_cnn/attack"] > 0);
 
-      // Same run settings, another analysis option: nothing but analyses and report recomputed.
-      const r2 = await cli(
-        [...TOY_REPRODUCE_ARGS.slice(0, -3), "--out", out, "--resamples", "60", "--quiet"],
-        env,
-      );
-      assertEquals(r2.code, 0, r2.stderr);
-      const m2 = JSON.parse(await Deno.readTextFile(`${out}/manifest.json`));
-      assertEquals(m2.runKey, m1.runKey);
-      assertEquals(m2.timings["toy_cnn/codes"], undefined);
-      assertEquals(m2.timings["toy_cnn/attack"], undefined);
-      assertEquals(JSON.parse(await Deno.readTextFile(`${out}/claims.json`)).resamples, 60);
+    // Same run settings, another analysis option: nothing but analyses and report recomputed.
+    const r2 = await cli(
+      [...TOY_REPRODUCE_ARGS.slice(0, -3), "--out", out, "--resamples", "60", "--quiet"],
+      env,
+    );
+    assertEquals(r2.code, 0, r2.stderr);
+    const m2 = JSON.parse(await Deno.readTextFile(`${out}/manifest.json`));
+    assertEquals(m2.runKey, m1.runKey);
+    assertEquals(m2.timings["toy_cnn/codes"], undefined);
+    assertEquals(m2.timings["toy_cnn/attack"], undefined);
+    assertEquals(JSON.parse(await Deno.readTextFile(`${out}/claims.json`)).resamples, 60);
 
-      // Another run into the same folder is refused, the folder untouched.
-      const r3 = await cli([...args, "--seed", "7"], env);
-      assertEquals(r3.code, 1);
-      assert(r3.stderr.includes("another run"), r3.stderr);
-      assertEquals(JSON.parse(await Deno.readTextFile(`${out}/manifest.json`)).runKey, m1.runKey);
+    // Another run into the same folder is refused, the folder untouched.
+    const r3 = await cli([...args, "--seed", "7"], env);
+    assertEquals(r3.code, 1);
+    assert(r3.stderr.includes("another run"), r3.stderr);
+    assertEquals(JSON.parse(await Deno.readTextFile(`${out}/manifest.json`)).runKey, m1.runKey);
 
-      // `report` regenerates analyses from the folder alone.
-      const r4 = await cli(["report", out, "--resamples", "40", "--quiet"], env);
-      assertEquals(r4.code, 0, r4.stderr);
-      assertEquals(JSON.parse(await Deno.readTextFile(`${out}/claims.json`)).resamples, 40);
-      await checkRunFolder(out, ["toy_cnn"]);
+    // `report` regenerates analyses from the folder alone.
+    const r4 = await cli(["report", out, "--resamples", "40", "--quiet"], env);
+    assertEquals(r4.code, 0, r4.stderr);
+    assertEquals(JSON.parse(await Deno.readTextFile(`${out}/claims.json`)).resamples, 40);
+    await checkRunFolder(out, ["toy_cnn"]);
 
-      // A folder of someone else's files is refused too.
-      await Deno.mkdir(`${tmp}/mine`);
-      await Deno.writeTextFile(`${tmp}/mine/notes.txt`, "keep me");
-      const r5 = await cli([...args.slice(0, 6), "--out", `${tmp}/mine`, "--quiet"], env);
-      assertEquals(r5.code, 1);
-      assert(r5.stderr.includes("not a somscope run"), r5.stderr);
-      assertEquals(await Deno.readTextFile(`${tmp}/mine/notes.txt`), "keep me");
-    } finally {
-      await Deno.remove(tmp, { recursive: true });
-    }
-  },
+    // A folder of someone else's files is refused too.
+    await Deno.mkdir(`${tmp}/mine`);
+    await Deno.writeTextFile(`${tmp}/mine/notes.txt`, "keep me");
+    const r5 = await cli([...args.slice(0, 6), "--out", `${tmp}/mine`, "--quiet"], env);
+    assertEquals(r5.code, 1);
+    assert(r5.stderr.includes("not a somscope run"), r5.stderr);
+    assertEquals(await Deno.readTextFile(`${tmp}/mine/notes.txt`), "keep me");
+  }, { prefix: "somscope_reproduce_" }),
 });
 
 Deno.test("reproduce rejects bad input with clear errors and writes nothing", async () => {

@@ -1,5 +1,6 @@
 /**
- * Test helper: a test body that runs in a fresh temporary folder, removed afterwards.
+ * Test helpers: a test body that runs in a fresh temporary folder, removed afterwards; removing
+ * folders.
  *
  * @module
  */
@@ -24,4 +25,13 @@ export function inTempDir(
       await Deno.remove(dir, { recursive: true });
     }
   };
+}
+
+/**
+ * Removes folders (recursively), one after another.
+ *
+ * @param dirs The folders.
+ */
+export async function removeDirs(...dirs: string[]): Promise<void> {
+  for (const d of dirs) await Deno.remove(d, { recursive: true });
 }
