@@ -21,7 +21,7 @@
  */
 
 import { decodeNpy, encodeNpy } from "../npy.ts";
-import { writeFileAtomic } from "../fs_atomic.ts";
+import { exists, writeFileAtomic } from "../fs_atomic.ts";
 import { sha256Hex } from "../hash.ts";
 
 const CHUNK = /^rows_(\d+)_(\d+)\.([0-9a-f]{16})\.npy$/;
@@ -314,7 +314,13 @@ export class RowStore {
       const bytes = encodeNpy({ data: rows, shape: [this.total, this.dim] });
       const sum = (await sha256Hex(bytes)).slice(0, 16);
       const file = `${this.dir}/rows.${sum}.npy`;
-      await writeFileAtomic(file, bytes);
+      try {
+        await writeFileAtomic(file, bytes);
+      } catch (e) {
+        // Another process merged the same entry at the same time and removed our temp file:
+        // the merged file (same bytes, same name) is there.
+        if (!(e instanceof Deno.errors.NotFound) || !(await exists(file))) throw e;
+      }
       for (const f of this.#files) await Deno.remove(f.file).catch(() => {});
       this.#files = [{ start: 0, end: this.total, file, sum }];
     }

@@ -41,7 +41,7 @@ import numpy as np
 import torch
 import torchvision
 
-from export_torchvision import codes  # the float64 vector codes of SPEC section 2
+from torch_dump import codes  # the float64 vector codes of SPEC section 2
 
 M = torchvision.models
 
