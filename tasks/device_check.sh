@@ -15,8 +15,9 @@ set -uo pipefail
 t0=$(date +%s.%N)
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-bundle="${1:-.devcarry}"
+bundle="$(cd "${1:-.devcarry}" 2>/dev/null && pwd || echo "${1:-.devcarry}")"
 result="${2:-${OUT:-.}/device_check.json}"
+mkdir -p "$(dirname "$result")" && result="$(cd "$(dirname "$result")" && pwd)/$(basename "$result")"
 work="$(mktemp -d /tmp/somscope_device.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 log() { echo "device_check: $*" >&2; }
@@ -60,8 +61,18 @@ if [ -f "$bundle/deno_dir.tar.xz" ]; then
   xz -dc "$bundle/deno_dir.tar.xz" | tar -C "$work/deno_dir" -xf - || { log "cannot unpack deno_dir"; exit 1; }
   export DENO_DIR="$work/deno_dir"
   cached=(--cached-only)
+  [ -f "$bundle/deno.lock" ] && cached+=("--lock=$(cd "$bundle" && pwd)/deno.lock")
 else
   cached=()
+fi
+# The checks run in a copy of the checkout whose deno.lock is the bundle's: test children that
+# start `deno run` without --cached-only then find every package of their lockfile cached.
+if [ -f "$bundle/deno.lock" ]; then
+  mkdir -p "$work/tree"
+  tar -C "$root" --exclude=./.devcarry --exclude=./.cache --exclude=./runs --exclude=./.git -cf - . |
+    tar -C "$work/tree" -xf -
+  cp "$bundle/deno.lock" "$work/tree/deno.lock"
+  cd "$work/tree"
 fi
 mkdir -m 700 -p "$work/xdg"
 export XDG_RUNTIME_DIR="$work/xdg" DENO_NO_UPDATE_CHECK=1 NO_COLOR=1
@@ -82,6 +93,5 @@ for py in python3 /usr/bin/python3; do
   fi
 done
 
-mkdir -p "$(dirname "$result")"
 "$deno" run -A "${cached[@]}" --no-check tasks/device_check.ts --out "$result" --deno "$deno" \
-  --model "$model" --unpack-seconds "$unpacked" ${cached:+--cached-only}
+  --model "$model" --unpack-seconds "$unpacked" "--deno-flags=${cached[*]}"

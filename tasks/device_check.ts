@@ -14,7 +14,7 @@
  * passed, 1 otherwise.
  *
  * Usage: deno run -A tasks/device_check.ts --out FILE [--model resnet18.onnx] [--deno PATH]
- *   [--cached-only]
+ *   [--deno-flags "--cached-only --lock=…"]
  *
  * @module
  */
@@ -44,14 +44,15 @@ const { values } = parseArgs({
     out: { type: "string", default: "device_check.json" },
     model: { type: "string", default: "" },
     deno: { type: "string", default: Deno.execPath() },
-    "cached-only": { type: "boolean", default: false },
+    "deno-flags": { type: "string", default: "" },
     "unpack-seconds": { type: "string", default: "0" },
   },
 });
 const t0 = performance.now();
 const budget = Number(Deno.env.get("DEVICE_CHECK_BUDGET_S") ?? 270);
 const left = () => budget - (performance.now() - t0) / 1000;
-const flags = ["-A", "--no-check", ...(values["cached-only"] ? ["--cached-only"] : [])];
+// The bundle's --cached-only and --lock, passed on to every child.
+const flags = ["-A", "--no-check", ...String(values["deno-flags"]).split(" ").filter(Boolean)];
 
 /** Runs a command with a time limit; returns exit code, output and seconds. */
 async function _exec(args: string[], limit: number, env: Record<string, string> = {}) {

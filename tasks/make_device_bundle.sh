@@ -5,6 +5,7 @@
 #   .devcarry/deno.xz          the Deno binary running this script, xz-compressed
 #   .devcarry/*.deb            the Vulkan loader (libvulkan1) for amd64; the GPU driver's ICD
 #                              comes from the machine (e.g. /usr/local/nvidia/share/vulkan)
+#   .devcarry/deno.lock        the lockfile of exactly those packages
 #   .devcarry/deno_dir.tar.xz  a DENO_DIR holding every npm package the checks load, pruned to
 #                              linux-x64 binaries (onnxruntime-node, sharp) and to the
 #                              onnxruntime-web files of the WebGPU EP
@@ -33,37 +34,36 @@ rm -rf "$lists"
 
 echo "npm packages (fresh DENO_DIR)"
 dd="$(mktemp -d)"
-DENO_DIR="$dd" deno cache --quiet tasks/device_check.ts tests/gpu_context_test.ts \
+# A lockfile of just these packages: the repository's deno.lock names others (typescript,
+# playwright-core) that Deno would want in the cache too.
+rm -f "$out/deno.lock"
+DENO_DIR="$dd" deno cache --quiet --lock="$out/deno.lock" tasks/device_check.ts tasks/device_check_extract.ts tests/gpu_context_test.ts \
   tests/wgsl_layout_test.ts tests/feature_map_reduce_test.ts tests/som_kernels_test.ts \
   tests/som_test.ts tests/torus_test.ts bench/som_bench.ts bench/feature_map_reduce_bench.ts \
   lib/model/ort.ts
 reg="$dd/npm/registry.npmjs.org"
-# onnxruntime-node and onnxruntime-web are dynamic imports: cache them explicitly.
-DENO_DIR="$dd" deno eval --quiet \
-  'await import("npm:onnxruntime-node@1.30.0"); await import("npm:onnxruntime-web@1.30.0/webgpu");' \
-  >/dev/null 2>&1 || true
 # Prune what a linux-x64 machine never loads.
 for p in "$reg"/onnxruntime-node/*/bin/napi-v6/*; do
   [ "$(basename "$p")" = linux ] || rm -rf "$p"
 done
 rm -rf "$reg"/onnxruntime-node/*/bin/napi-v6/linux/arm64
-# The WebGPU EP's bundle and its wasm (ort.webgpu.bundle.min.mjs loads the .jsep files).
+# The WebGPU EP's bundle and the wasm it loads (1.30: the .asyncify files).
 for f in "$reg"/onnxruntime-web/*/dist/*; do
   case "$(basename "$f")" in
-    ort.webgpu.bundle.min.mjs | ort-wasm-simd-threaded.jsep.mjs | ort-wasm-simd-threaded.jsep.wasm) ;;
+    ort.webgpu.bundle.min.mjs | ort-wasm-simd-threaded.asyncify.mjs | ort-wasm-simd-threaded.asyncify.wasm) ;;
     *) rm -f "$f" ;;
   esac
 done
 find "$reg" -name '*.map' -delete
-rm -rf "$reg/typescript" "$reg/playwright-core" "$reg"/@types/*/*/
+rm -rf "$reg/typescript" "$reg/playwright-core"
 # sharp decodes image files, which the GPU check never does; its native libvips (18 MB) would
 # not fit the machine's 64 MiB transfer with Deno and onnxruntime. The packages stay (npm
 # resolution wants them), libvips goes, and sharp's entry points become a stub that fails loudly
 # if anything calls it.
-rm -f "$reg"/@img/sharp-libvips-linux-x64/*/lib/*.so*
+rm -f "$reg"/@img/sharp-libvips-linux*-x64/*/lib/*.so*
 for d in "$reg"/@img/*; do
   case "$(basename "$d")" in
-    colour | sharp-linux-x64 | sharp-libvips-linux-x64) ;;
+    colour | sharp-linux-x64 | sharp-libvips-linux-x64 | sharp-linuxmusl-x64 | sharp-libvips-linuxmusl-x64) ;;
     *) rm -rf "$d"/*/ ;;
   esac
 done
