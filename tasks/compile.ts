@@ -21,7 +21,12 @@ import { parseArgs } from "node:util";
 const ROOT = new URL("../", import.meta.url);
 const ENTRY = "tasks/somscope.ts";
 /** Paths embedded with `--include` (relative to the repository root). */
-export const INCLUDES: readonly string[] = ["shaders", "fixtures/models", "fixtures/data"];
+export const INCLUDES: readonly string[] = [
+  "shaders",
+  "fixtures/models",
+  "fixtures/data",
+  "lib/extract/runtime_worker.ts", // the extraction worker (`new Worker(new URL(…))`)
+];
 /**
  * Entries that must appear in `deno compile`'s "Embedded Files" report. The report folds a
  * folder whose files are all embedded into `name/*`, so these are folder-level markers; the
