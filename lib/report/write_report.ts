@@ -66,12 +66,15 @@ export interface ReportFiles {
  */
 export function scopeSvgIds(svg: string, prefix: string): string {
   const ids = new Set<string>();
-  for (const m of svg.matchAll(/\sid="([^"]+)"/g)) ids.add(m[1]);
+  for (const m of svg.matchAll(/\sid=\x22([^\x22]+)\x22/g)) ids.add(m[1]);
   if (ids.size === 0) return svg;
   return svg
-    .replace(/(\sid=")([^"]+)"/g, (_, a, id) => `${a}${prefix}-${id}"`)
+    .replace(/(\sid=\x22)([^\x22]+)\x22/g, (_, a, id) => `${a}${prefix}-${id}\x22`)
     .replace(/url\(#([^)]+)\)/g, (s, id) => (ids.has(id) ? `url(#${prefix}-${id})` : s))
-    .replace(/href="#([^"]+)"/g, (s, id) => (ids.has(id) ? `href="#${prefix}-${id}"` : s));
+    .replace(
+      /href=\x22#([^\x22]+)\x22/g,
+      (s, id) => (ids.has(id) ? `href=\x22#${prefix}-${id}\x22` : s),
+    );
 }
 
 /**
