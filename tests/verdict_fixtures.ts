@@ -1,3 +1,4 @@
+import { ACCURACY_CONDITIONS, type AccuracyCondition } from "../lib/analysis/attack_outcome.ts";
 /**
  * Synthetic codes for the verdict tests (no tests here): each class has a home position on the
  * torus; an example's code is the torus embedding `[cos, sin, cos, sin]` of its class home plus
@@ -218,8 +219,7 @@ export function syntheticAttack(advRight: number): {
       matchedL2: 0.4,
     };
   });
-  const acc = (k: "clean" | "adversarial" | "noise" | "matched" | "quantized") =>
-    examples.filter((e) => e[k] === e.label).length / 100;
+  const acc = (k: AccuracyCondition) => examples.filter((e) => e[k] === e.label).length / 100;
   const n = { linf: { mean: 4 / 255, max: 4 / 255 }, l2: { mean: 0.5, max: 0.6 } };
   return {
     summary: {
@@ -233,13 +233,10 @@ export function syntheticAttack(advRight: number): {
         normalize: "none",
         runtime: "node",
       },
-      accuracy: {
-        clean: acc("clean"),
-        adversarial: acc("adversarial"),
-        noise: acc("noise"),
-        matched: acc("matched"),
-        quantized: acc("quantized"),
-      },
+      accuracy: Object.fromEntries(ACCURACY_CONDITIONS.map((k) => [k, acc(k)])) as Record<
+        AccuracyCondition,
+        number
+      >,
       successRate: 1 - acc("adversarial"),
       successRateOnCorrect: 0.9,
       norms: { adversarial: n, noise: n, matched: n },

@@ -23,6 +23,18 @@ export interface Rate {
   of: number;
 }
 
+/** The conditions whose top-1 accuracy an attack reports, in report order. */
+export const ACCURACY_CONDITIONS = [
+  "clean",
+  "adversarial",
+  "noise",
+  "matched",
+  "quantized",
+] as const;
+
+/** One of {@linkcode ACCURACY_CONDITIONS}. */
+export type AccuracyCondition = typeof ACCURACY_CONDITIONS[number];
+
 /** The attack's outcome for one model. */
 export interface AttackOutcome {
   /** Table 2's parameters as run. */
@@ -44,7 +56,7 @@ export interface AttackOutcome {
   /** Interval level. */
   level: number;
   /** Top-1 accuracy per condition. */
-  accuracy: Record<"clean" | "adversarial" | "noise" | "matched" | "quantized", Rate>;
+  accuracy: Record<AccuracyCondition, Rate>;
   /** Success rates. */
   success: {
     /** Adversarial prediction ≠ true label, over all attacked images. */
@@ -100,7 +112,7 @@ export function attackOutcome(
   const n = examples?.length ?? summary.n;
   const count = (f: (e: AttackExample) => boolean, frac: number) =>
     examples ? examples.filter(f).length : Math.round(frac * n);
-  const acc = (key: "clean" | "adversarial" | "noise" | "matched" | "quantized") =>
+  const acc = (key: AccuracyCondition) =>
     _rate(count((e) => e[key] === e.label, summary.accuracy[key]), n, level);
   const cleanRight = examples ? examples.filter((e) => e.clean === e.label) : undefined;
   const nRight = cleanRight?.length ?? Math.round(summary.accuracy.clean * n);
@@ -123,13 +135,10 @@ export function attackOutcome(
       runtime: s.runtime,
     },
     level,
-    accuracy: {
-      clean: acc("clean"),
-      adversarial: acc("adversarial"),
-      noise: acc("noise"),
-      matched: acc("matched"),
-      quantized: acc("quantized"),
-    },
+    accuracy: Object.fromEntries(ACCURACY_CONDITIONS.map((k) => [k, acc(k)])) as Record<
+      AccuracyCondition,
+      Rate
+    >,
     success: {
       vsLabel: _rate(count((e) => e.adversarial !== e.label, summary.successRate), n, level),
       vsCleanPrediction: _rate(
