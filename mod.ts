@@ -324,7 +324,13 @@ export {
   type Verdict,
 } from "./lib/analysis/claim_types.ts";
 export { type Guard, GUARD_DEFAULTS, type GuardOptions } from "./lib/analysis/guards.ts";
-export { type AttackOutcome, attackOutcome, type Rate } from "./lib/analysis/attack_outcome.ts";
+export {
+  ACCURACY_CONDITIONS,
+  type AccuracyCondition,
+  type AttackOutcome,
+  attackOutcome,
+  type Rate,
+} from "./lib/analysis/attack_outcome.ts";
 export { type ClassStatistic, type LayerClassStats } from "./lib/analysis/class_stats.ts";
 export { buildFigures, type BuildFiguresOptions, isVit } from "./lib/report/figures.ts";
 export type { FigureSpec } from "./lib/report/figures/spec.ts";
