@@ -30,7 +30,7 @@ import {
   reduceFeatureMaps,
 } from "../mod.ts";
 import { exists } from "../lib/fs_atomic.ts";
-import { memoryImages } from "./_util.ts";
+import { memoryImages } from "../tasks/memory_images.ts";
 
 const RESNET = Deno.env.get("SOMSCOPE_RESNET18") ?? ".cache/bench/resnet18.onnx";
 const FIXTURES = ["fixtures/models/fmnist_resnet.onnx", "fixtures/models/fmnist_vit.onnx"];

@@ -35,7 +35,7 @@ import {
   Som,
 } from "../mod.ts";
 import { exists } from "../lib/fs_atomic.ts";
-import { memoryImages } from "./_util.ts";
+import { memoryImages } from "../tasks/memory_images.ts";
 
 const PY = "/usr/bin/python3";
 const ROOT = ".cache/bench";

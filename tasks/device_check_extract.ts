@@ -13,29 +13,16 @@ import { GpuContext, gpuPolicy } from "../lib/gpu/context.ts";
 import { loadModel } from "../lib/model/load.ts";
 import { extractCodes } from "../lib/extract/extract.ts";
 import { Rng } from "../lib/rng.ts";
+import { memoryImages } from "./memory_images.ts";
 
 const [path, count] = Deno.args;
 const n = Number(count ?? 64);
 const per = 3 * 224 * 224;
 const rng = new Rng(0);
 const pixels = Float32Array.from({ length: Math.min(n, 64) * per }, () => rng.float());
-const data = (size: number, tag: string) => ({
-  size,
-  channels: 3,
-  height: 224,
-  width: 224,
-  labels: new Int32Array(size),
-  load: (ix: number[]) => {
-    const out = new Float32Array(ix.length * per);
-    ix.forEach((i, k) => {
-      const j = i % 64;
-      out.set(pixels.subarray(j * per, (j + 1) * per), k * per);
-    });
-    return Promise.resolve(out);
-  },
-  // A distinct identity per run: each one computes (no cache hit between them).
-  identity: () => Promise.resolve(`device-check-random-${tag}-${size}`),
-});
+// A distinct identity per run: each one computes (no cache hit between them).
+const data = (size: number, tag: string) =>
+  memoryImages(pixels, () => `device-check-random-${tag}-${size}`, size);
 
 const model = await loadModel(path);
 const ctx = await GpuContext.create();
