@@ -1,5 +1,5 @@
-"""Shared by export_torchvision.py and toy_models.py: the float64 vector-code reference, the ONNX
-export and the forward-hook dump.
+"""Shared by export_torchvision.py, toy_models.py and zoo.py: the float64 vector-code reference,
+the ONNX export, the forward hooks on the taps and the dump of what they saw.
 
 For a model NAME, `export_onnx` writes NAME.onnx (opset 17, dynamic batch, input "input", output
 "logits") and `dump_taps` writes NAME_input.npy, NAME_logits.npy, NAME_tap<i>.npy,
@@ -40,26 +40,42 @@ def export_onnx(model, x, path):
                       dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
 
 
-def dump_taps(model, name, x, taps, out, meta):
-    """Runs `model` on `x` with a forward hook on every (module, kind) of `taps` and writes the
-    inputs, logits, hook outputs ("cls": token 0 only), their codes and NAME.json into `out`;
-    `meta` ({"size", "n", "seed"}) goes into the JSON between "model" and "taps"."""
+def _tap_view(t, kind):
+    """A hooked module output as a layer: token 0 for "cls", N x C x H x W for a channels-last
+    "nhwc" stage output, the output itself otherwise."""
+    if kind == "cls":
+        return t[:, 0]
+    return t.permute(0, 3, 1, 2).contiguous() if kind == "nhwc" else t
+
+
+def forward_taps(model, x, taps):
+    """Runs `model` on `x` (no gradients) with a forward hook on every (module, kind) of `taps`;
+    returns the logits and the hooked outputs (see `_tap_view`), detached copies, in taps order."""
     got = {}
     mods = dict(model.named_modules())
     hooks = []
     for i, (mod, kind) in enumerate(taps):
         def hook(_m, _inp, out, i=i, kind=kind):
-            t = out.detach().clone()
-            got[i] = t[:, 0] if kind == "cls" else t
+            got[i] = _tap_view(out.detach().clone(), kind)
         hooks.append(mods[mod].register_forward_hook(hook))
-    with torch.no_grad():
-        logits = model(x)
-    for h in hooks:
-        h.remove()
+    try:
+        with torch.no_grad():
+            logits = model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return logits, [got[i] for i in range(len(taps))]
+
+
+def dump_taps(model, name, x, taps, out, meta):
+    """Runs `model` on `x` with a forward hook on every (module, kind) of `taps` and writes the
+    inputs, logits, hook outputs ("cls": token 0 only), their codes and NAME.json into `out`;
+    `meta` ({"size", "n", "seed"}) goes into the JSON between "model" and "taps"."""
+    logits, got = forward_taps(model, x, taps)
     np.save(os.path.join(out, f"{name}_input.npy"), x.numpy().astype(np.float32))
     np.save(os.path.join(out, f"{name}_logits.npy"), logits.numpy().astype(np.float32))
-    for i in range(len(taps)):
-        a = got[i].numpy().astype(np.float32)
+    for i, t in enumerate(got):
+        a = t.numpy().astype(np.float32)
         np.save(os.path.join(out, f"{name}_tap{i}.npy"), a)
         np.save(os.path.join(out, f"{name}_tap{i}_codes.npy"), codes(a))
     with open(os.path.join(out, f"{name}.json"), "w") as f:

@@ -41,7 +41,7 @@ import numpy as np
 import torch
 import torchvision
 
-from torch_dump import codes  # the float64 vector codes of SPEC section 2
+from torch_dump import codes, export_onnx, forward_taps  # codes: SPEC section 2, float64
 
 M = torchvision.models
 
@@ -162,20 +162,8 @@ def export_family(family, out, args):
     gen = torch.Generator().manual_seed(args.seed + 1)
     x = torch.rand(2, 3, size, size, generator=gen)
     path = os.path.join(out, f"{family}.onnx")
-    torch.onnx.export(m, x[:1], path, opset_version=17, input_names=["input"],
-                      output_names=["logits"], do_constant_folding=True,
-                      dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
-    got, hooks, mods = {}, [], dict(m.named_modules())
-    for i, (mod, kind) in enumerate(taps):
-        def hook(_m, _inp, o, i=i, kind=kind):
-            t = o.detach().clone()
-            got[i] = (t[:, 0] if kind == "cls"
-                      else t.permute(0, 3, 1, 2).contiguous() if kind == "nhwc" else t)
-        hooks.append(mods[mod].register_forward_hook(hook))
-    with torch.no_grad():
-        logits = m(x)
-    for h in hooks:
-        h.remove()
+    export_onnx(m, x, path)
+    logits, got32 = forward_taps(m, x, taps)
     np.save(os.path.join(out, f"{family}_input.npy"), x.numpy().astype(np.float32))
     np.save(os.path.join(out, f"{family}_logits.npy"), logits.numpy().astype(np.float32))
     # torch float32's own error on each tap and its codes (against a float64 forward): deep
@@ -183,22 +171,12 @@ def export_family(family, out, args):
     # max(1e-5, 3 x this), as for gradients.
     m64, _ = build(family, args.seed)
     m64 = m64.double()
-    got32 = dict(got)
-    hooks = [mods64.register_forward_hook(
-        lambda _m, _i, o, i=i, kind=kind: got.__setitem__(i, (
-            o[:, 0] if kind == "cls" else o.permute(0, 3, 1, 2) if kind == "nhwc" else o
-        ).detach().clone()))
-        for i, ((mod, kind), mods64) in enumerate(
-            (t, dict(m64.named_modules())[t[0]]) for t in taps)]
-    with torch.no_grad():
-        logits64 = m64(x.double())
-    for h in hooks:
-        h.remove()
+    logits64, got64 = forward_taps(m64, x.double(), taps)
     logits_rel = float((logits.double() - logits64).abs().max() / logits64.abs().max())
     tap_rel, codes_rel = [], []
     for i in range(len(taps)):
         a = got32[i].numpy().astype(np.float32)
-        a64 = got[i].numpy()
+        a64 = got64[i].numpy()
         c32, c64 = codes(a), codes(a64)
         tap_rel.append(float(np.abs(a - a64).max() / max(np.abs(a64).max(), 1e-30)))
         codes_rel.append(_codes_rel(c32, c64, a.ndim == 4))
@@ -210,10 +188,7 @@ def export_family(family, out, args):
     if gsize != size:
         m, _ = build(family, args.seed, grad=True)
         m64 = build(family, args.seed, grad=True)[0].double()
-        torch.onnx.export(m, torch.zeros(1, 3, gsize, gsize), os.path.join(out, f"{family}_grad.onnx"),
-                          opset_version=17, input_names=["input"], output_names=["logits"],
-                          do_constant_folding=True,
-                          dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
+        export_onnx(m, torch.zeros(1, 3, gsize, gsize), os.path.join(out, f"{family}_grad.onnx"))
     keep, tried = [], []
     probe = KINK_PROBE.get(family, args.kink_probe)
     for c in range(args.max_candidates):
