@@ -6,6 +6,7 @@ import {
   assertThrows,
 } from "./asserts.ts";
 import { GraphBuilder } from "./grad_helpers.ts";
+import { flags } from "./cli_helper.ts";
 import { argmaxRows, defaultStepSize, PgdAttack, resolvePgdSettings } from "../lib/attack/pgd.ts";
 import { type AttackDataset, runAttack, writeAttackOutputs } from "../lib/attack/attack.ts";
 import { deriveGradientGraph, derivePgdStepGraph } from "../lib/grad/derive.ts";
@@ -219,17 +220,7 @@ Deno.test("somscope attack writes everything on success and nothing on bad input
       `${dir}/data/labels.npy`,
       encodeNpy({ data: Int32Array.from(d.labels), shape: [8] }),
     );
-    const base = [
-      `${dir}/m.onnx`,
-      "--data",
-      `npy:${dir}/data`,
-      "--n",
-      "4",
-      "--steps",
-      "2",
-      "--batch",
-      "4",
-    ];
+    const base = [`${dir}/m.onnx`, ...flags({ data: `npy:${dir}/data`, n: 4, steps: 2, batch: 4 })];
     assertEquals(await runCommand(attackCommand, [...base, "--out", `${dir}/ok`]), 0);
     // The same attack on onnxruntime-web's wasm EP gives the same adversarial images (to float32
     // rounding of the two builds' kernels).

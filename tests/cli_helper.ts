@@ -56,6 +56,19 @@ export async function runCommand(
 }
 
 /**
+ * Command-line flags from an object, in its key order: a string or number `v` for key `k` is
+ * `--k v`, `true` is `--k` alone, `false` leaves the flag out.
+ *
+ * @param options Flag values by long name.
+ * @returns The arguments, e.g. `flags({ n: 4, quiet: true })` is `["--n", "4", "--quiet"]`.
+ */
+export function flags(options: Record<string, string | number | boolean>): string[] {
+  return Object.entries(options).flatMap(([k, v]) =>
+    v === false ? [] : v === true ? [`--${k}`] : [`--${k}`, String(v)]
+  );
+}
+
+/**
  * `reproduce` arguments of the small toy-CNN run (no `--out`; the last three are
  * `--resamples 50 --quiet`).
  *
@@ -65,20 +78,16 @@ export async function runCommand(
 export function toyReproduceArgs(attackN = "12"): string[] {
   return [
     "reproduce",
-    "--quick",
-    "--model",
-    "tests/data/models/toy_cnn.onnx",
-    "--data",
-    "builtin:fashion-mnist",
-    "--per-class",
-    "12",
-    "--attack-n",
-    attackN,
-    "--steps",
-    "2",
-    "--resamples",
-    "50",
-    "--quiet",
+    ...flags({
+      quick: true,
+      model: "tests/data/models/toy_cnn.onnx",
+      data: "builtin:fashion-mnist",
+      "per-class": 12,
+      "attack-n": attackN,
+      steps: 2,
+      resamples: 50,
+      quiet: true,
+    }),
   ];
 }
 

@@ -1,21 +1,12 @@
 import { decodeNpy } from "../mod.ts";
 import { assert, assertEquals } from "./asserts.ts";
 import { inTempDir } from "./temp_dir.ts";
+import { flags, runCli } from "./cli_helper.ts";
 
 const CNN = "tests/data/models/toy_cnn.onnx";
 
-async function somscope(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "tasks/somscope.ts", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
+/** Runs `deno task somscope ...args` (a subprocess). */
+const somscope = (...args: string[]) => runCli(args);
 
 Deno.test("somscope layers lists the candidates and aliases, as a table and as JSON", async () => {
   const table = await somscope("layers", CNN);
@@ -44,19 +35,15 @@ Deno.test(
     const args = [
       "codes",
       CNN,
-      "--data",
-      "builtin:fashion-mnist",
-      "--split",
-      "val",
-      "--per-class",
-      "2",
-      "--out",
-      `${dir}/out`,
-      "--cache",
-      `${dir}/cache`,
-      "--runtime",
-      "node",
-      "--quiet",
+      ...flags({
+        data: "builtin:fashion-mnist",
+        split: "val",
+        "per-class": 2,
+        out: `${dir}/out`,
+        cache: `${dir}/cache`,
+        runtime: "node",
+        quiet: true,
+      }),
     ];
     const first = await somscope(...args);
     assertEquals(first.code, 0, first.stderr);
@@ -113,17 +100,14 @@ Deno.test(
     const r = await somscope(
       "codes",
       CNN,
-      "--data",
-      "builtin:fashion-mnist",
-      "--per-class",
-      "1",
-      "--layers",
-      "CL1,CL9",
-      "--out",
-      `${dir}/out`,
-      "--cache",
-      `${dir}/cache`,
-      "--quiet",
+      ...flags({
+        data: "builtin:fashion-mnist",
+        "per-class": 1,
+        layers: "CL1,CL9",
+        out: `${dir}/out`,
+        cache: `${dir}/cache`,
+        quiet: true,
+      }),
     );
     assertEquals(r.code, 1);
     assert(r.stderr.includes('"CL9" is not a layer') && r.stderr.includes("CL3"), r.stderr);

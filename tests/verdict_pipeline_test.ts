@@ -4,7 +4,7 @@
 // node:assert directly: tests/asserts.ts does not type-check beside sharp's @types/node.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import * as aq from "npm:arquero@8.0.3";
-import { runCli } from "./cli_helper.ts";
+import { flags, runCli } from "./cli_helper.ts";
 import { DT, encodeModel, model, node, tensor, valueInfo } from "../lib/onnx/proto.ts";
 import { Rng } from "../lib/rng.ts";
 
@@ -109,33 +109,22 @@ Deno.test({
       }
       const r = await runCli([
         "reproduce",
-        "--model",
-        `${tmp}/tiny.onnx`,
-        "--data",
-        `folder:${tmp}/data`,
-        "--layers",
-        "h1,h2",
-        "--per-class",
-        "2",
-        "--grid",
-        "6",
-        "--sizes",
-        "6,8",
-        "--epochs",
-        "1",
-        "--seeds",
-        "1",
-        "--attack-n",
-        "0",
-        "--resamples",
-        "30",
-        "--permutations",
-        "20",
-        "--backend",
-        "cpu",
-        "--out",
-        `${tmp}/run`,
-        "--quiet",
+        ...flags({
+          model: `${tmp}/tiny.onnx`,
+          data: `folder:${tmp}/data`,
+          layers: "h1,h2",
+          "per-class": 2,
+          grid: 6,
+          sizes: "6,8",
+          epochs: 1,
+          seeds: 1,
+          "attack-n": 0,
+          resamples: 30,
+          permutations: 20,
+          backend: "cpu",
+          out: `${tmp}/run`,
+          quiet: true,
+        }),
       ], { SOMSCOPE_CACHE: `${tmp}/cache` });
       assertEquals(r.code, 0, r.stderr);
       const doc = JSON.parse(await Deno.readTextFile(`${tmp}/run/claims.json`));
