@@ -10,18 +10,15 @@
  * @module
  */
 
-import { extractCodes, loadModel, syntheticDataset } from "./model_helpers.ts";
+import { extractQuiet, loadModel, syntheticDataset, TOY_CNN } from "./model_helpers.ts";
 
 const [cacheDir, marker, n, stopAfter] = Deno.args;
-const model = await loadModel("tests/data/models/toy_cnn.onnx");
+const model = await loadModel(TOY_CNN);
 const data = syntheticDataset(Number(n));
-await extractCodes(model, data, Array.from({ length: Number(n) }, (_, i) => i), {
-  runtime: "node",
-  threads: 1,
+await extractQuiet(model, data, Array.from({ length: Number(n) }, (_, i) => i), {
   batchSize: 1,
   chunkImages: 1, // every batch is its own chunk, so the kill lands between whole chunks
   cacheDir,
-  progress: false,
   async onBatch(done) {
     if (Number(stopAfter) > 0 && done === Number(stopAfter)) {
       await Deno.writeTextFile(marker, String(done));

@@ -3,20 +3,21 @@ import {
   assertSameCodes,
   type DatasetLike,
   extractCodes,
+  extractQuiet,
   loadModel,
   readNpy,
   relErr,
   syntheticDataset,
+  TOY_CNN,
+  withToyCnn,
 } from "./model_helpers.ts";
 import { DataFormatError, decodeNpy, writeCodes } from "../mod.ts";
 import { tableFromIPC } from "npm:@uwdata/flechette@2.6.0";
 import { assert, assertEquals, assertRejects, assertThrows } from "./asserts.ts";
 import { gpuContextOrSkip } from "./gpu_helper.ts";
-import { inTempDir, removeDirs } from "./temp_dir.ts";
+import { inTempDir } from "./temp_dir.ts";
 
 const DIR = "tests/data/models";
-const CNN = `${DIR}/toy_cnn.onnx`;
-const QUIET = { progress: false as const, runtime: "node" as const, threads: 1 };
 
 async function _tmp(): Promise<string> {
   return await Deno.makeTempDir({ prefix: "somscope_extract_" });
@@ -53,8 +54,7 @@ for (const name of ["toy_cnn", "toy_vit"]) {
     `extractCodes() gives torch's vector codes and predictions for ${name} (rel ≤ 1e-5)`,
     _inCache(async (cacheDir) => {
       const data = await _torchInputs(name);
-      const r = await extractCodes(await loadModel(`${DIR}/${name}.onnx`), data, [2, 0, 1], {
-        ...QUIET,
+      const r = await extractQuiet(await loadModel(`${DIR}/${name}.onnx`), data, [2, 0, 1], {
         cacheDir,
         batchSize: 2,
       });
@@ -84,19 +84,18 @@ for (const name of ["toy_cnn", "toy_vit"]) {
 
 Deno.test(
   "extractCodes() cache hit runs no model and loads no pixels",
-  _inCache(async (cacheDir) => {
-    const model = await loadModel(CNN);
+  withToyCnn(async (model, cacheDir) => {
     const data = syntheticDataset(20);
     const ix = Array.from({ length: 20 }, (_, i) => 19 - i);
-    const first = await extractCodes(model, data, ix, { ...QUIET, cacheDir, batchSize: 8 });
+    const first = await extractQuiet(model, data, ix, { cacheDir, batchSize: 8 });
     assertEquals([first.computed, first.batches, first.runtime?.kind], [20, 3, "node"]);
     assertEquals(data.loaded, 20);
-    const again = await extractCodes(model, data, ix, { ...QUIET, cacheDir, batchSize: 5 });
+    const again = await extractQuiet(model, data, ix, { cacheDir, batchSize: 5 });
     assertEquals([again.computed, again.batches, again.runtime, data.loaded], [0, 0, null, 20]);
     assert(again.layers.every((l) => l.cached));
     assertSameCodes(again, first);
     // A subset of the layers is a hit too.
-    const sub = await extractCodes(model, data, ix, { ...QUIET, cacheDir, layers: "CL2" });
+    const sub = await extractQuiet(model, data, ix, { cacheDir, layers: "CL2" });
     assertEquals([sub.computed, sub.layers.length], [0, 1]);
     assertEquals(sub.layers[0].codes, first.layers[1].codes);
   }),
@@ -104,26 +103,22 @@ Deno.test(
 
 Deno.test(
   "extractCodes() misses on changed preprocessing, data identity, indices or com",
-  _inCache(async (cacheDir) => {
-    const model = await loadModel(CNN);
+  withToyCnn(async (model, cacheDir) => {
     const ix = [0, 1, 2, 3];
-    const base = await extractCodes(model, syntheticDataset(4), ix, { ...QUIET, cacheDir });
-    const norm = await extractCodes(model, syntheticDataset(4), ix, {
-      ...QUIET,
+    const base = await extractQuiet(model, syntheticDataset(4), ix, { cacheDir });
+    const norm = await extractQuiet(model, syntheticDataset(4), ix, {
       cacheDir,
       normalize: { mean: [0.5], std: [0.5] },
     });
     assertEquals(norm.computed, 4);
     assert(relErr(norm.layers[2].codes, base.layers[2].codes) > 1e-3, "codes changed");
     const other = syntheticDataset(4, [1, 28, 28], "synthetic-v2");
-    assertEquals((await extractCodes(model, other, ix, { ...QUIET, cacheDir })).computed, 4);
-    const order = await extractCodes(model, syntheticDataset(4), [3, 2, 1, 0], {
-      ...QUIET,
+    assertEquals((await extractQuiet(model, other, ix, { cacheDir })).computed, 4);
+    const order = await extractQuiet(model, syntheticDataset(4), [3, 2, 1, 0], {
       cacheDir,
     });
     assertEquals(order.computed, 4);
-    const xy = await extractCodes(model, syntheticDataset(4), ix, {
-      ...QUIET,
+    const xy = await extractQuiet(model, syntheticDataset(4), ix, {
       cacheDir,
       com: "xy",
     });
@@ -131,10 +126,10 @@ Deno.test(
   }),
 );
 
-Deno.test("extractCodes() resumes after the run was killed with SIGKILL", async () => {
-  const cacheDir = await _tmp();
-  const fresh = await _tmp();
-  try {
+Deno.test(
+  "extractCodes() resumes after the run was killed with SIGKILL",
+  _inCache(async (dir) => {
+    const cacheDir = `${dir}/cache`, fresh = `${dir}/fresh`;
     const marker = `${cacheDir}/marker`;
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "tests/extract_child.ts", cacheDir, marker, "12", "5"],
@@ -154,28 +149,26 @@ Deno.test("extractCodes() resumes after the run was killed with SIGKILL", async 
     const status = await child.status;
     await child.stderr.cancel();
     assertEquals(status.signal, "SIGKILL");
-    const model = await loadModel(CNN);
+    const model = await loadModel(TOY_CNN);
     const ix = Array.from({ length: 12 }, (_, i) => i);
-    const resumed = await extractCodes(model, syntheticDataset(12), ix, { ...QUIET, cacheDir });
+    const resumed = await extractQuiet(model, syntheticDataset(12), ix, { cacheDir });
     assertEquals(resumed.computed, 7);
-    const clean = await extractCodes(model, syntheticDataset(12), ix, {
-      ...QUIET,
+    const clean = await extractQuiet(model, syntheticDataset(12), ix, {
       cacheDir: fresh,
     });
     assertEquals(clean.computed, 12);
     assertSameCodes(resumed, clean, false);
-  } finally {
-    await removeDirs(cacheDir, fresh);
-  }
-});
+  }),
+);
 
-Deno.test("extractCodes() leaves only whole chunks when killed at arbitrary moments", async () => {
-  const cacheDir = await _tmp();
-  const fresh = await _tmp();
-  try {
+Deno.test(
+  "extractCodes() leaves only whole chunks when killed at arbitrary moments",
+  _inCache(async (dir) => {
+    const cacheDir = `${dir}/cache`, fresh = `${dir}/fresh`;
+    await Deno.mkdir(cacheDir);
     const n = 120;
     const ix = Array.from({ length: n }, (_, i) => i);
-    const model = await loadModel(CNN);
+    const model = await loadModel(TOY_CNN);
     // Kill the child at a few moments while it writes chunks: each run starts from what the
     // previous ones left, and the kill lands 0–45 ms after the first new chunk appeared.
     const chunks = () => {
@@ -192,7 +185,7 @@ Deno.test("extractCodes() leaves only whole chunks when killed at arbitrary mome
     for (const delay of [0, 15, 30, 45]) {
       const before = chunks();
       const child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", "tests/extract_child.ts", cacheDir, `${cacheDir}/m`, String(n), "0"],
+        args: ["run", "-A", "tests/extract_child.ts", cacheDir, `${dir}/m`, String(n), "0"],
         stdout: "null",
         stderr: "null",
       }).spawn();
@@ -206,26 +199,21 @@ Deno.test("extractCodes() leaves only whole chunks when killed at arbitrary mome
       } catch { /* already finished */ }
       await child.status;
     }
-    const resumed = await extractCodes(model, syntheticDataset(n), ix, { ...QUIET, cacheDir });
+    const resumed = await extractQuiet(model, syntheticDataset(n), ix, { cacheDir });
     assert(resumed.computed < n, `resumed run recomputed ${resumed.computed} of ${n}`);
-    const clean = await extractCodes(model, syntheticDataset(n), ix, {
-      ...QUIET,
+    const clean = await extractQuiet(model, syntheticDataset(n), ix, {
       cacheDir: fresh,
     });
     assertSameCodes(resumed, clean);
-  } finally {
-    await removeDirs(cacheDir, fresh);
-  }
-});
+  }),
+);
 
 Deno.test(
   "extractCodes() recomputes a chunk that fails its checksum, with a warning, and removes temp files of the finished entry",
-  _inCache(async (cacheDir) => {
-    const model = await loadModel(CNN);
+  withToyCnn(async (model, cacheDir) => {
     const ix = [0, 1, 2, 3, 4, 5];
     let stop = false;
-    await extractCodes(model, syntheticDataset(6), ix, {
-      ...QUIET,
+    await extractQuiet(model, syntheticDataset(6), ix, {
       cacheDir,
       batchSize: 2,
       chunkImages: 2,
@@ -252,16 +240,14 @@ Deno.test(
     await Deno.utime(`${path}/rows_4_6.npy.123.abcd.tmp`, 0, new Date(Date.now() - 3600_000));
     await Deno.writeTextFile(`${path}/rows_4_6.npy.456.ef01.tmp`, "in flight elsewhere");
     const warnings: string[] = [];
-    const r = await extractCodes(model, syntheticDataset(6), ix, {
-      ...QUIET,
+    const r = await extractQuiet(model, syntheticDataset(6), ix, {
       cacheDir,
       onWarning: (m) => warnings.push(m),
     });
     assertEquals(r.computed, 2 + 2); // positions 4,5 never ran; 2,3 re-run for the bad chunk
     assertEquals(warnings.length, 1);
     assert(warnings[0].includes(names[1]) && warnings[0].includes("checksum"), warnings[0]);
-    const clean = await extractCodes(model, syntheticDataset(6), ix, {
-      ...QUIET,
+    const clean = await extractQuiet(model, syntheticDataset(6), ix, {
       cacheDir: `${cacheDir}/fresh`,
     });
     assertSameCodes(r, clean, false);
@@ -276,14 +262,14 @@ Deno.test(
   "extractCodes() rejects data with the wrong channel count before any work",
   _inCache(async (cacheDir) => {
     const rgb = syntheticDataset(2, [3, 28, 28]);
-    const model = await loadModel(CNN);
+    const model = await loadModel(TOY_CNN);
     await assertRejects(
-      () => extractCodes(model, rgb, [0, 1], { ...QUIET, cacheDir }),
+      () => extractQuiet(model, rgb, [0, 1], { cacheDir }),
       DataFormatError,
       "the data set has 3 channels but model",
     );
     await assertRejects(
-      () => extractCodes(model, syntheticDataset(2, [1, 32, 32]), [0], { ...QUIET, cacheDir }),
+      () => extractQuiet(model, syntheticDataset(2, [1, 32, 32]), [0], { cacheDir }),
       DataFormatError,
       "32×32",
     );
@@ -294,27 +280,26 @@ Deno.test(
 
 Deno.test(
   "extractCodes() rejects unknown layers, bad indices and batch sizes",
-  _inCache(async (cacheDir) => {
-    const model = await loadModel(CNN);
+  withToyCnn(async (model, cacheDir) => {
     const data = syntheticDataset(3);
     const e = await assertRejects(
-      () => extractCodes(model, data, [0], { ...QUIET, cacheDir, layers: "CL1,layer4" }),
+      () => extractQuiet(model, data, [0], { cacheDir, layers: "CL1,layer4" }),
       RangeError,
       '"layer4" is not a layer',
     );
     assert(e.message.includes("CL3"), e.message);
     await assertRejects(
-      () => extractCodes(model, data, [0, 3], { ...QUIET, cacheDir }),
+      () => extractQuiet(model, data, [0, 3], { cacheDir }),
       RangeError,
       "index 3 at position 1 is outside the data set (0..2)",
     );
     await assertRejects(
-      () => extractCodes(model, data, [0.5], { ...QUIET, cacheDir }),
+      () => extractQuiet(model, data, [0.5], { cacheDir }),
       RangeError,
       "index 0.5",
     );
     await assertRejects(
-      () => extractCodes(model, data, [0], { ...QUIET, cacheDir, batchSize: 0 }),
+      () => extractQuiet(model, data, [0], { cacheDir, batchSize: 0 }),
       RangeError,
       "batchSize is 0",
     );
@@ -325,8 +310,7 @@ Deno.test(
 Deno.test(
   "writeCodes() writes Arrow tables and .npy files that read back",
   _inCache(async (dir) => {
-    const r = await extractCodes(await loadModel(CNN), syntheticDataset(5), [4, 3, 2], {
-      ...QUIET,
+    const r = await extractQuiet(await loadModel(TOY_CNN), syntheticDataset(5), [4, 3, 2], {
       cacheDir: `${dir}/cache`,
     });
     const written = await writeCodes(`${dir}/out`, r);
@@ -378,18 +362,17 @@ Deno.test("extractCodes() codes agree across runtimes: wasm vs node ≤ 1e-5, we
   }
 });
 
-Deno.test("extractCodes() runs CPU sessions in a worker thread with the same codes as the main thread", async () => {
-  const a = await _tmp(), b = await _tmp();
-  try {
-    const model = await loadModel(CNN);
+Deno.test(
+  "extractCodes() runs CPU sessions in a worker thread with the same codes as the main thread",
+  _inCache(async (dir) => {
+    const a = `${dir}/a`, b = `${dir}/b`;
+    const model = await loadModel(TOY_CNN);
     const ix = Array.from({ length: 9 }, (_, i) => i);
-    const off = await extractCodes(model, syntheticDataset(9), ix, {
-      ...QUIET,
+    const off = await extractQuiet(model, syntheticDataset(9), ix, {
       cacheDir: a,
       batchSize: 4,
     });
-    const on = await extractCodes(model, syntheticDataset(9), ix, {
-      ...QUIET,
+    const on = await extractQuiet(model, syntheticDataset(9), ix, {
       cacheDir: b,
       batchSize: 4,
       offThread: false,
@@ -397,20 +380,16 @@ Deno.test("extractCodes() runs CPU sessions in a worker thread with the same cod
     assert(off.runtime!.reason.endsWith("; worker thread"), off.runtime!.reason);
     assert(!on.runtime!.reason.includes("worker"), on.runtime!.reason);
     assertSameCodes(off, on);
-  } finally {
-    await removeDirs(a, b);
-  }
-});
+  }),
+);
 
 Deno.test(
   "extractCodes({ lazy: true }) leaves codes in the cache; read() verifies and recomputes",
-  _inCache(async (cacheDir) => {
-    const model = await loadModel(CNN);
+  withToyCnn(async (model, cacheDir) => {
     const ix = [3, 1, 4, 1, 5];
-    const eager = await extractCodes(model, syntheticDataset(6), ix, { ...QUIET, cacheDir });
+    const eager = await extractQuiet(model, syntheticDataset(6), ix, { cacheDir });
     const warnings: string[] = [];
-    const lazy = await extractCodes(model, syntheticDataset(6), ix, {
-      ...QUIET,
+    const lazy = await extractQuiet(model, syntheticDataset(6), ix, {
       cacheDir,
       lazy: true,
       onWarning: (m) => warnings.push(m),

@@ -8,22 +8,19 @@
  * @module
  */
 
-import { extractCodes, loadModel, syntheticDataset } from "./model_helpers.ts";
+import { extractQuiet, loadModel, syntheticDataset, TOY_CNN } from "./model_helpers.ts";
 import { parseShard } from "../mod.ts";
 
 const [cacheDir, n, batch, shard] = Deno.args;
-const model = await loadModel("tests/data/models/toy_cnn.onnx");
-const r = await extractCodes(
+const model = await loadModel(TOY_CNN);
+const r = await extractQuiet(
   model,
   syntheticDataset(Number(n)),
   Array.from({ length: Number(n) }, (_, i) => i),
   {
-    runtime: "node",
-    threads: 1,
     batchSize: Number(batch),
     chunkImages: Number(batch), // every batch is its own chunk: the most interleaving
     cacheDir,
-    progress: false,
     shard: shard === "all" ? undefined : parseShard(shard),
   },
 );

@@ -2,15 +2,16 @@ import {
   assertSameCodes,
   assertSameFiles,
   extractCodes,
+  extractQuiet,
   loadModel,
+  QUIET,
   syntheticDataset,
+  TOY_CNN,
+  withToyCnn,
 } from "./model_helpers.ts";
 import { inTempDir, removeDirs } from "./temp_dir.ts";
 import { encodeNpy, parseShard, RowStore, shardRange } from "../mod.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "./asserts.ts";
-
-const CNN = "tests/data/models/toy_cnn.onnx";
-const QUIET = { progress: false as const, runtime: "node" as const, threads: 1 };
 
 async function _tmp(): Promise<string> {
   return await Deno.makeTempDir({ prefix: "somscope_shard_" });
@@ -73,7 +74,7 @@ Deno.test("extractCodes(): two shards, then a full run, equal a one-process run 
   const sharded = await _tmp();
   const single = await _tmp();
   try {
-    const model = await loadModel(CNN);
+    const model = await loadModel(TOY_CNN);
     const n = 22, ix = Array.from({ length: n }, (_, i) => i);
     const opts = { ...QUIET, batchSize: 4, chunkImages: 4 };
     const s0 = await extractCodes(model, syntheticDataset(n), ix, {
@@ -130,16 +131,14 @@ Deno.test("extractCodes(): 3 shard processes and 2 full runs at once on one cach
     // Each process reports what it computed itself, never more than it was asked for.
     for (const r of runs) assert(r.computed <= r.n, JSON.stringify(r));
     assertEquals(runs.slice(0, 3).map((r) => [r.start, r.end]), [[0, 12], [12, 26], [26, 40]]);
-    const model = await loadModel(CNN);
+    const model = await loadModel(TOY_CNN);
     const ix = Array.from({ length: n }, (_, i) => i);
-    const again = await extractCodes(model, syntheticDataset(n), ix, {
-      ...QUIET,
+    const again = await extractQuiet(model, syntheticDataset(n), ix, {
       batchSize: batch,
       cacheDir: shared,
     });
     assertEquals(again.computed, 0);
-    const one = await extractCodes(model, syntheticDataset(n), ix, {
-      ...QUIET,
+    const one = await extractQuiet(model, syntheticDataset(n), ix, {
       batchSize: batch,
       cacheDir: single,
     });
@@ -153,18 +152,16 @@ Deno.test("extractCodes(): 3 shard processes and 2 full runs at once on one cach
 
 Deno.test(
   "extractCodes() recomputes a bit-flipped complete entry with a warning",
-  _inCache(async (cacheDir) => {
-    const model = await loadModel(CNN);
+  withToyCnn(async (model, cacheDir) => {
     const ix = [0, 1, 2, 3, 4];
-    const first = await extractCodes(model, syntheticDataset(5), ix, { ...QUIET, cacheDir });
+    const first = await extractQuiet(model, syntheticDataset(5), ix, { cacheDir });
     const files = [..._files(cacheDir).keys()].filter((k) => k.includes("/layer_"));
     const victim = `${cacheDir}/${files[0]}`;
     const bytes = Deno.readFileSync(victim);
     bytes[bytes.length - 3] ^= 0x10; // one bit of one code
     Deno.writeFileSync(victim, bytes);
     const warnings: string[] = [];
-    const r = await extractCodes(model, syntheticDataset(5), ix, {
-      ...QUIET,
+    const r = await extractQuiet(model, syntheticDataset(5), ix, {
       cacheDir,
       onWarning: (m) => warnings.push(m),
     });

@@ -1,5 +1,6 @@
 /**
- * Shared helpers for the model and extraction tests: re-exports and a synthetic data set.
+ * Shared helpers for the model and extraction tests: re-exports, a synthetic data set, and the
+ * extraction tests' quiet onnxruntime-node runs of the toy CNN.
  *
  * @module
  */
@@ -17,9 +18,49 @@ export {
 } from "../mod.ts";
 export type { DatasetLike } from "../mod.ts";
 export { DT, encodeModel } from "../lib/onnx/proto.ts";
-import type { DatasetLike, ExtractResult } from "../mod.ts";
-import { Rng } from "../mod.ts";
+import type { DatasetLike, ExtractOptions, ExtractResult, LoadedModel } from "../mod.ts";
+import { extractCodes, loadModel, Rng } from "../mod.ts";
 import { assert, assertEquals } from "./asserts.ts";
+import { inTempDir } from "./temp_dir.ts";
+
+/** The toy CNN of `tests/data/models` (auto layers CL1..CL3). */
+export const TOY_CNN = "tests/data/models/toy_cnn.onnx";
+
+/** The extraction tests' run: no progress bar, onnxruntime-node, one thread. */
+export const QUIET = { progress: false as const, runtime: "node" as const, threads: 1 };
+
+/**
+ * `extractCodes` with {@linkcode QUIET} under `options`.
+ *
+ * @param model The model.
+ * @param data The data set.
+ * @param ix Example indices.
+ * @param options Extraction options over `QUIET` (e.g. `cacheDir`).
+ * @returns The extraction's result.
+ */
+export function extractQuiet(
+  model: LoadedModel,
+  data: DatasetLike,
+  ix: ArrayLike<number>,
+  options: ExtractOptions = {},
+): Promise<ExtractResult> {
+  return extractCodes(model, data, ix, { ...QUIET, ...options });
+}
+
+/**
+ * Wraps `fn` into a test function given the loaded toy CNN and a fresh cache folder (removed
+ * afterwards, pass or fail).
+ *
+ * @param fn The test body.
+ * @returns The test function for `Deno.test`.
+ */
+export function withToyCnn(
+  fn: (model: LoadedModel, cacheDir: string) => Promise<void>,
+): () => Promise<void> {
+  return inTempDir(async (dir) => fn(await loadModel(TOY_CNN), dir), {
+    prefix: "somscope_toy_cnn_",
+  });
+}
 
 /**
  * A deterministic synthetic data set: example `i` has pixels from a seeded stream and label
