@@ -137,22 +137,26 @@ export function epochGraph(
   }
   if (!scaled) inits.push(tensor("shK1", [2], [K, 1]));
   if (U === 1) inits.push(tensor("sh0", [0], []));
+  // The state Scan carries from batch to batch: V (W = diag(a)·V), a and the squared norms.
+  const carried: [name: string, type: number, shape: number[]][] = [
+    ["V", DT.FLOAT, [K, d]],
+    ["a", DT.FLOAT, [1, K]],
+    ["nsq", DT.DOUBLE, [1, K]],
+  ];
   const body: GraphLike = {
     name: "som_batches",
     node: nodes,
     initializer: inits,
+    // Scan's body: the loop-carried state in and out (same types and shapes, same order), then
+    // one step's scan slices (its rows of idx, negInv and c; its dmin and bmu rows).
     input: [
-      valueInfo("Vi", DT.FLOAT, [K, d]),
-      valueInfo("ai", DT.FLOAT, [1, K]),
-      valueInfo("nsqi", DT.DOUBLE, [1, K]),
+      ...carried.map(([name, type, shape]) => valueInfo(`${name}i`, type, shape)),
       valueInfo("IX", DT.INT32, [UB]),
       valueInfo("NI", DT.FLOAT, [U]),
       valueInfo("CI", DT.FLOAT, [U]),
     ],
     output: [
-      valueInfo("Vo", DT.FLOAT, [K, d]),
-      valueInfo("ao", DT.FLOAT, [1, K]),
-      valueInfo("nsqo", DT.DOUBLE, [1, K]),
+      ...carried.map(([name, type, shape]) => valueInfo(`${name}o`, type, shape)),
       valueInfo("dmino", DT.FLOAT, [UB]),
       valueInfo("bmuo", DT.INT64, [UB]),
     ],
