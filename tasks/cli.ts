@@ -170,6 +170,17 @@ export function normalizeOption(v: unknown): Normalize {
   }
 }
 
+/** The `--normalize` option (read with {@linkcode normalizeOption}) of `codes`, `grad` and `attack`. */
+export const NORMALIZE_OPTION: CommandSpec["options"] = {
+  normalize: {
+    type: "string",
+    arg: "SPEC",
+    default: "none",
+    help: "input normalisation folded into the graph (pixels in [0,1]): none, imagenet or " +
+      "m1,m2,m3/s1,s2,s3",
+  },
+};
+
 /** The `--shard I/N` option of the commands that extract codes (`codes`, `reproduce`). */
 export const SHARD_OPTION = {
   shard: {
@@ -263,6 +274,11 @@ export function integerOption(name: string, v: unknown, min: number): number {
   }
   return x;
 }
+
+/** `--codes X.npy`, the codes file of `train` and `bmus` (read with {@linkcode readMatrix}). */
+export const CODES_OPTION: CommandSpec["options"] = {
+  codes: { type: "string", arg: "X.npy", help: "N×d float32 codes (required)" },
+};
 
 /**
  * Reads a 2-D float `.npy` as float32 (float64 is converted).

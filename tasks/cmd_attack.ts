@@ -11,6 +11,7 @@ import {
   CLASS_INDEX_OPTION,
   type CommandSpec,
   integerOption,
+  NORMALIZE_OPTION,
   normalizeOption,
   numberOption,
   UsageError,
@@ -111,12 +112,7 @@ export const command: CommandSpec = {
     steps: { type: "string", default: "50", arg: "K", help: "PGD iterations" },
     "step-size": { type: "string", default: "auto", arg: "A", help: "step size; auto = eps·2/100" },
     batch: { type: "string", default: "16", arg: "B", help: "images per graph run" },
-    normalize: {
-      type: "string",
-      default: "none",
-      arg: "SPEC",
-      help: "none, imagenet or m1,m2,m3/s1,s2,s3",
-    },
+    ...NORMALIZE_OPTION,
     runtime: {
       type: "string",
       default: "node",

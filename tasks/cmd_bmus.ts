@@ -6,7 +6,14 @@
  * @module
  */
 
-import { checkOutputPath, type CommandSpec, numberOption, readMatrix, UsageError } from "./cli.ts";
+import {
+  checkOutputPath,
+  CODES_OPTION,
+  type CommandSpec,
+  numberOption,
+  readMatrix,
+  UsageError,
+} from "./cli.ts";
 import { RunFolderError } from "../lib/output_folder.ts";
 import { GpuContext } from "../lib/gpu/context.ts";
 import { writeNpy } from "../lib/npy.ts";
@@ -19,7 +26,7 @@ export const command: CommandSpec = {
   usage: "--som DIR --codes X.npy --out bmus.npy [options]",
   options: {
     som: { type: "string", arg: "DIR", help: "folder of a trained map (som.json, weights.npy)" },
-    codes: { type: "string", arg: "X.npy", help: "N×d float32 codes" },
+    ...CODES_OPTION,
     out: { type: "string", arg: "FILE", help: "N×k int32 unit indices (.npy)" },
     k: { type: "string", arg: "K", default: "10", help: "BMUs per row (1..16)" },
     distances: { type: "string", arg: "FILE", help: "also write N×k float32 distances" },

@@ -5,7 +5,13 @@
  * @module
  */
 
-import { type CommandSpec, integerOption, normalizeOption, UsageError } from "./cli.ts";
+import {
+  type CommandSpec,
+  integerOption,
+  NORMALIZE_OPTION,
+  normalizeOption,
+  UsageError,
+} from "./cli.ts";
 import { deriveGradientGraph, derivePgdStepGraph } from "../lib/grad/derive.ts";
 import { writeFileAtomic } from "../lib/fs_atomic.ts";
 import { loadModel } from "../lib/model/load.ts";
@@ -18,12 +24,7 @@ export const command: CommandSpec = {
   options: {
     out: { type: "string", short: "o", arg: "FILE", help: "output ONNX file" },
     batch: { type: "string", default: "1", arg: "N", help: "batch size to specialise" },
-    normalize: {
-      type: "string",
-      default: "none",
-      arg: "SPEC",
-      help: "normalisation folded in (pixels in [0,1]): none, imagenet or m1,m2,m3/s1,s2,s3",
-    },
+    ...NORMALIZE_OPTION,
     target: { type: "string", default: "cpu", arg: "cpu|webgpu", help: "runtime the graph is for" },
     tap: { type: "string", multiple: true, arg: "TENSOR", help: "extra output (repeatable)" },
     pgd: {

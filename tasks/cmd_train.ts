@@ -15,6 +15,7 @@
  */
 
 import {
+  CODES_OPTION,
   type CommandSpec,
   integerOption,
   numberOption,
@@ -56,7 +57,7 @@ export const command: CommandSpec = {
   summary: "train a toroidal cosine SOM on a codes .npy file",
   usage: "--codes X.npy --out DIR [options]",
   options: {
-    codes: { type: "string", arg: "X.npy", help: "N×d float32 codes (required)" },
+    ...CODES_OPTION,
     out: { type: "string", arg: "DIR", help: "output folder (required)" },
     grid: { type: "string", arg: "MxN", default: "20x20", help: "grid rows × columns" },
     epochs: { type: "string", arg: "E", default: "5", help: "epochs" },
