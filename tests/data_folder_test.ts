@@ -1,6 +1,7 @@
 import {
   assert,
   assertClose,
+  assertEachOpenRejects,
   assertEquals,
   assertOpenRejects,
   assertRejects,
@@ -141,16 +142,14 @@ Deno.test("folder: an image over the pixel limit is a DataFormatError (decompres
 });
 
 Deno.test("folder: an empty class folder and a val-only class are DataFormatErrors", async () => {
-  await assertOpenRejects(
-    `folder:${LOADERS}bad_empty`,
-    { split: "train" },
-    "bad_empty/train/b has no images",
-  );
-  await assertOpenRejects(
-    `folder:${LOADERS}bad_valclass`,
-    { split: "val" },
-    `class "zebra" is in ${LOADERS}bad_valclass/val but not in`,
-  );
+  await assertEachOpenRejects([
+    [`folder:${LOADERS}bad_empty`, "train", "bad_empty/train/b has no images"],
+    [
+      `folder:${LOADERS}bad_valclass`,
+      "val",
+      `class "zebra" is in ${LOADERS}bad_valclass/val but not in`,
+    ],
+  ]);
 });
 
 Deno.test("folder: bad option values are RangeErrors", async () => {

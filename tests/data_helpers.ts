@@ -54,3 +54,15 @@ export async function assertOpenRejects(
 ): Promise<Error> {
   return await assertRejects(() => openDataset(spec, options), DataFormatError, part);
 }
+
+/**
+ * {@linkcode assertOpenRejects} for each bad data set: opening `spec` at `split` rejects with a
+ * DataFormatError containing `part`.
+ *
+ * @param cases `[spec, split, part]` for each data set.
+ */
+export async function assertEachOpenRejects(
+  cases: readonly (readonly [spec: string, split: OpenDatasetOptions["split"], part: string])[],
+): Promise<void> {
+  for (const [spec, split, part] of cases) await assertOpenRejects(spec, { split }, part);
+}

@@ -1,4 +1,10 @@
-import { assert, assertClose, assertEquals, assertOpenRejects, LOADERS } from "./data_helpers.ts";
+import {
+  assert,
+  assertClose,
+  assertEachOpenRejects,
+  assertEquals,
+  LOADERS,
+} from "./data_helpers.ts";
 import { openDataset, parseDataSpec } from "../mod.ts";
 
 /** make_svhn_mat.py's X[h, w, c, n] formula, scaled to [0,1]. */
@@ -71,20 +77,10 @@ Deno.test("svhn: a bare folder with the .mat files is detected as svhn", async (
 });
 
 Deno.test("svhn: bad labels, a truncated file and a missing split are DataFormatErrors", async () => {
-  await assertOpenRejects(
-    `svhn:${LOADERS}svhn_bad`,
-    { split: "train" },
-    "train_32x32.mat has label 11 at y(2) but expected 1..10",
-  );
-  await assertOpenRejects(`svhn:${LOADERS}svhn_bad`, { split: "val" }, "test_32x32.mat: truncated");
-  await assertOpenRejects(
-    `svhn:${LOADERS}cifar10`,
-    { split: "train" },
-    'no train_32x32.mat for split "train"',
-  );
-  await assertOpenRejects(
-    `svhn:${LOADERS}svhn_notmat`,
-    { split: "train" },
-    "not a MATLAB level-5 MAT-file",
-  );
+  await assertEachOpenRejects([
+    [`svhn:${LOADERS}svhn_bad`, "train", "train_32x32.mat has label 11 at y(2) but expected 1..10"],
+    [`svhn:${LOADERS}svhn_bad`, "val", "test_32x32.mat: truncated"],
+    [`svhn:${LOADERS}cifar10`, "train", 'no train_32x32.mat for split "train"'],
+    [`svhn:${LOADERS}svhn_notmat`, "train", "not a MATLAB level-5 MAT-file"],
+  ]);
 });
