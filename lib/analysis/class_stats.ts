@@ -26,7 +26,7 @@
 
 import { Rng } from "../rng.ts";
 import { cosineDist, unitRows } from "../geometry/cosine.ts";
-import { type GridShape, nearestUnit, torusDist, wrap } from "../geometry/torus.ts";
+import { type GridShape, torusDist, wrap } from "../geometry/torus.ts";
 
 /** One statistic of one layer (or map), with its bootstrap replicates and permutation null. */
 export interface ClassStatistic {
@@ -132,6 +132,9 @@ interface _Bmus {
   col: Int32Array;
   /** Unit index of each BMU. */
   unit: Int32Array;
+  /** Row and column of each unit of the grid. */
+  urow: Int32Array;
+  ucol: Int32Array;
   /** Per axis, the unfolded coordinate of `r` seen from `r0`: `unfR[r * m + r0]`. */
   unfR: Int32Array;
   unfC: Int32Array;
@@ -162,8 +165,23 @@ function _bmus(topk: ArrayLike<number>, k: number, grid: GridShape): _Bmus {
     row[i] = Math.floor(topk[i] / grid.n);
     col[i] = topk[i] % grid.n;
   }
-  const unit = Int32Array.from(topk);
-  return { grid, k, row, col, unit, unfR: _unfoldTable(grid.m), unfC: _unfoldTable(grid.n) };
+  const unit = Int32Array.from(topk), K = grid.m * grid.n;
+  const urow = new Int32Array(K), ucol = new Int32Array(K);
+  for (let u = 0; u < K; u++) {
+    urow[u] = Math.floor(u / grid.n);
+    ucol[u] = u % grid.n;
+  }
+  return {
+    grid,
+    k,
+    row,
+    col,
+    unit,
+    urow,
+    ucol,
+    unfR: _unfoldTable(grid.m),
+    unfC: _unfoldTable(grid.n),
+  };
 }
 
 /** Scratch space for centre estimation on a map with K units. */
@@ -190,7 +208,7 @@ function _centres(
   out: { mode: Int32Array; row: Float64Array; col: Float64Array; unit?: Int32Array },
   dMean?: Float64Array,
 ): void {
-  const { k, unit, unfR, unfC, grid } = b;
+  const { k, unit, unfR, unfC, urow, ucol, grid } = b;
   const { m, n } = grid;
   const { counts, touched } = sc;
   for (let q = 0; q < classes.length; q++) {
@@ -209,13 +227,13 @@ function _centres(
         }
       }
     }
-    const mr = Math.floor(mode / n), mc = mode % n;
+    const mr = urow[mode], mc = ucol[mode];
     // Integer sums of unfolded coordinates: exact, so the centre equals classCentres' bit for bit.
     let sr = 0, scol = 0;
     for (let t = 0; t < nt; t++) {
       const u = touched[t], w = counts[u];
-      sr += w * unfR[Math.floor(u / n) * m + mr];
-      scol += w * unfC[(u % n) * n + mc];
+      sr += w * unfR[urow[u] * m + mr];
+      scol += w * unfC[ucol[u] * n + mc];
     }
     const cnt = (to - from) * k;
     const r = wrap(sr / cnt, m), cc = wrap(scol / cnt, n);
@@ -223,7 +241,7 @@ function _centres(
       let sd = 0;
       for (let t = 0; t < nt; t++) {
         const u = touched[t];
-        sd += counts[u] * _dist(Math.floor(u / n), u % n, r, cc, m, n);
+        sd += counts[u] * _dist(urow[u], ucol[u], r, cc, m, n);
       }
       dMean[c] = sd / cnt;
     }
@@ -231,7 +249,7 @@ function _centres(
     out.mode[c] = mode;
     out.row[c] = r;
     out.col[c] = cc;
-    if (out.unit) out.unit[c] = nearestUnit(r, cc, grid);
+    if (out.unit) out.unit[c] = _nearestUnit(r, cc, grid);
   }
 }
 
@@ -244,6 +262,29 @@ function _dist(r: number, c: number, R: number, C: number, m: number, n: number)
   if (m - dr < dr) dr = m - dr;
   if (n - dc < dc) dc = n - dc;
   return Math.sqrt(dr * dr + dc * dc);
+}
+
+/**
+ * `nearestUnit` of lib/geometry/torus.ts without its arrays: the unit nearest to (r, c) among
+ * the four around it, in the same order and with the same tie rule (lowest unit index).
+ */
+function _nearestUnit(r: number, c: number, grid: GridShape): number {
+  const { m, n } = grid;
+  const r0 = wrap(Math.floor(r), m), r1 = wrap(Math.floor(r) + 1, m);
+  const c0 = wrap(Math.floor(c), n), c1 = wrap(Math.floor(c) + 1, n);
+  let best = -1, bestD = Infinity;
+  for (let a = 0; a < 2; a++) {
+    const ri = a === 0 ? r0 : r1;
+    for (let b = 0; b < 2; b++) {
+      const ci = b === 0 ? c0 : c1;
+      const u = ri * n + ci, d = torusDist(r, c, ri, ci, grid);
+      if (d < bestD || (d === bestD && u < best)) {
+        best = u;
+        bestD = d;
+      }
+    }
+  }
+  return best;
 }
 
 /** Mean over an example's k BMUs of the torus distance to a point. */
@@ -265,7 +306,7 @@ function _meanDClass(
   centres: { row: Float64Array; col: Float64Array },
   sc: _Scratch,
 ): number {
-  const { k, unit } = b, { m, n } = b.grid, { counts, touched } = sc;
+  const { k, unit, urow, ucol } = b, { m, n } = b.grid, { counts, touched } = sc;
   let s = 0, nc = 0;
   for (let c = 0; c < C; c++) {
     const from = g.off[c], to = g.off[c + 1];
@@ -281,7 +322,7 @@ function _meanDClass(
     const R = centres.row[c], Cc = centres.col[c];
     for (let t = 0; t < nt; t++) {
       const u = touched[t];
-      sd += counts[u] * _dist(Math.floor(u / n), u % n, R, Cc, m, n);
+      sd += counts[u] * _dist(urow[u], ucol[u], R, Cc, m, n);
       counts[u] = 0;
     }
     s += sd / ((to - from) * k);
@@ -295,28 +336,29 @@ function _meanDClass(
  * different labels.
  *
  * `exact` is the pairwise float64 definition (each distance clamped to [0, 2]), for reported
- * values. `fast` (replicates and permutations) uses
+ * values. Replicates and permutations use {@linkcode _fastMaps}:
  * `Σ_{a<b} cos(w_a, w_b) = (‖Σ ŵ‖² − Σ_groups ‖Σ_group ŵ‖²) / 2` over unit rows
  * `ŵ = w / max(‖w‖, 1e-8)` grouped by label: O(S·d) per call instead of S²/2 random lookups.
  */
 class _PairCd {
   readonly unit: Float32Array;
-  #acc: Float64Array;
-  #group: Float64Array;
-  #slot: Int32Array;
-  #sizes: Int32Array;
+  /** `Σ ŵ` and one group's sum (float64, d each). */
+  readonly acc: Float64Array;
+  readonly group: Float64Array;
+  #twin?: _Lane;
   constructor(
     readonly w: Float32Array,
     readonly K: number,
     readonly d: number,
-    S: number,
-    C: number,
   ) {
     this.unit = unitRows(w, K, d);
-    this.#acc = new Float64Array(d);
-    this.#group = new Float64Array(S * d);
-    this.#slot = new Int32Array(C).fill(-1);
-    this.#sizes = new Int32Array(S);
+    this.acc = new Float64Array(d);
+    this.group = new Float64Array(d);
+  }
+  /** The same rows with buffers of their own (to pair a map with itself). */
+  get twin(): _Lane {
+    const { d, unit } = this;
+    return this.#twin ??= { d, unit, acc: new Float64Array(d), group: new Float64Array(d) };
   }
   /** Pairwise, float64, clamped. */
   exact(units: Int32Array, labelOf: ArrayLike<number>, S: number): number {
@@ -331,35 +373,133 @@ class _PairCd {
     }
     return np ? s / np : NaN;
   }
-  /** Through sums of unit rows (see the class doc). */
-  fast(units: Int32Array, labelOf: ArrayLike<number>, S: number): number {
-    const { unit, d } = this, acc = this.#acc, group = this.#group;
-    const slot = this.#slot, sizes = this.#sizes;
-    acc.fill(0);
-    let groups = 0;
-    for (let a = 0; a < S; a++) {
-      let gi = slot[labelOf[a]];
-      if (gi < 0) {
-        gi = slot[labelOf[a]] = groups++;
-        group.fill(0, gi * d, gi * d + d);
-        sizes[gi] = 0;
-      }
-      sizes[gi]++;
-      const base = units[a] * d, gb = gi * d;
+}
+
+/** What {@linkcode _pairSums} reads and writes of one map. */
+interface _Lane {
+  d: number;
+  unit: Float32Array;
+  acc: Float64Array;
+  group: Float64Array;
+}
+
+/** The label groups of S entries: first member, size and the next member of each entry. */
+interface _LabelGroups {
+  /** Per label, its group during a call (−1 otherwise). */
+  slot: Int32Array;
+  first: Int32Array;
+  last: Int32Array;
+  size: Int32Array;
+  next: Int32Array;
+  count: number;
+}
+
+function _labelGroups(C: number, S: number): _LabelGroups {
+  return {
+    slot: new Int32Array(C).fill(-1),
+    first: new Int32Array(S),
+    last: new Int32Array(S),
+    size: new Int32Array(S),
+    next: new Int32Array(S),
+    count: 0,
+  };
+}
+
+/** Groups entries `0 … S−1` by label in order of first appearance (members ascending). */
+function _group(lg: _LabelGroups, labelOf: ArrayLike<number>, S: number): void {
+  let groups = 0;
+  for (let a = 0; a < S; a++) {
+    let gi = lg.slot[labelOf[a]];
+    lg.next[a] = -1;
+    if (gi < 0) {
+      gi = lg.slot[labelOf[a]] = groups++;
+      lg.first[gi] = a;
+      lg.size[gi] = 0;
+    } else lg.next[lg.last[gi]] = a;
+    lg.last[gi] = a;
+    lg.size[gi]++;
+  }
+  for (let a = 0; a < S; a++) lg.slot[labelOf[a]] = -1;
+  lg.count = groups;
+}
+
+/**
+ * The mean centre-pair cosine distance (see {@linkcode _PairCd}) on several maps of one layer at
+ * once, `out[s]` for map s with centre units `units[s]`: the same sums as one map at a time, in
+ * the same order, with two maps' accumulation chains interleaved. `Σ ŵ` sums over entries in
+ * order; `Σ_groups ‖Σ_group ŵ‖²` over groups in order of first appearance and then components,
+ * a group's sum over its members in order (a one-member group's sum is its row).
+ */
+function _fastMaps(
+  cds: readonly _PairCd[],
+  units: readonly Int32Array[],
+  labelOf: ArrayLike<number>,
+  S: number,
+  lg: _LabelGroups,
+  out: Float64Array,
+): void {
+  _group(lg, labelOf, S);
+  let same = 0;
+  for (let g = 0; g < lg.count; g++) same += (lg.size[g] * (lg.size[g] - 1)) / 2;
+  const np = (S * (S - 1)) / 2 - same;
+  for (let s = 0; s < cds.length; s += 2) {
+    const s1 = Math.min(s + 1, cds.length - 1), q = s1 === s ? cds[s].twin : cds[s1];
+    const [t0, w0, t1, w1] = _pairSums(cds[s], q, units[s], units[s1], S, lg);
+    out[s] = np > 0 ? 1 - (t0 - w0) / 2 / np : NaN;
+    out[s1] = np > 0 ? 1 - (t1 - w1) / 2 / np : NaN;
+  }
+}
+
+/** `‖Σ ŵ‖²` and `Σ_groups ‖Σ_group ŵ‖²` of two maps (possibly the same one) side by side. */
+function _pairSums(
+  p: _Lane,
+  q: _Lane,
+  uP: Int32Array,
+  uQ: Int32Array,
+  S: number,
+  lg: _LabelGroups,
+): [number, number, number, number] {
+  const d = p.d, P = p.unit, Q = q.unit, aP = p.acc, aQ = q.acc, gP = p.group, gQ = q.group;
+  aP.fill(0);
+  aQ.fill(0);
+  for (let a = 0; a < S; a++) {
+    const bp = uP[a] * d, bq = uQ[a] * d;
+    for (let t = 0; t < d; t++) {
+      aP[t] += P[bp + t];
+      aQ[t] += Q[bq + t];
+    }
+  }
+  let totP = 0, totQ = 0, wP = 0, wQ = 0;
+  for (let t = 0; t < d; t++) {
+    totP += aP[t] * aP[t];
+    totQ += aQ[t] * aQ[t];
+  }
+  for (let g = 0; g < lg.count; g++) {
+    const a0 = lg.first[g];
+    if (lg.size[g] === 1) {
+      const bp = uP[a0] * d, bq = uQ[a0] * d;
       for (let t = 0; t < d; t++) {
-        const x = unit[base + t];
-        acc[t] += x;
-        group[gb + t] += x;
+        const x = P[bp + t], y = Q[bq + t];
+        wP += x * x;
+        wQ += y * y;
+      }
+      continue;
+    }
+    gP.fill(0);
+    gQ.fill(0);
+    for (let a = a0; a >= 0; a = lg.next[a]) {
+      const bp = uP[a] * d, bq = uQ[a] * d;
+      for (let t = 0; t < d; t++) {
+        gP[t] += P[bp + t];
+        gQ[t] += Q[bq + t];
       }
     }
-    let tot = 0, within = 0, same = 0;
-    for (let t = 0; t < d; t++) tot += acc[t] * acc[t];
-    for (let g = 0; g < groups * d; g++) within += group[g] * group[g];
-    for (let g = 0; g < groups; g++) same += (sizes[g] * (sizes[g] - 1)) / 2;
-    for (let a = 0; a < S; a++) slot[labelOf[a]] = -1;
-    const np = (S * (S - 1)) / 2 - same;
-    return np > 0 ? 1 - (tot - within) / 2 / np : NaN;
+    for (let t = 0; t < d; t++) {
+      wP += gP[t] * gP[t];
+      wQ += gQ[t] * gQ[t];
+    }
   }
+  return [totP, wP, totQ, wQ];
 }
 
 /** Scratch space for a histogram intersection on a map with K units. */
@@ -477,7 +617,6 @@ function _prepareCentreMap(
   k: number,
   gTr: _Groups,
   C: number,
-  S: number,
 ): _CentreMap {
   const bmus = _bmus(topk, k, grid), K = grid.m * grid.n;
   const scratch = _scratch(K, topk.length);
@@ -501,7 +640,7 @@ function _prepareCentreMap(
   return {
     key: _sizeKey(grid),
     bmus,
-    cd: new _PairCd(weights, K, dim, S, C),
+    cd: new _PairCd(weights, K, dim),
     exR,
     exC,
     scratch,
@@ -514,7 +653,6 @@ function _prepareLayer(
   gVa: _Groups,
   gVs: _Groups,
   C: number,
-  S: number,
 ): _Layer {
   const tr = _bmus(L.train.topk, L.k, L.grid), va = _bmus(L.val.topk, L.k, L.grid);
   const K = L.grid.m * L.grid.n;
@@ -543,7 +681,7 @@ function _prepareLayer(
     { grid: L.grid, weights: L.weights, train: L.train },
     ...(L.sizes ?? []).filter((s) => _sizeKey(s.grid) !== _sizeKey(L.grid)),
   ].sort((a, b) => a.grid.m * a.grid.n - b.grid.m * b.grid.n)
-    .map((s) => _prepareCentreMap(s.grid, s.weights, L.dim, s.train.topk, L.k, gTr, C, S));
+    .map((s) => _prepareCentreMap(s.grid, s.weights, L.dim, s.train.topk, L.k, gTr, C));
   const dTr = dist(tr, gTr), dVa = dist(va, gVa);
   return {
     tr,
@@ -674,19 +812,18 @@ function _shrunk(lv: _ClassLevel, drawn: Int32Array, star: Float64Array, J: numb
   return n ? s / n : NaN;
 }
 
-/** Mean class-centre cosine distance of groups `classes` (their centres re-estimated). */
-function _centreMean(
+/** Centre units of groups `classes` on one map (their centres re-estimated) into `units`. */
+function _centreUnits(
   mp: _CentreMap,
   g: _Groups,
   classes: Int32Array,
   S: number,
   units: Int32Array,
   tmp: { mode: Int32Array; row: Float64Array; col: Float64Array; unit: Int32Array },
-  exact = false,
-): number {
+): Int32Array {
   _centres(mp.bmus, g, classes.subarray(0, S), mp.scratch, tmp);
   for (let a = 0; a < S; a++) units[a] = tmp.unit[classes[a]];
-  return exact ? mp.cd.exact(units, classes, S) : mp.cd.fast(units, classes, S);
+  return units;
 }
 
 function _classIndex(labels: number[], values: ArrayLike<number>, what: string): Int32Array {
@@ -759,9 +896,9 @@ export function classStatistics(
     off: Int32Array.from({ length: C + 1 }, (_, c) => gVs.off[2 * c]),
     mem: gVs.mem,
   };
-  const subset = _classIndex(labels, options.centreClasses ?? labels, "centre");
+  const subset = _classIndex(labels, options.centreClasses ?? labels, "centre"), S = subset.length;
   const D: _Design = { gTr, gVa, gVs, C, subset, flags: !!correct };
-  const prep = layers.map((L) => _prepareLayer(L, gTr, gVa, gVs, C, subset.length));
+  const prep = layers.map((L) => _prepareLayer(L, gTr, gVa, gVs, C));
   // The class-centre subset has its own stream, so that its size changes nothing else.
   const boot = _bootstrap(
     prep,
@@ -771,7 +908,7 @@ export function classStatistics(
     _stream(options, "class-bootstrap/centres"),
   );
   const nul = _nulls(prep, D, P, _stream(options, "label-permutation"));
-  const units = new Int32Array(subset.length), tmp = _tmpCentres(C);
+  const units = new Int32Array(S), tmp = _tmpCentres(C);
   return prep.map((p, l) => {
     const b = boot[l], n = nul[l];
     const out: LayerClassStats = {
@@ -782,7 +919,7 @@ export function classStatistics(
       centreCd: Object.fromEntries(p.maps.map((mp, s) => [
         mp.key,
         _summarise(
-          _centreMean(mp, gTr, subset, subset.length, units, tmp, true),
+          mp.cd.exact(_centreUnits(mp, gTr, subset, subset.length, units, tmp), subset, S),
           b.cd[s],
           n.cd[s],
           true,
@@ -924,7 +1061,9 @@ function _bootstrap(prep: _Layer[], D: _Design, B: number, r: Rng, rc: Rng): _Se
   const { gTr, C, subset } = D, S = subset.length;
   const out = _series(prep, B), w = _draws(D);
   const subBuf = new Int32Array(S * _maxGroup(gTr, C)), subOff = new Int32Array(S + 1);
-  const lab = new Int32Array(S), units = new Int32Array(S), ov = new Float64Array(C);
+  const lab = new Int32Array(S), ov = new Float64Array(C), lg = _labelGroups(C, S);
+  const units = prep.map((p) => p.maps.map(() => new Int32Array(S)));
+  const res = new Float64Array(Math.max(...prep.map((p) => p.maps.length)));
   for (let b = 0; b < B; b++) {
     _drawClasses(r, D, w);
     for (let l = 0; l < prep.length; l++) {
@@ -953,8 +1092,9 @@ function _bootstrap(prep: _Layer[], D: _Design, B: number, r: Rng, rc: Rng): _Se
     }
     subOff[S] = as;
     for (let l = 0; l < prep.length; l++) {
-      prep[l].maps.forEach((mp, s) => {
-        const k = mp.bmus.k, g = mp.bmus.grid;
+      const maps = prep[l].maps;
+      maps.forEach((mp, s) => {
+        const k = mp.bmus.k, g = mp.bmus.grid, u = units[l][s];
         for (let j = 0; j < S; j++) {
           let sr = 0, sc = 0;
           for (let t = subOff[j]; t < subOff[j + 1]; t++) {
@@ -962,10 +1102,11 @@ function _bootstrap(prep: _Layer[], D: _Design, B: number, r: Rng, rc: Rng): _Se
             sc += mp.exC[subBuf[t]];
           }
           const cnt = (subOff[j + 1] - subOff[j]) * k;
-          units[j] = nearestUnit(wrap(sr / cnt, g.m), wrap(sc / cnt, g.n), g);
+          u[j] = _nearestUnit(wrap(sr / cnt, g.m), wrap(sc / cnt, g.n), g);
         }
-        out[l].cd[s][b] = mp.cd.fast(units, lab, S);
       });
+      _fastMaps(maps.map((mp) => mp.cd), units[l], lab, S, lg, res);
+      for (let s = 0; s < maps.length; s++) out[l].cd[s][b] = res[s];
     }
   }
   return out;
@@ -978,7 +1119,11 @@ function _nulls(prep: _Layer[], D: _Design, P: number, r: Rng): _Series[] {
   const pTr: _Groups = { off: gTr.off, mem: gTr.mem.slice() };
   const pVa: _Groups = { off: gVa.off, mem: gVa.mem.slice() };
   const cMem = gVs.mem.slice();
-  const tmp = _tmpCentres(C), units = new Int32Array(S), dMean = new Float64Array(C);
+  const tmp = _tmpCentres(C), dMean = new Float64Array(C), lg = _labelGroups(C, S);
+  const units = prep.map((p) => p.maps.map(() => new Int32Array(S)));
+  const res = new Float64Array(Math.max(...prep.map((p) => p.maps.length)));
+  // The centres of every class need no centre unit (only the subset's, in _centreMean).
+  const noUnit = { mode: tmp.mode, row: tmp.row, col: tmp.col };
   const allClasses = Int32Array.from({ length: C }, (_, c) => c);
   const ps = prep.map((p) => {
     const K = p.tr.grid.m * p.tr.grid.n;
@@ -995,7 +1140,7 @@ function _nulls(prep: _Layer[], D: _Design, P: number, r: Rng): _Series[] {
     }
     for (let l = 0; l < prep.length; l++) {
       const p = prep[l], o = out[l];
-      _centres(p.tr, pTr, allClasses, p.scratch, tmp, dMean);
+      _centres(p.tr, pTr, allClasses, p.scratch, noUnit, dMean);
       o.dTr[q] = _nanMean(dMean);
       o.dVa[q] = _meanDClass(p.va, pVa, C, tmp, p.scratch);
       let s = 0, n = 0;
@@ -1008,9 +1153,9 @@ function _nulls(prep: _Layer[], D: _Design, P: number, r: Rng): _Series[] {
       }
       o.ov[q] = n ? s / n : NaN;
       if (D.flags) o.corr[q] = _correctnessMean(p.dVa, gVs.off, cMem, C);
-      p.maps.forEach((mp, s2) => {
-        o.cd[s2][q] = _centreMean(mp, pTr, subset, S, units, tmp);
-      });
+      p.maps.forEach((mp, s2) => _centreUnits(mp, pTr, subset, S, units[l][s2], tmp));
+      _fastMaps(p.maps.map((mp) => mp.cd), units[l], subset, S, lg, res);
+      for (let s2 = 0; s2 < p.maps.length; s2++) o.cd[s2][q] = res[s2];
     }
   }
   return out;
