@@ -342,23 +342,12 @@ function _meanDClass(
  */
 class _PairCd {
   readonly unit: Float32Array;
-  /** `Σ ŵ` and one group's sum (float64, d each). */
-  readonly acc: Float64Array;
-  readonly group: Float64Array;
-  #twin?: _Lane;
   constructor(
     readonly w: Float32Array,
     readonly K: number,
     readonly d: number,
   ) {
     this.unit = unitRows(w, K, d);
-    this.acc = new Float64Array(d);
-    this.group = new Float64Array(d);
-  }
-  /** The same rows with buffers of their own (to pair a map with itself). */
-  get twin(): _Lane {
-    const { d, unit } = this;
-    return this.#twin ??= { d, unit, acc: new Float64Array(d), group: new Float64Array(d) };
   }
   /** Pairwise, float64, clamped. */
   exact(units: Int32Array, labelOf: ArrayLike<number>, S: number): number {
@@ -375,15 +364,7 @@ class _PairCd {
   }
 }
 
-/** What {@linkcode _pairSums} reads and writes of one map. */
-interface _Lane {
-  d: number;
-  unit: Float32Array;
-  acc: Float64Array;
-  group: Float64Array;
-}
-
-/** The label groups of S entries: first member, size and the next member of each entry. */
+/** The label groups of S entries (first member, size, next member) and per-lane buffers. */
 interface _LabelGroups {
   /** Per label, its group during a call (−1 otherwise). */
   slot: Int32Array;
@@ -392,9 +373,12 @@ interface _LabelGroups {
   size: Int32Array;
   next: Int32Array;
   count: number;
+  /** Per lane of {@linkcode _fastMaps}: row offsets of the entries' units, and a group's sum. */
+  bases: Int32Array[];
+  sums: Float64Array[];
 }
 
-function _labelGroups(C: number, S: number): _LabelGroups {
+function _labelGroups(C: number, S: number, maxDim: number): _LabelGroups {
   return {
     slot: new Int32Array(C).fill(-1),
     first: new Int32Array(S),
@@ -402,6 +386,8 @@ function _labelGroups(C: number, S: number): _LabelGroups {
     size: new Int32Array(S),
     next: new Int32Array(S),
     count: 0,
+    bases: [0, 1, 2, 3].map(() => new Int32Array(S)),
+    sums: [0, 1, 2, 3].map(() => new Float64Array(maxDim)),
   };
 }
 
@@ -424,11 +410,14 @@ function _group(lg: _LabelGroups, labelOf: ArrayLike<number>, S: number): void {
 }
 
 /**
- * The mean centre-pair cosine distance (see {@linkcode _PairCd}) on several maps of one layer at
- * once, `out[s]` for map s with centre units `units[s]`: the same sums as one map at a time, in
- * the same order, with two maps' accumulation chains interleaved. `Σ ŵ` sums over entries in
- * order; `Σ_groups ‖Σ_group ŵ‖²` over groups in order of first appearance and then components,
- * a group's sum over its members in order (a one-member group's sum is its row).
+ * The mean centre-pair cosine distance (see {@linkcode _PairCd}) on the maps of one layer,
+ * `out[s]` for map s with centre units `units[s]`: exactly the sums of the definition, in its
+ * order. `‖Σ ŵ‖²`: each component summed over the entries in order, the squares over the
+ * components in order; `Σ_groups ‖Σ_group ŵ‖²`: one running sum over the groups in order of
+ * first appearance and, within a group, its components in order (a group's component summed
+ * over its members in order; a one-member group's is its row). Only the loop nesting differs
+ * (components in blocks of four over the entries; up to four maps' running sums side by side,
+ * since each is a chain of dependent additions).
  */
 function _fastMaps(
   cds: readonly _PairCd[],
@@ -441,65 +430,113 @@ function _fastMaps(
   _group(lg, labelOf, S);
   let same = 0;
   for (let g = 0; g < lg.count; g++) same += (lg.size[g] * (lg.size[g] - 1)) / 2;
-  const np = (S * (S - 1)) / 2 - same;
-  for (let s = 0; s < cds.length; s += 2) {
-    const s1 = Math.min(s + 1, cds.length - 1), q = s1 === s ? cds[s].twin : cds[s1];
-    const [t0, w0, t1, w1] = _pairSums(cds[s], q, units[s], units[s1], S, lg);
-    out[s] = np > 0 ? 1 - (t0 - w0) / 2 / np : NaN;
-    out[s1] = np > 0 ? 1 - (t1 - w1) / 2 / np : NaN;
+  const np = (S * (S - 1)) / 2 - same, d = cds[0].d;
+  for (let s = 0; s < cds.length; s += 4) {
+    // Lanes past the last map repeat it (their results are dropped).
+    const lanes = [0, 1, 2, 3].map((i) => Math.min(s + i, cds.length - 1));
+    const U = lanes.map((m) => cds[m].unit);
+    lanes.forEach((m, i) => {
+      for (let a = 0; a < S; a++) lg.bases[i][a] = units[m][a] * d;
+    });
+    const w = _withinSums(U, lg, d);
+    for (let i = 0; i < 4 && s + i < cds.length; i++) {
+      const tot = _sumSquaredNorm(U[i], lg.bases[i], S, d);
+      out[s + i] = np > 0 ? 1 - (tot - w[i]) / 2 / np : NaN;
+    }
   }
 }
 
-/** `‖Σ ŵ‖²` and `Σ_groups ‖Σ_group ŵ‖²` of two maps (possibly the same one) side by side. */
-function _pairSums(
-  p: _Lane,
-  q: _Lane,
-  uP: Int32Array,
-  uQ: Int32Array,
-  S: number,
-  lg: _LabelGroups,
-): [number, number, number, number] {
-  const d = p.d, P = p.unit, Q = q.unit, aP = p.acc, aQ = q.acc, gP = p.group, gQ = q.group;
-  aP.fill(0);
-  aQ.fill(0);
-  for (let a = 0; a < S; a++) {
-    const bp = uP[a] * d, bq = uQ[a] * d;
-    for (let t = 0; t < d; t++) {
-      aP[t] += P[bp + t];
-      aQ[t] += Q[bq + t];
+/** `Σ_t (Σ_a U[bases[a] + t])²`, each component summed over `a` in order, squares over `t`. */
+function _sumSquaredNorm(U: Float32Array, bases: Int32Array, S: number, d: number): number {
+  let tot = 0, t = 0;
+  for (; t + 4 <= d; t += 4) {
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let a = 0; a < S; a++) {
+      const b = bases[a] + t;
+      s0 += U[b];
+      s1 += U[b + 1];
+      s2 += U[b + 2];
+      s3 += U[b + 3];
     }
+    tot += s0 * s0;
+    tot += s1 * s1;
+    tot += s2 * s2;
+    tot += s3 * s3;
   }
-  let totP = 0, totQ = 0, wP = 0, wQ = 0;
-  for (let t = 0; t < d; t++) {
-    totP += aP[t] * aP[t];
-    totQ += aQ[t] * aQ[t];
+  for (; t < d; t++) {
+    let s0 = 0;
+    for (let a = 0; a < S; a++) s0 += U[bases[a] + t];
+    tot += s0 * s0;
   }
+  return tot;
+}
+
+/** `Σ_groups ‖Σ_group ŵ‖²` of four lanes (see {@linkcode _fastMaps}), chains side by side. */
+function _withinSums(
+  U: Float32Array[],
+  lg: _LabelGroups,
+  d: number,
+): [number, number, number, number] {
+  const [U0, U1, U2, U3] = U, [B0, B1, B2, B3] = lg.bases, [G0, G1, G2, G3] = lg.sums;
+  let w0 = 0, w1 = 0, w2 = 0, w3 = 0;
   for (let g = 0; g < lg.count; g++) {
     const a0 = lg.first[g];
     if (lg.size[g] === 1) {
-      const bp = uP[a0] * d, bq = uQ[a0] * d;
+      const b0 = B0[a0], b1 = B1[a0], b2 = B2[a0], b3 = B3[a0];
       for (let t = 0; t < d; t++) {
-        const x = P[bp + t], y = Q[bq + t];
-        wP += x * x;
-        wQ += y * y;
+        const x0 = U0[b0 + t], x1 = U1[b1 + t], x2 = U2[b2 + t], x3 = U3[b3 + t];
+        w0 += x0 * x0;
+        w1 += x1 * x1;
+        w2 += x2 * x2;
+        w3 += x3 * x3;
       }
       continue;
     }
-    gP.fill(0);
-    gQ.fill(0);
-    for (let a = a0; a >= 0; a = lg.next[a]) {
-      const bp = uP[a] * d, bq = uQ[a] * d;
-      for (let t = 0; t < d; t++) {
-        gP[t] += P[bp + t];
-        gQ[t] += Q[bq + t];
-      }
-    }
+    _memberSums(U0, B0, lg, a0, d, G0);
+    _memberSums(U1, B1, lg, a0, d, G1);
+    _memberSums(U2, B2, lg, a0, d, G2);
+    _memberSums(U3, B3, lg, a0, d, G3);
     for (let t = 0; t < d; t++) {
-      wP += gP[t] * gP[t];
-      wQ += gQ[t] * gQ[t];
+      const x0 = G0[t], x1 = G1[t], x2 = G2[t], x3 = G3[t];
+      w0 += x0 * x0;
+      w1 += x1 * x1;
+      w2 += x2 * x2;
+      w3 += x3 * x3;
     }
   }
-  return [totP, wP, totQ, wQ];
+  return [w0, w1, w2, w3];
+}
+
+/** Each component of a group's sum over its members (from `a0`, linked by `next`), in order. */
+function _memberSums(
+  U: Float32Array,
+  B: Int32Array,
+  lg: _LabelGroups,
+  a0: number,
+  d: number,
+  out: Float64Array,
+): void {
+  const next = lg.next;
+  let t = 0;
+  for (; t + 4 <= d; t += 4) {
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let a = a0; a >= 0; a = next[a]) {
+      const b = B[a] + t;
+      s0 += U[b];
+      s1 += U[b + 1];
+      s2 += U[b + 2];
+      s3 += U[b + 3];
+    }
+    out[t] = s0;
+    out[t + 1] = s1;
+    out[t + 2] = s2;
+    out[t + 3] = s3;
+  }
+  for (; t < d; t++) {
+    let s0 = 0;
+    for (let a = a0; a >= 0; a = next[a]) s0 += U[B[a] + t];
+    out[t] = s0;
+  }
 }
 
 /** Scratch space for a histogram intersection on a map with K units. */
@@ -1061,7 +1098,8 @@ function _bootstrap(prep: _Layer[], D: _Design, B: number, r: Rng, rc: Rng): _Se
   const { gTr, C, subset } = D, S = subset.length;
   const out = _series(prep, B), w = _draws(D);
   const subBuf = new Int32Array(S * _maxGroup(gTr, C)), subOff = new Int32Array(S + 1);
-  const lab = new Int32Array(S), ov = new Float64Array(C), lg = _labelGroups(C, S);
+  const lab = new Int32Array(S), ov = new Float64Array(C);
+  const lg = _labelGroups(C, S, Math.max(...prep.map((p) => p.maps[0].cd.d)));
   const units = prep.map((p) => p.maps.map(() => new Int32Array(S)));
   const res = new Float64Array(Math.max(...prep.map((p) => p.maps.length)));
   for (let b = 0; b < B; b++) {
@@ -1119,7 +1157,8 @@ function _nulls(prep: _Layer[], D: _Design, P: number, r: Rng): _Series[] {
   const pTr: _Groups = { off: gTr.off, mem: gTr.mem.slice() };
   const pVa: _Groups = { off: gVa.off, mem: gVa.mem.slice() };
   const cMem = gVs.mem.slice();
-  const tmp = _tmpCentres(C), dMean = new Float64Array(C), lg = _labelGroups(C, S);
+  const tmp = _tmpCentres(C), dMean = new Float64Array(C);
+  const lg = _labelGroups(C, S, Math.max(...prep.map((p) => p.maps[0].cd.d)));
   const units = prep.map((p) => p.maps.map(() => new Int32Array(S)));
   const res = new Float64Array(Math.max(...prep.map((p) => p.maps.length)));
   // The centres of every class need no centre unit (only the subset's, in _centreMean).
