@@ -296,42 +296,6 @@ function _exampleDist(b: _Bmus, i: number, r: number, c: number): number {
 }
 
 /**
- * Mean over classes (with members) of D_class of the groups measured against the given centres,
- * through each class's unit histogram.
- */
-function _meanDClass(
-  b: _Bmus,
-  g: _Groups,
-  C: number,
-  centres: { row: Float64Array; col: Float64Array },
-  sc: _Scratch,
-): number {
-  const { k, unit, urow, ucol } = b, { m, n } = b.grid, { counts, touched } = sc;
-  let s = 0, nc = 0;
-  for (let c = 0; c < C; c++) {
-    const from = g.off[c], to = g.off[c + 1];
-    if (to === from) continue;
-    let nt = 0;
-    for (let t = from; t < to; t++) {
-      const base = g.mem[t] * k;
-      for (let j = 0; j < k; j++) {
-        if (counts[unit[base + j]]++ === 0) touched[nt++] = unit[base + j];
-      }
-    }
-    let sd = 0;
-    const R = centres.row[c], Cc = centres.col[c];
-    for (let t = 0; t < nt; t++) {
-      const u = touched[t];
-      sd += counts[u] * _dist(urow[u], ucol[u], R, Cc, m, n);
-      counts[u] = 0;
-    }
-    s += sd / ((to - from) * k);
-    nc++;
-  }
-  return nc ? s / nc : NaN;
-}
-
-/**
  * Mean cosine distance between the weights of class-centre units, over pairs of entries with
  * different labels.
  *
@@ -1150,6 +1114,81 @@ function _bootstrap(prep: _Layer[], D: _Design, B: number, r: Rng, rc: Rng): _Se
   return out;
 }
 
+/** Per group, its BMU histogram: units in order of first appearance and their counts. */
+interface _Histograms {
+  off: Int32Array;
+  unit: Int32Array;
+  count: Int32Array;
+  /** BMUs of each group. */
+  n: Int32Array;
+}
+
+function _histograms(b: _Bmus, g: _Groups, C: number, sc: _Scratch): _Histograms {
+  const { counts, touched } = sc;
+  const off = new Int32Array(C + 1), n = new Int32Array(C), units: number[] = [], cs: number[] = [];
+  for (let c = 0; c < C; c++) {
+    const nt = _tally(b.unit, g, c, b.k, counts, counts, touched, 0);
+    for (let t = 0; t < nt; t++) {
+      units.push(touched[t]);
+      cs.push(counts[touched[t]]);
+      counts[touched[t]] = 0;
+    }
+    off[c + 1] = units.length;
+    n[c] = (g.off[c + 1] - g.off[c]) * b.k;
+  }
+  return { off, unit: Int32Array.from(units), count: Int32Array.from(cs), n };
+}
+
+/**
+ * The SOM-val statistics of one permutation from one tally of each class's permuted SOM-val
+ * BMUs: the mean D_class over classes to the (permuted) SOM-tr centres and the mean overlap
+ * with the class's SOM-tr histogram (`_overlap`: its sum runs over the SOM-tr units in order of
+ * first appearance; the units only one side has add zeros).
+ */
+function _valNull(
+  va: _Bmus,
+  g: _Groups,
+  C: number,
+  centres: { row: Float64Array; col: Float64Array },
+  tr: _Histograms,
+  sc: _Scratch,
+  o: _Series,
+  q: number,
+): void {
+  const { k, unit, urow, ucol } = va, { m, n } = va.grid, { counts, touched } = sc;
+  let s = 0, nc = 0, so = 0, no = 0;
+  for (let c = 0; c < C; c++) {
+    const from = g.off[c], to = g.off[c + 1], nVa = (to - from) * k, nTr = tr.n[c];
+    let nt = 0;
+    for (let t = from; t < to; t++) {
+      const base = g.mem[t] * k;
+      for (let j = 0; j < k; j++) {
+        if (counts[unit[base + j]]++ === 0) touched[nt++] = unit[base + j];
+      }
+    }
+    if (nVa === 0) continue;
+    let sd = 0;
+    const R = centres.row[c], Cc = centres.col[c];
+    for (let t = 0; t < nt; t++) {
+      const u = touched[t];
+      sd += counts[u] * _dist(urow[u], ucol[u], R, Cc, m, n);
+    }
+    s += sd / nVa;
+    nc++;
+    if (nTr !== 0) {
+      let inter = 0;
+      for (let e = tr.off[c]; e < tr.off[c + 1]; e++) {
+        inter += Math.min(tr.count[e] / nTr, counts[tr.unit[e]] / nVa);
+      }
+      so += inter;
+      no++;
+    }
+    for (let t = 0; t < nt; t++) counts[touched[t]] = 0;
+  }
+  o.dVa[q] = nc ? s / nc : NaN;
+  o.ov[q] = no ? so / no : NaN;
+}
+
 /** Label-permutation nulls of every statistic, shared by all layers and sizes. */
 function _nulls(prep: _Layer[], D: _Design, P: number, r: Rng): _Series[] {
   const { gTr, gVa, gVs, C, subset } = D, S = subset.length;
@@ -1164,10 +1203,7 @@ function _nulls(prep: _Layer[], D: _Design, P: number, r: Rng): _Series[] {
   // The centres of every class need no centre unit (only the subset's, in _centreMean).
   const noUnit = { mode: tmp.mode, row: tmp.row, col: tmp.col };
   const allClasses = Int32Array.from({ length: C }, (_, c) => c);
-  const ps = prep.map((p) => {
-    const K = p.tr.grid.m * p.tr.grid.n;
-    return { a: new Int32Array(K), b: new Int32Array(K), touched: new Int32Array(K + 1) };
-  });
+  const hist = prep.map((p) => _histograms(p.tr, gTr, C, p.scratch));
   for (let q = 0; q < P; q++) {
     r.shuffle(pTr.mem);
     r.shuffle(pVa.mem);
@@ -1181,16 +1217,7 @@ function _nulls(prep: _Layer[], D: _Design, P: number, r: Rng): _Series[] {
       const p = prep[l], o = out[l];
       _centres(p.tr, pTr, allClasses, p.scratch, noUnit, dMean);
       o.dTr[q] = _nanMean(dMean);
-      o.dVa[q] = _meanDClass(p.va, pVa, C, tmp, p.scratch);
-      let s = 0, n = 0;
-      for (let c = 0; c < C; c++) {
-        const v = _overlap(p.tr, gTr, p.va, pVa, c, c, ps[l]);
-        if (v === v) {
-          s += v;
-          n++;
-        }
-      }
-      o.ov[q] = n ? s / n : NaN;
+      _valNull(p.va, pVa, C, tmp, hist[l], p.scratch, o, q);
       if (D.flags) o.corr[q] = _correctnessMean(p.dVa, gVs.off, cMem, C);
       p.maps.forEach((mp, s2) => _centreUnits(mp, pTr, subset, S, units[l][s2], tmp));
       _fastMaps(p.maps.map((mp) => mp.cd), units[l], subset, S, lg, res);
