@@ -128,7 +128,7 @@ function _unitWeights(w: ArrayLike<number>, K: number, d: number): Float32Array 
 
 /**
  * The `K×K` matrix `1 − A_i·B_j` (float32). Each dot product is summed in float64 over
- * `t = 0 … d−1` in order, so the values do not depend on the blocking (2 rows × 4 columns at a
+ * `t = 0 … d−1` in order, so the values do not depend on the blocking (4 rows × 4 columns at a
  * time, which reads each row once per block instead of once per entry).
  */
 function _crossDistances(
@@ -137,39 +137,34 @@ function _crossDistances(
   K: number,
   d: number,
 ): Float32Array {
-  const C = new Float32Array(K * K);
-  const i2 = K - (K % 2), j4 = K - (K % 4);
-  for (let i = 0; i < i2; i += 2) {
-    const a0 = i * d, a1 = a0 + d;
-    for (let j = 0; j < j4; j += 4) {
+  const C = new Float32Array(K * K), K4 = K - (K % 4);
+  for (let i = 0; i < K4; i += 4) {
+    const a0 = i * d, a1 = a0 + d, a2 = a1 + d, a3 = a2 + d;
+    for (let j = 0; j < K4; j += 4) {
       const b0 = j * d, b1 = b0 + d, b2 = b1 + d, b3 = b2 + d;
       let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
       for (let t = 0; t < d; t++) {
-        const x0 = A[a0 + t], x1 = A[a1 + t];
+        const x0 = A[a0 + t], x1 = A[a1 + t], x2 = A[a2 + t], x3 = A[a3 + t];
         const y0 = B[b0 + t], y1 = B[b1 + t], y2 = B[b2 + t], y3 = B[b3 + t];
-        s00 += x0 * y0;
-        s01 += x0 * y1;
-        s02 += x0 * y2;
-        s03 += x0 * y3;
-        s10 += x1 * y0;
-        s11 += x1 * y1;
-        s12 += x1 * y2;
-        s13 += x1 * y3;
+        s00 += x0 * y0, s01 += x0 * y1, s02 += x0 * y2, s03 += x0 * y3;
+        s10 += x1 * y0, s11 += x1 * y1, s12 += x1 * y2, s13 += x1 * y3;
+        s20 += x2 * y0, s21 += x2 * y1, s22 += x2 * y2, s23 += x2 * y3;
+        s30 += x3 * y0, s31 += x3 * y1, s32 += x3 * y2, s33 += x3 * y3;
       }
-      const r0 = i * K + j, r1 = r0 + K;
-      C[r0] = 1 - s00;
-      C[r0 + 1] = 1 - s01;
-      C[r0 + 2] = 1 - s02;
-      C[r0 + 3] = 1 - s03;
-      C[r1] = 1 - s10;
-      C[r1 + 1] = 1 - s11;
-      C[r1 + 2] = 1 - s12;
-      C[r1 + 3] = 1 - s13;
+      let o = i * K + j;
+      C[o] = 1 - s00, C[o + 1] = 1 - s01, C[o + 2] = 1 - s02, C[o + 3] = 1 - s03;
+      o += K;
+      C[o] = 1 - s10, C[o + 1] = 1 - s11, C[o + 2] = 1 - s12, C[o + 3] = 1 - s13;
+      o += K;
+      C[o] = 1 - s20, C[o + 1] = 1 - s21, C[o + 2] = 1 - s22, C[o + 3] = 1 - s23;
+      o += K;
+      C[o] = 1 - s30, C[o + 1] = 1 - s31, C[o + 2] = 1 - s32, C[o + 3] = 1 - s33;
     }
   }
-  // The last row (odd K) and the last K mod 4 columns, one entry at a time.
+  // The last K mod 4 rows and columns, one entry at a time.
   for (let i = 0; i < K; i++) {
-    for (let j = i < i2 ? j4 : 0; j < K; j++) {
+    for (let j = i < K4 ? K4 : 0; j < K; j++) {
       let s = 0;
       for (let t = 0; t < d; t++) s += A[i * d + t] * B[j * d + t];
       C[i * K + j] = 1 - s;
@@ -441,15 +436,22 @@ export function stabilityInterval(
     }
     return out;
   });
+  // The displacements (the diagonal) apart, so that a replicate reads C numbers in a row rather
+  // than C entries scattered over the C×C matrix.
+  const diags = ps.pairs.map((pair) => {
+    const C = pair.displacement.length;
+    return Float64Array.from({ length: C }, (_, i) => pair.cross[i * C + i]);
+  });
   const maxC = Math.max(...ps.pairs.map((p) => p.displacement.length));
   const counts = new Int32Array(maxC), idx = new Int32Array(maxC);
   for (let b = 0; b < resamples; b++) {
     let disp = 0, nul = 0;
     for (let q = 0; q < P; q++) {
       const pi = rng.int(P), pair = ps.pairs[pi], C = pair.displacement.length;
+      const diag = diags[pi], rm = rowMeans[pi];
       for (let t = 0; t < C; t++) counts[idx[t] = rng.int(C)]++;
       let d = 0, n = 0, nc = 0;
-      for (let t = 0; t < C; t++) d += pair.cross[idx[t] * C + idx[t]];
+      for (let t = 0; t < C; t++) d += diag[idx[t]];
       if (C <= 200) {
         for (let i = 0; i < C; i++) {
           if (!counts[i]) continue;
@@ -463,7 +465,7 @@ export function stabilityInterval(
         for (let i = 0; i < C; i++) {
           if (!counts[i]) continue;
           const others = C - counts[i];
-          n += counts[i] * others * rowMeans[pi][i];
+          n += counts[i] * others * rm[i];
           nc += counts[i] * others;
         }
       }
