@@ -188,10 +188,19 @@ function _bmus(topk: ArrayLike<number>, k: number, grid: GridShape): _Bmus {
 interface _Scratch {
   counts: Int32Array;
   touched: Int32Array;
+  /** Squared row and column offsets to a class centre (see {@linkcode _squaredOffsets}). */
+  dr2: Float64Array;
+  dc2: Float64Array;
 }
 
-function _scratch(K: number, maxBmus: number): _Scratch {
-  return { counts: new Int32Array(K), touched: new Int32Array(Math.min(K, maxBmus) + 1) };
+function _scratch(grid: GridShape, maxBmus: number): _Scratch {
+  const K = grid.m * grid.n;
+  return {
+    counts: new Int32Array(K),
+    touched: new Int32Array(Math.min(K, maxBmus) + 1),
+    dr2: new Float64Array(grid.m),
+    dc2: new Float64Array(grid.n),
+  };
 }
 
 /**
@@ -238,10 +247,13 @@ function _centres(
     const cnt = (to - from) * k;
     const r = wrap(sr / cnt, m), cc = wrap(scol / cnt, n);
     if (dMean) {
+      const { dr2, dc2 } = sc;
+      _squaredOffsets(r, m, dr2);
+      _squaredOffsets(cc, n, dc2);
       let sd = 0;
       for (let t = 0; t < nt; t++) {
         const u = touched[t];
-        sd += counts[u] * _dist(urow[u], ucol[u], r, cc, m, n);
+        sd += counts[u] * Math.sqrt(dr2[urow[u]] + dc2[ucol[u]]);
       }
       dMean[c] = sd / cnt;
     }
@@ -254,14 +266,17 @@ function _centres(
 }
 
 /**
- * Torus distance between grid point (r, c) and a point (R, C) inside the grid: `torusDist`
- * without the modulo (both coordinates are already in `[0, m)×[0, n)`), same value.
+ * Per grid line x = 0 … L−1, the squared torus offset to a coordinate X inside `[0, L)`:
+ * `min(|x − X|, L − |x − X|)²`. `Math.sqrt(dr2[r] + dc2[c])` is then `torusDist(r, c, R, C)`
+ * (the same operations on the same numbers, without the modulo, which positions inside the grid
+ * never need), and a class's distances cost two lookups per unit.
  */
-function _dist(r: number, c: number, R: number, C: number, m: number, n: number): number {
-  let dr = Math.abs(r - R), dc = Math.abs(c - C);
-  if (m - dr < dr) dr = m - dr;
-  if (n - dc < dc) dc = n - dc;
-  return Math.sqrt(dr * dr + dc * dc);
+function _squaredOffsets(X: number, L: number, out: Float64Array): void {
+  for (let x = 0; x < L; x++) {
+    let d = Math.abs(x - X);
+    if (L - d < d) d = L - d;
+    out[x] = d * d;
+  }
 }
 
 /**
@@ -620,7 +635,7 @@ function _prepareCentreMap(
   C: number,
 ): _CentreMap {
   const bmus = _bmus(topk, k, grid), K = grid.m * grid.n;
-  const scratch = _scratch(K, topk.length);
+  const scratch = _scratch(grid, topk.length);
   const fixed = { mode: new Int32Array(C), row: new Float64Array(C), col: new Float64Array(C) };
   _centres(bmus, gTr, Array.from({ length: C }, (_, c) => c), scratch, fixed);
   const N = topk.length / k;
@@ -657,7 +672,7 @@ function _prepareLayer(
 ): _Layer {
   const tr = _bmus(L.train.topk, L.k, L.grid), va = _bmus(L.val.topk, L.k, L.grid);
   const K = L.grid.m * L.grid.n;
-  const scratch = _scratch(K, Math.max(L.train.topk.length, L.val.topk.length));
+  const scratch = _scratch(L.grid, Math.max(L.train.topk.length, L.val.topk.length));
   const centres = { mode: new Int32Array(C), row: new Float64Array(C), col: new Float64Array(C) };
   _centres(tr, gTr, Array.from({ length: C }, (_, c) => c), scratch, centres);
   const dist = (b: _Bmus, g: _Groups) => {
@@ -1168,10 +1183,12 @@ function _valNull(
     }
     if (nVa === 0) continue;
     let sd = 0;
-    const R = centres.row[c], Cc = centres.col[c];
+    const { dr2, dc2 } = sc;
+    _squaredOffsets(centres.row[c], m, dr2);
+    _squaredOffsets(centres.col[c], n, dc2);
     for (let t = 0; t < nt; t++) {
       const u = touched[t];
-      sd += counts[u] * _dist(urow[u], ucol[u], R, Cc, m, n);
+      sd += counts[u] * Math.sqrt(dr2[urow[u]] + dc2[ucol[u]]);
     }
     s += sd / nVa;
     nc++;
@@ -1200,7 +1217,7 @@ function _nulls(prep: _Layer[], D: _Design, P: number, r: Rng): _Series[] {
   const lg = _labelGroups(C, S, Math.max(...prep.map((p) => p.maps[0].cd.d)));
   const units = prep.map((p) => p.maps.map(() => new Int32Array(S)));
   const res = new Float64Array(Math.max(...prep.map((p) => p.maps.length)));
-  // The centres of every class need no centre unit (only the subset's, in _centreMean).
+  // The centres of every class need no centre unit (only the subset's, in _centreUnits).
   const noUnit = { mode: tmp.mode, row: tmp.row, col: tmp.col };
   const allClasses = Int32Array.from({ length: C }, (_, c) => c);
   const hist = prep.map((p) => _histograms(p.tr, gTr, C, p.scratch));
