@@ -1,10 +1,10 @@
 /**
  * The analyses and claims stage alone, on an existing run folder (issue 14 point 4): loads the
  * folder's codes state, SOMs, BMUs and attack the way `somscope report` does, then times
- * `analysesStage` (analyses + claims) `--repeat` times and prints a digest of its output (the bits
- * of every number of the analyses and claims, typed arrays included; `--dump` writes the digests of
- * each part), so that two versions of the
- * analysis code can be compared for identical results on the same folder.
+ * `analysesStage` (analyses + claims) `--repeat` times and prints a digest of its output (the
+ * bits of every number of the analyses and claims, typed arrays included; `--dump` writes the
+ * digests of each part), so that two versions of the analysis code can be compared for identical
+ * results on the same folder.
  *
  * Usage: deno run -A bench/analyses_bench.ts RUN_DIR [--repeat 3] [--dump digests.json]
  * (e.g. a run folder made by `somscope reproduce … --out RUN_DIR` on the workload of

@@ -1,3 +1,5 @@
+// The plain reference for tests/analysis_fast_test.ts: lib/analysis/alignment.ts as of baa0161,
+// before the issue-14 speed-up (imports re-pointed, nothing else changed). Not library code.
 /**
  * Comparing SOMs trained with different seeds: a torus map is only defined up to its symmetries
  * (translations, row/column flips and, on square grids, transposition — together the 90°

@@ -1,3 +1,5 @@
+// The plain reference for tests/analysis_fast_test.ts: lib/analysis/class_stats.ts as of baa0161,
+// before the issue-14 speed-up (imports re-pointed, nothing else changed). Not library code.
 /**
  * The class-structure statistics behind the verdicts, with their label-permutation nulls and
  * two-stage bootstrap replicates (SPEC §7): D_class on SOM-tr and SOM-val, class-centre cosine
