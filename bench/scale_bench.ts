@@ -122,8 +122,8 @@ async function _reproduce(dir: string, n: number): Promise<RunStats> {
       buf = lines.pop()!;
       for (const l of lines) {
         if (/^\[\d+\/\d+\]/.test(l)) phase = "codes";
-        else if (l.includes(": SOMs:")) phase = "soms";
-        else if (l.includes(": PGD:")) phase = / in [\d.]+ s/.test(l) ? "analyses" : "attack";
+        else if (/^SOMs |: SOMs:/.test(l)) phase = "soms";
+        else if (/^PGD |: PGD:/.test(l)) phase = / in [\d.]+ s/.test(l) ? "analyses" : "attack";
         else if (l.startsWith("report:")) phase = "report";
       }
     }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type GridShape, torusDist, wrap } from "../geometry/torus.ts";
+import { type GridShape, wrap } from "../geometry/torus.ts";
 import { rowNorms } from "../geometry/cosine.ts";
 import type { ClassCentre } from "./class_centres.ts";
 import { quantileSorted } from "./box_stats.ts";
@@ -117,6 +117,62 @@ export function torusSymmetries(grid: GridShape): TorusSymmetry[] {
   return out;
 }
 
+/** Each row of a `K×d` matrix divided by its norm (floored at 1e-8), as float32. */
+function _unitWeights(w: ArrayLike<number>, K: number, d: number): Float32Array {
+  const norms = rowNorms(w, K, d), out = new Float32Array(K * d);
+  for (let k = 0; k < K; k++) {
+    for (let t = 0; t < d; t++) out[k * d + t] = w[k * d + t] / norms[k];
+  }
+  return out;
+}
+
+/**
+ * The `K×K` matrix `1 − A_i·B_j` (float32). Each dot product is summed in float64 over
+ * `t = 0 … d−1` in order, so the values do not depend on the blocking (4 rows × 4 columns at a
+ * time, which reads each row once per block instead of once per entry).
+ */
+function _crossDistances(
+  A: Float32Array,
+  B: Float32Array,
+  K: number,
+  d: number,
+): Float32Array {
+  const C = new Float32Array(K * K), K4 = K - (K % 4);
+  for (let i = 0; i < K4; i += 4) {
+    const a0 = i * d, a1 = a0 + d, a2 = a1 + d, a3 = a2 + d;
+    for (let j = 0; j < K4; j += 4) {
+      const b0 = j * d, b1 = b0 + d, b2 = b1 + d, b3 = b2 + d;
+      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+      for (let t = 0; t < d; t++) {
+        const x0 = A[a0 + t], x1 = A[a1 + t], x2 = A[a2 + t], x3 = A[a3 + t];
+        const y0 = B[b0 + t], y1 = B[b1 + t], y2 = B[b2 + t], y3 = B[b3 + t];
+        s00 += x0 * y0, s01 += x0 * y1, s02 += x0 * y2, s03 += x0 * y3;
+        s10 += x1 * y0, s11 += x1 * y1, s12 += x1 * y2, s13 += x1 * y3;
+        s20 += x2 * y0, s21 += x2 * y1, s22 += x2 * y2, s23 += x2 * y3;
+        s30 += x3 * y0, s31 += x3 * y1, s32 += x3 * y2, s33 += x3 * y3;
+      }
+      let o = i * K + j;
+      C[o] = 1 - s00, C[o + 1] = 1 - s01, C[o + 2] = 1 - s02, C[o + 3] = 1 - s03;
+      o += K;
+      C[o] = 1 - s10, C[o + 1] = 1 - s11, C[o + 2] = 1 - s12, C[o + 3] = 1 - s13;
+      o += K;
+      C[o] = 1 - s20, C[o + 1] = 1 - s21, C[o + 2] = 1 - s22, C[o + 3] = 1 - s23;
+      o += K;
+      C[o] = 1 - s30, C[o + 1] = 1 - s31, C[o + 2] = 1 - s32, C[o + 3] = 1 - s33;
+    }
+  }
+  // The last K mod 4 rows and columns, one entry at a time.
+  for (let i = 0; i < K; i++) {
+    for (let j = i < K4 ? K4 : 0; j < K; j++) {
+      let s = 0;
+      for (let t = 0; t < d; t++) s += A[i * d + t] * B[j * d + t];
+      C[i * K + j] = 1 - s;
+    }
+  }
+  return C;
+}
+
 /** The result of {@linkcode alignMaps}. */
 export interface Alignment {
   /** The symmetry `g` with `W_b[g(u)] ≈ W_a[u]`. */
@@ -164,22 +220,7 @@ export function alignMaps(
       );
     }
   }
-  const na = rowNorms(a, K, d), nb = rowNorms(b, K, d);
-  const A = new Float32Array(K * d), B = new Float32Array(K * d);
-  for (let k = 0; k < K; k++) {
-    for (let t = 0; t < d; t++) {
-      A[k * d + t] = a[k * d + t] / na[k];
-      B[k * d + t] = b[k * d + t] / nb[k];
-    }
-  }
-  const C = new Float32Array(K * K);
-  for (let i = 0; i < K; i++) {
-    for (let j = 0; j < K; j++) {
-      let s = 0;
-      for (let t = 0; t < d; t++) s += A[i * d + t] * B[j * d + t];
-      C[i * K + j] = 1 - s;
-    }
-  }
+  const C = _crossDistances(_unitWeights(a, K, d), _unitWeights(b, K, d), K, d);
   // Unit images under each point symmetry (no translation), then translations by integer
   // arithmetic: |G|·K lookups without allocating per unit.
   const { m, n } = grid;
@@ -306,23 +347,7 @@ export function placementStability(
         }
         return [ca, invertSymmetry(alignment.symmetry, cb.row, cb.col, grid)] as const;
       });
-      const C = moved.length, cross = new Float64Array(C * C);
-      moved.forEach(([ca], i) =>
-        moved.forEach(([, [r, c]], j) => {
-          cross[i * C + j] = torusDist(ca.row, ca.col, r, c, grid);
-        })
-      );
-      const displacement: [number, number][] = moved.map((
-        [ca, [r, c]],
-      ) => [ca.label, torusDist(ca.row, ca.col, r, c, grid)]);
-      let ns = 0, nc = 0;
-      for (const [ca] of moved) {
-        for (const [cb, [r, c]] of moved) {
-          if (cb.label === ca.label) continue;
-          ns += torusDist(ca.row, ca.col, r, c, grid);
-          nc++;
-        }
-      }
+      const { cross, displacement, nullDisplacement } = _crossPlacement(moved, grid);
       const md = displacement.reduce((s, x) => s + x[1], 0) / Math.max(1, displacement.length);
       pairs.push({
         seedA: a.seed,
@@ -330,7 +355,7 @@ export function placementStability(
         alignment,
         displacement,
         meanDisplacement: md,
-        nullDisplacement: nc ? ns / nc : NaN,
+        nullDisplacement,
         cross,
       });
     }
@@ -343,6 +368,44 @@ export function placementStability(
     nullDisplacement,
     stability: 1 - meanDisplacement / nullDisplacement,
   };
+}
+
+/**
+ * The cross distances of one seed pair (`torusDist` between class i's centre on a and class j's
+ * aligned centre on b, over flat coordinates), the displacements (the
+ * diagonal) and the between-class mean (the off-diagonal entries of different labels, summed row
+ * by row).
+ */
+function _crossPlacement(
+  moved: readonly (readonly [ClassCentre, readonly [number, number]])[],
+  grid: GridShape,
+): Pick<SeedPairComparison, "cross" | "displacement" | "nullDisplacement"> {
+  const C = moved.length, cross = new Float64Array(C * C), { m, n } = grid;
+  const ar = new Float64Array(C), ac = new Float64Array(C), lab = new Float64Array(C);
+  const br = new Float64Array(C), bc = new Float64Array(C);
+  for (let i = 0; i < C; i++) {
+    [ar[i], ac[i], lab[i]] = [moved[i][0].row, moved[i][0].col, moved[i][0].label];
+    [br[i], bc[i]] = moved[i][1];
+  }
+  let ns = 0, nc = 0;
+  for (let i = 0; i < C; i++) {
+    const r1 = ar[i], c1 = ac[i], row = i * C;
+    for (let j = 0; j < C; j++) {
+      // torusDist(r1, c1, br[j], bc[j], grid), its arithmetic written out for this hot loop.
+      let dr = Math.abs(r1 - br[j]), dc = Math.abs(c1 - bc[j]);
+      if (dr >= m) dr %= m;
+      if (dr > m - dr) dr = m - dr;
+      if (dc >= n) dc %= n;
+      if (dc > n - dc) dc = n - dc;
+      const v = Math.sqrt(dr * dr + dc * dc);
+      cross[row + j] = v;
+      if (lab[j] === lab[i]) continue;
+      ns += v;
+      nc++;
+    }
+  }
+  const displacement = moved.map(([ca], i) => [ca.label, cross[i * C + i]] as [number, number]);
+  return { cross, displacement, nullDisplacement: nc ? ns / nc : NaN };
 }
 
 /**
@@ -373,15 +436,22 @@ export function stabilityInterval(
     }
     return out;
   });
+  // The displacements (the diagonal) apart, so that a replicate reads C numbers in a row rather
+  // than C entries scattered over the C×C matrix.
+  const diags = ps.pairs.map((pair) => {
+    const C = pair.displacement.length;
+    return Float64Array.from({ length: C }, (_, i) => pair.cross[i * C + i]);
+  });
   const maxC = Math.max(...ps.pairs.map((p) => p.displacement.length));
   const counts = new Int32Array(maxC), idx = new Int32Array(maxC);
   for (let b = 0; b < resamples; b++) {
     let disp = 0, nul = 0;
     for (let q = 0; q < P; q++) {
       const pi = rng.int(P), pair = ps.pairs[pi], C = pair.displacement.length;
+      const diag = diags[pi], rm = rowMeans[pi];
       for (let t = 0; t < C; t++) counts[idx[t] = rng.int(C)]++;
       let d = 0, n = 0, nc = 0;
-      for (let t = 0; t < C; t++) d += pair.cross[idx[t] * C + idx[t]];
+      for (let t = 0; t < C; t++) d += diag[idx[t]];
       if (C <= 200) {
         for (let i = 0; i < C; i++) {
           if (!counts[i]) continue;
@@ -395,7 +465,7 @@ export function stabilityInterval(
         for (let i = 0; i < C; i++) {
           if (!counts[i]) continue;
           const others = C - counts[i];
-          n += counts[i] * others * rowMeans[pi][i];
+          n += counts[i] * others * rm[i];
           nc += counts[i] * others;
         }
       }

@@ -26,7 +26,7 @@
 
 import { Rng } from "../rng.ts";
 import { cosineDist, unitRows } from "../geometry/cosine.ts";
-import { type GridShape, nearestUnit, torusDist, wrap } from "../geometry/torus.ts";
+import { type GridShape, torusDist, wrap } from "../geometry/torus.ts";
 
 /** One statistic of one layer (or map), with its bootstrap replicates and permutation null. */
 export interface ClassStatistic {
@@ -132,6 +132,9 @@ interface _Bmus {
   col: Int32Array;
   /** Unit index of each BMU. */
   unit: Int32Array;
+  /** Row and column of each unit of the grid. */
+  urow: Int32Array;
+  ucol: Int32Array;
   /** Per axis, the unfolded coordinate of `r` seen from `r0`: `unfR[r * m + r0]`. */
   unfR: Int32Array;
   unfC: Int32Array;
@@ -162,18 +165,42 @@ function _bmus(topk: ArrayLike<number>, k: number, grid: GridShape): _Bmus {
     row[i] = Math.floor(topk[i] / grid.n);
     col[i] = topk[i] % grid.n;
   }
-  const unit = Int32Array.from(topk);
-  return { grid, k, row, col, unit, unfR: _unfoldTable(grid.m), unfC: _unfoldTable(grid.n) };
+  const unit = Int32Array.from(topk), K = grid.m * grid.n;
+  const urow = new Int32Array(K), ucol = new Int32Array(K);
+  for (let u = 0; u < K; u++) {
+    urow[u] = Math.floor(u / grid.n);
+    ucol[u] = u % grid.n;
+  }
+  return {
+    grid,
+    k,
+    row,
+    col,
+    unit,
+    urow,
+    ucol,
+    unfR: _unfoldTable(grid.m),
+    unfC: _unfoldTable(grid.n),
+  };
 }
 
 /** Scratch space for centre estimation on a map with K units. */
 interface _Scratch {
   counts: Int32Array;
   touched: Int32Array;
+  /** Squared row and column offsets to a class centre (see {@linkcode _squaredOffsets}). */
+  dr2: Float64Array;
+  dc2: Float64Array;
 }
 
-function _scratch(K: number, maxBmus: number): _Scratch {
-  return { counts: new Int32Array(K), touched: new Int32Array(Math.min(K, maxBmus) + 1) };
+function _scratch(grid: GridShape, maxBmus: number): _Scratch {
+  const K = grid.m * grid.n;
+  return {
+    counts: new Int32Array(K),
+    touched: new Int32Array(Math.min(K, maxBmus) + 1),
+    dr2: new Float64Array(grid.m),
+    dc2: new Float64Array(grid.n),
+  };
 }
 
 /**
@@ -190,7 +217,7 @@ function _centres(
   out: { mode: Int32Array; row: Float64Array; col: Float64Array; unit?: Int32Array },
   dMean?: Float64Array,
 ): void {
-  const { k, unit, unfR, unfC, grid } = b;
+  const { k, unit, unfR, unfC, urow, ucol, grid } = b;
   const { m, n } = grid;
   const { counts, touched } = sc;
   for (let q = 0; q < classes.length; q++) {
@@ -209,21 +236,24 @@ function _centres(
         }
       }
     }
-    const mr = Math.floor(mode / n), mc = mode % n;
+    const mr = urow[mode], mc = ucol[mode];
     // Integer sums of unfolded coordinates: exact, so the centre equals classCentres' bit for bit.
     let sr = 0, scol = 0;
     for (let t = 0; t < nt; t++) {
       const u = touched[t], w = counts[u];
-      sr += w * unfR[Math.floor(u / n) * m + mr];
-      scol += w * unfC[(u % n) * n + mc];
+      sr += w * unfR[urow[u] * m + mr];
+      scol += w * unfC[ucol[u] * n + mc];
     }
     const cnt = (to - from) * k;
     const r = wrap(sr / cnt, m), cc = wrap(scol / cnt, n);
     if (dMean) {
+      const { dr2, dc2 } = sc;
+      _squaredOffsets(r, m, dr2);
+      _squaredOffsets(cc, n, dc2);
       let sd = 0;
       for (let t = 0; t < nt; t++) {
         const u = touched[t];
-        sd += counts[u] * _dist(Math.floor(u / n), u % n, r, cc, m, n);
+        sd += counts[u] * Math.sqrt(dr2[urow[u]] + dc2[ucol[u]]);
       }
       dMean[c] = sd / cnt;
     }
@@ -231,19 +261,45 @@ function _centres(
     out.mode[c] = mode;
     out.row[c] = r;
     out.col[c] = cc;
-    if (out.unit) out.unit[c] = nearestUnit(r, cc, grid);
+    if (out.unit) out.unit[c] = _nearestUnit(r, cc, grid);
   }
 }
 
 /**
- * Torus distance between grid point (r, c) and a point (R, C) inside the grid: `torusDist`
- * without the modulo (both coordinates are already in `[0, m)×[0, n)`), same value.
+ * Per grid line x = 0 … L−1, the squared torus offset to a coordinate X inside `[0, L)`:
+ * `min(|x − X|, L − |x − X|)²`. `Math.sqrt(dr2[r] + dc2[c])` is then `torusDist(r, c, R, C)`
+ * (the same operations on the same numbers, without the modulo, which positions inside the grid
+ * never need), and a class's distances cost two lookups per unit.
  */
-function _dist(r: number, c: number, R: number, C: number, m: number, n: number): number {
-  let dr = Math.abs(r - R), dc = Math.abs(c - C);
-  if (m - dr < dr) dr = m - dr;
-  if (n - dc < dc) dc = n - dc;
-  return Math.sqrt(dr * dr + dc * dc);
+function _squaredOffsets(X: number, L: number, out: Float64Array): void {
+  for (let x = 0; x < L; x++) {
+    let d = Math.abs(x - X);
+    if (L - d < d) d = L - d;
+    out[x] = d * d;
+  }
+}
+
+/**
+ * `nearestUnit` of lib/geometry/torus.ts without its arrays: the unit nearest to (r, c) among
+ * the four around it, in the same order and with the same tie rule (lowest unit index).
+ */
+function _nearestUnit(r: number, c: number, grid: GridShape): number {
+  const { m, n } = grid;
+  const r0 = wrap(Math.floor(r), m), r1 = wrap(Math.floor(r) + 1, m);
+  const c0 = wrap(Math.floor(c), n), c1 = wrap(Math.floor(c) + 1, n);
+  let best = -1, bestD = Infinity;
+  for (let a = 0; a < 2; a++) {
+    const ri = a === 0 ? r0 : r1;
+    for (let b = 0; b < 2; b++) {
+      const ci = b === 0 ? c0 : c1;
+      const u = ri * n + ci, d = torusDist(r, c, ri, ci, grid);
+      if (d < bestD || (d === bestD && u < best)) {
+        best = u;
+        bestD = d;
+      }
+    }
+  }
+  return best;
 }
 
 /** Mean over an example's k BMUs of the torus distance to a point. */
@@ -255,68 +311,22 @@ function _exampleDist(b: _Bmus, i: number, r: number, c: number): number {
 }
 
 /**
- * Mean over classes (with members) of D_class of the groups measured against the given centres,
- * through each class's unit histogram.
- */
-function _meanDClass(
-  b: _Bmus,
-  g: _Groups,
-  C: number,
-  centres: { row: Float64Array; col: Float64Array },
-  sc: _Scratch,
-): number {
-  const { k, unit } = b, { m, n } = b.grid, { counts, touched } = sc;
-  let s = 0, nc = 0;
-  for (let c = 0; c < C; c++) {
-    const from = g.off[c], to = g.off[c + 1];
-    if (to === from) continue;
-    let nt = 0;
-    for (let t = from; t < to; t++) {
-      const base = g.mem[t] * k;
-      for (let j = 0; j < k; j++) {
-        if (counts[unit[base + j]]++ === 0) touched[nt++] = unit[base + j];
-      }
-    }
-    let sd = 0;
-    const R = centres.row[c], Cc = centres.col[c];
-    for (let t = 0; t < nt; t++) {
-      const u = touched[t];
-      sd += counts[u] * _dist(Math.floor(u / n), u % n, R, Cc, m, n);
-      counts[u] = 0;
-    }
-    s += sd / ((to - from) * k);
-    nc++;
-  }
-  return nc ? s / nc : NaN;
-}
-
-/**
  * Mean cosine distance between the weights of class-centre units, over pairs of entries with
  * different labels.
  *
  * `exact` is the pairwise float64 definition (each distance clamped to [0, 2]), for reported
- * values. `fast` (replicates and permutations) uses
+ * values. Replicates and permutations use {@linkcode _fastMaps}:
  * `Σ_{a<b} cos(w_a, w_b) = (‖Σ ŵ‖² − Σ_groups ‖Σ_group ŵ‖²) / 2` over unit rows
  * `ŵ = w / max(‖w‖, 1e-8)` grouped by label: O(S·d) per call instead of S²/2 random lookups.
  */
 class _PairCd {
   readonly unit: Float32Array;
-  #acc: Float64Array;
-  #group: Float64Array;
-  #slot: Int32Array;
-  #sizes: Int32Array;
   constructor(
     readonly w: Float32Array,
     readonly K: number,
     readonly d: number,
-    S: number,
-    C: number,
   ) {
     this.unit = unitRows(w, K, d);
-    this.#acc = new Float64Array(d);
-    this.#group = new Float64Array(S * d);
-    this.#slot = new Int32Array(C).fill(-1);
-    this.#sizes = new Int32Array(S);
   }
   /** Pairwise, float64, clamped. */
   exact(units: Int32Array, labelOf: ArrayLike<number>, S: number): number {
@@ -331,34 +341,180 @@ class _PairCd {
     }
     return np ? s / np : NaN;
   }
-  /** Through sums of unit rows (see the class doc). */
-  fast(units: Int32Array, labelOf: ArrayLike<number>, S: number): number {
-    const { unit, d } = this, acc = this.#acc, group = this.#group;
-    const slot = this.#slot, sizes = this.#sizes;
-    acc.fill(0);
-    let groups = 0;
-    for (let a = 0; a < S; a++) {
-      let gi = slot[labelOf[a]];
-      if (gi < 0) {
-        gi = slot[labelOf[a]] = groups++;
-        group.fill(0, gi * d, gi * d + d);
-        sizes[gi] = 0;
-      }
-      sizes[gi]++;
-      const base = units[a] * d, gb = gi * d;
-      for (let t = 0; t < d; t++) {
-        const x = unit[base + t];
-        acc[t] += x;
-        group[gb + t] += x;
-      }
+}
+
+/** The label groups of S entries (first member, size, next member) and per-lane buffers. */
+interface _LabelGroups {
+  /** Per label, its group during a call (−1 otherwise). */
+  slot: Int32Array;
+  first: Int32Array;
+  last: Int32Array;
+  size: Int32Array;
+  next: Int32Array;
+  count: number;
+  /** Per lane of {@linkcode _fastMaps}: row offsets of the entries' units, and a group's sum. */
+  bases: Int32Array[];
+  sums: Float64Array[];
+}
+
+function _labelGroups(C: number, S: number, maxDim: number): _LabelGroups {
+  return {
+    slot: new Int32Array(C).fill(-1),
+    first: new Int32Array(S),
+    last: new Int32Array(S),
+    size: new Int32Array(S),
+    next: new Int32Array(S),
+    count: 0,
+    bases: [0, 1, 2, 3].map(() => new Int32Array(S)),
+    sums: [0, 1, 2, 3].map(() => new Float64Array(maxDim)),
+  };
+}
+
+/** Groups entries `0 … S−1` by label in order of first appearance (members ascending). */
+function _group(lg: _LabelGroups, labelOf: ArrayLike<number>, S: number): void {
+  let groups = 0;
+  for (let a = 0; a < S; a++) {
+    let gi = lg.slot[labelOf[a]];
+    lg.next[a] = -1;
+    if (gi < 0) {
+      gi = lg.slot[labelOf[a]] = groups++;
+      lg.first[gi] = a;
+      lg.size[gi] = 0;
+    } else lg.next[lg.last[gi]] = a;
+    lg.last[gi] = a;
+    lg.size[gi]++;
+  }
+  for (let a = 0; a < S; a++) lg.slot[labelOf[a]] = -1;
+  lg.count = groups;
+}
+
+/**
+ * The mean centre-pair cosine distance (see {@linkcode _PairCd}) on the maps of one layer,
+ * `out[s]` for map s with centre units `units[s]`: exactly the sums of the definition, in its
+ * order. `‖Σ ŵ‖²`: each component summed over the entries in order, the squares over the
+ * components in order; `Σ_groups ‖Σ_group ŵ‖²`: one running sum over the groups in order of
+ * first appearance and, within a group, its components in order (a group's component summed
+ * over its members in order; a one-member group's is its row). Only the loop nesting differs
+ * (components in blocks of four over the entries; up to four maps' running sums side by side,
+ * since each is a chain of dependent additions).
+ */
+function _fastMaps(
+  cds: readonly _PairCd[],
+  units: readonly Int32Array[],
+  labelOf: ArrayLike<number>,
+  S: number,
+  lg: _LabelGroups,
+  out: Float64Array,
+): void {
+  _group(lg, labelOf, S);
+  let same = 0;
+  for (let g = 0; g < lg.count; g++) same += (lg.size[g] * (lg.size[g] - 1)) / 2;
+  const np = (S * (S - 1)) / 2 - same, d = cds[0].d;
+  for (let s = 0; s < cds.length; s += 4) {
+    // Lanes past the last map repeat it (their results are dropped).
+    const lanes = [0, 1, 2, 3].map((i) => Math.min(s + i, cds.length - 1));
+    const U = lanes.map((m) => cds[m].unit);
+    lanes.forEach((m, i) => {
+      for (let a = 0; a < S; a++) lg.bases[i][a] = units[m][a] * d;
+    });
+    const w = _withinSums(U, lg, d);
+    for (let i = 0; i < 4 && s + i < cds.length; i++) {
+      const tot = _sumSquaredNorm(U[i], lg.bases[i], S, d);
+      out[s + i] = np > 0 ? 1 - (tot - w[i]) / 2 / np : NaN;
     }
-    let tot = 0, within = 0, same = 0;
-    for (let t = 0; t < d; t++) tot += acc[t] * acc[t];
-    for (let g = 0; g < groups * d; g++) within += group[g] * group[g];
-    for (let g = 0; g < groups; g++) same += (sizes[g] * (sizes[g] - 1)) / 2;
-    for (let a = 0; a < S; a++) slot[labelOf[a]] = -1;
-    const np = (S * (S - 1)) / 2 - same;
-    return np > 0 ? 1 - (tot - within) / 2 / np : NaN;
+  }
+}
+
+/** `Σ_t (Σ_a U[bases[a] + t])²`, each component summed over `a` in order, squares over `t`. */
+function _sumSquaredNorm(U: Float32Array, bases: Int32Array, S: number, d: number): number {
+  let tot = 0, t = 0;
+  for (; t + 4 <= d; t += 4) {
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let a = 0; a < S; a++) {
+      const b = bases[a] + t;
+      s0 += U[b];
+      s1 += U[b + 1];
+      s2 += U[b + 2];
+      s3 += U[b + 3];
+    }
+    tot += s0 * s0;
+    tot += s1 * s1;
+    tot += s2 * s2;
+    tot += s3 * s3;
+  }
+  for (; t < d; t++) {
+    let s0 = 0;
+    for (let a = 0; a < S; a++) s0 += U[bases[a] + t];
+    tot += s0 * s0;
+  }
+  return tot;
+}
+
+/** `Σ_groups ‖Σ_group ŵ‖²` of four lanes (see {@linkcode _fastMaps}), chains side by side. */
+function _withinSums(
+  U: Float32Array[],
+  lg: _LabelGroups,
+  d: number,
+): [number, number, number, number] {
+  const [U0, U1, U2, U3] = U, [B0, B1, B2, B3] = lg.bases, [G0, G1, G2, G3] = lg.sums;
+  let w0 = 0, w1 = 0, w2 = 0, w3 = 0;
+  for (let g = 0; g < lg.count; g++) {
+    const a0 = lg.first[g];
+    if (lg.size[g] === 1) {
+      const b0 = B0[a0], b1 = B1[a0], b2 = B2[a0], b3 = B3[a0];
+      for (let t = 0; t < d; t++) {
+        const x0 = U0[b0 + t], x1 = U1[b1 + t], x2 = U2[b2 + t], x3 = U3[b3 + t];
+        w0 += x0 * x0;
+        w1 += x1 * x1;
+        w2 += x2 * x2;
+        w3 += x3 * x3;
+      }
+      continue;
+    }
+    _memberSums(U0, B0, lg, a0, d, G0);
+    _memberSums(U1, B1, lg, a0, d, G1);
+    _memberSums(U2, B2, lg, a0, d, G2);
+    _memberSums(U3, B3, lg, a0, d, G3);
+    for (let t = 0; t < d; t++) {
+      const x0 = G0[t], x1 = G1[t], x2 = G2[t], x3 = G3[t];
+      w0 += x0 * x0;
+      w1 += x1 * x1;
+      w2 += x2 * x2;
+      w3 += x3 * x3;
+    }
+  }
+  return [w0, w1, w2, w3];
+}
+
+/** Each component of a group's sum over its members (from `a0`, linked by `next`), in order. */
+function _memberSums(
+  U: Float32Array,
+  B: Int32Array,
+  lg: _LabelGroups,
+  a0: number,
+  d: number,
+  out: Float64Array,
+): void {
+  const next = lg.next;
+  let t = 0;
+  for (; t + 4 <= d; t += 4) {
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let a = a0; a >= 0; a = next[a]) {
+      const b = B[a] + t;
+      s0 += U[b];
+      s1 += U[b + 1];
+      s2 += U[b + 2];
+      s3 += U[b + 3];
+    }
+    out[t] = s0;
+    out[t + 1] = s1;
+    out[t + 2] = s2;
+    out[t + 3] = s3;
+  }
+  for (; t < d; t++) {
+    let s0 = 0;
+    for (let a = a0; a >= 0; a = next[a]) s0 += U[B[a] + t];
+    out[t] = s0;
   }
 }
 
@@ -477,10 +633,9 @@ function _prepareCentreMap(
   k: number,
   gTr: _Groups,
   C: number,
-  S: number,
 ): _CentreMap {
   const bmus = _bmus(topk, k, grid), K = grid.m * grid.n;
-  const scratch = _scratch(K, topk.length);
+  const scratch = _scratch(grid, topk.length);
   const fixed = { mode: new Int32Array(C), row: new Float64Array(C), col: new Float64Array(C) };
   _centres(bmus, gTr, Array.from({ length: C }, (_, c) => c), scratch, fixed);
   const N = topk.length / k;
@@ -501,7 +656,7 @@ function _prepareCentreMap(
   return {
     key: _sizeKey(grid),
     bmus,
-    cd: new _PairCd(weights, K, dim, S, C),
+    cd: new _PairCd(weights, K, dim),
     exR,
     exC,
     scratch,
@@ -514,11 +669,10 @@ function _prepareLayer(
   gVa: _Groups,
   gVs: _Groups,
   C: number,
-  S: number,
 ): _Layer {
   const tr = _bmus(L.train.topk, L.k, L.grid), va = _bmus(L.val.topk, L.k, L.grid);
   const K = L.grid.m * L.grid.n;
-  const scratch = _scratch(K, Math.max(L.train.topk.length, L.val.topk.length));
+  const scratch = _scratch(L.grid, Math.max(L.train.topk.length, L.val.topk.length));
   const centres = { mode: new Int32Array(C), row: new Float64Array(C), col: new Float64Array(C) };
   _centres(tr, gTr, Array.from({ length: C }, (_, c) => c), scratch, centres);
   const dist = (b: _Bmus, g: _Groups) => {
@@ -543,7 +697,7 @@ function _prepareLayer(
     { grid: L.grid, weights: L.weights, train: L.train },
     ...(L.sizes ?? []).filter((s) => _sizeKey(s.grid) !== _sizeKey(L.grid)),
   ].sort((a, b) => a.grid.m * a.grid.n - b.grid.m * b.grid.n)
-    .map((s) => _prepareCentreMap(s.grid, s.weights, L.dim, s.train.topk, L.k, gTr, C, S));
+    .map((s) => _prepareCentreMap(s.grid, s.weights, L.dim, s.train.topk, L.k, gTr, C));
   const dTr = dist(tr, gTr), dVa = dist(va, gVa);
   return {
     tr,
@@ -674,19 +828,18 @@ function _shrunk(lv: _ClassLevel, drawn: Int32Array, star: Float64Array, J: numb
   return n ? s / n : NaN;
 }
 
-/** Mean class-centre cosine distance of groups `classes` (their centres re-estimated). */
-function _centreMean(
+/** Centre units of groups `classes` on one map (their centres re-estimated) into `units`. */
+function _centreUnits(
   mp: _CentreMap,
   g: _Groups,
   classes: Int32Array,
   S: number,
   units: Int32Array,
   tmp: { mode: Int32Array; row: Float64Array; col: Float64Array; unit: Int32Array },
-  exact = false,
-): number {
+): Int32Array {
   _centres(mp.bmus, g, classes.subarray(0, S), mp.scratch, tmp);
   for (let a = 0; a < S; a++) units[a] = tmp.unit[classes[a]];
-  return exact ? mp.cd.exact(units, classes, S) : mp.cd.fast(units, classes, S);
+  return units;
 }
 
 function _classIndex(labels: number[], values: ArrayLike<number>, what: string): Int32Array {
@@ -759,9 +912,9 @@ export function classStatistics(
     off: Int32Array.from({ length: C + 1 }, (_, c) => gVs.off[2 * c]),
     mem: gVs.mem,
   };
-  const subset = _classIndex(labels, options.centreClasses ?? labels, "centre");
+  const subset = _classIndex(labels, options.centreClasses ?? labels, "centre"), S = subset.length;
   const D: _Design = { gTr, gVa, gVs, C, subset, flags: !!correct };
-  const prep = layers.map((L) => _prepareLayer(L, gTr, gVa, gVs, C, subset.length));
+  const prep = layers.map((L) => _prepareLayer(L, gTr, gVa, gVs, C));
   // The class-centre subset has its own stream, so that its size changes nothing else.
   const boot = _bootstrap(
     prep,
@@ -771,7 +924,7 @@ export function classStatistics(
     _stream(options, "class-bootstrap/centres"),
   );
   const nul = _nulls(prep, D, P, _stream(options, "label-permutation"));
-  const units = new Int32Array(subset.length), tmp = _tmpCentres(C);
+  const units = new Int32Array(S), tmp = _tmpCentres(C);
   return prep.map((p, l) => {
     const b = boot[l], n = nul[l];
     const out: LayerClassStats = {
@@ -782,7 +935,7 @@ export function classStatistics(
       centreCd: Object.fromEntries(p.maps.map((mp, s) => [
         mp.key,
         _summarise(
-          _centreMean(mp, gTr, subset, subset.length, units, tmp, true),
+          mp.cd.exact(_centreUnits(mp, gTr, subset, subset.length, units, tmp), subset, S),
           b.cd[s],
           n.cd[s],
           true,
@@ -924,7 +1077,10 @@ function _bootstrap(prep: _Layer[], D: _Design, B: number, r: Rng, rc: Rng): _Se
   const { gTr, C, subset } = D, S = subset.length;
   const out = _series(prep, B), w = _draws(D);
   const subBuf = new Int32Array(S * _maxGroup(gTr, C)), subOff = new Int32Array(S + 1);
-  const lab = new Int32Array(S), units = new Int32Array(S), ov = new Float64Array(C);
+  const lab = new Int32Array(S), ov = new Float64Array(C);
+  const lg = _labelGroups(C, S, Math.max(...prep.map((p) => p.maps[0].cd.d)));
+  const units = prep.map((p) => p.maps.map(() => new Int32Array(S)));
+  const res = new Float64Array(Math.max(...prep.map((p) => p.maps.length)));
   for (let b = 0; b < B; b++) {
     _drawClasses(r, D, w);
     for (let l = 0; l < prep.length; l++) {
@@ -953,8 +1109,9 @@ function _bootstrap(prep: _Layer[], D: _Design, B: number, r: Rng, rc: Rng): _Se
     }
     subOff[S] = as;
     for (let l = 0; l < prep.length; l++) {
-      prep[l].maps.forEach((mp, s) => {
-        const k = mp.bmus.k, g = mp.bmus.grid;
+      const maps = prep[l].maps;
+      maps.forEach((mp, s) => {
+        const k = mp.bmus.k, g = mp.bmus.grid, u = units[l][s];
         for (let j = 0; j < S; j++) {
           let sr = 0, sc = 0;
           for (let t = subOff[j]; t < subOff[j + 1]; t++) {
@@ -962,13 +1119,91 @@ function _bootstrap(prep: _Layer[], D: _Design, B: number, r: Rng, rc: Rng): _Se
             sc += mp.exC[subBuf[t]];
           }
           const cnt = (subOff[j + 1] - subOff[j]) * k;
-          units[j] = nearestUnit(wrap(sr / cnt, g.m), wrap(sc / cnt, g.n), g);
+          u[j] = _nearestUnit(wrap(sr / cnt, g.m), wrap(sc / cnt, g.n), g);
         }
-        out[l].cd[s][b] = mp.cd.fast(units, lab, S);
       });
+      _fastMaps(maps.map((mp) => mp.cd), units[l], lab, S, lg, res);
+      for (let s = 0; s < maps.length; s++) out[l].cd[s][b] = res[s];
     }
   }
   return out;
+}
+
+/** Per group, its BMU histogram: units in order of first appearance and their counts. */
+interface _Histograms {
+  off: Int32Array;
+  unit: Int32Array;
+  count: Int32Array;
+  /** BMUs of each group. */
+  n: Int32Array;
+}
+
+function _histograms(b: _Bmus, g: _Groups, C: number, sc: _Scratch): _Histograms {
+  const { counts, touched } = sc;
+  const off = new Int32Array(C + 1), n = new Int32Array(C), units: number[] = [], cs: number[] = [];
+  for (let c = 0; c < C; c++) {
+    const nt = _tally(b.unit, g, c, b.k, counts, counts, touched, 0);
+    for (let t = 0; t < nt; t++) {
+      units.push(touched[t]);
+      cs.push(counts[touched[t]]);
+      counts[touched[t]] = 0;
+    }
+    off[c + 1] = units.length;
+    n[c] = (g.off[c + 1] - g.off[c]) * b.k;
+  }
+  return { off, unit: Int32Array.from(units), count: Int32Array.from(cs), n };
+}
+
+/**
+ * The SOM-val statistics of one permutation from one tally of each class's permuted SOM-val
+ * BMUs: the mean D_class over classes to the (permuted) SOM-tr centres and the mean overlap
+ * with the class's SOM-tr histogram (`_overlap`: its sum runs over the SOM-tr units in order of
+ * first appearance; the units only one side has add zeros).
+ */
+function _valNull(
+  va: _Bmus,
+  g: _Groups,
+  C: number,
+  centres: { row: Float64Array; col: Float64Array },
+  tr: _Histograms,
+  sc: _Scratch,
+  o: _Series,
+  q: number,
+): void {
+  const { k, unit, urow, ucol } = va, { m, n } = va.grid, { counts, touched } = sc;
+  let s = 0, nc = 0, so = 0, no = 0;
+  for (let c = 0; c < C; c++) {
+    const from = g.off[c], to = g.off[c + 1], nVa = (to - from) * k, nTr = tr.n[c];
+    let nt = 0;
+    for (let t = from; t < to; t++) {
+      const base = g.mem[t] * k;
+      for (let j = 0; j < k; j++) {
+        if (counts[unit[base + j]]++ === 0) touched[nt++] = unit[base + j];
+      }
+    }
+    if (nVa === 0) continue;
+    let sd = 0;
+    const { dr2, dc2 } = sc;
+    _squaredOffsets(centres.row[c], m, dr2);
+    _squaredOffsets(centres.col[c], n, dc2);
+    for (let t = 0; t < nt; t++) {
+      const u = touched[t];
+      sd += counts[u] * Math.sqrt(dr2[urow[u]] + dc2[ucol[u]]);
+    }
+    s += sd / nVa;
+    nc++;
+    if (nTr !== 0) {
+      let inter = 0;
+      for (let e = tr.off[c]; e < tr.off[c + 1]; e++) {
+        inter += Math.min(tr.count[e] / nTr, counts[tr.unit[e]] / nVa);
+      }
+      so += inter;
+      no++;
+    }
+    for (let t = 0; t < nt; t++) counts[touched[t]] = 0;
+  }
+  o.dVa[q] = nc ? s / nc : NaN;
+  o.ov[q] = no ? so / no : NaN;
 }
 
 /** Label-permutation nulls of every statistic, shared by all layers and sizes. */
@@ -978,12 +1213,14 @@ function _nulls(prep: _Layer[], D: _Design, P: number, r: Rng): _Series[] {
   const pTr: _Groups = { off: gTr.off, mem: gTr.mem.slice() };
   const pVa: _Groups = { off: gVa.off, mem: gVa.mem.slice() };
   const cMem = gVs.mem.slice();
-  const tmp = _tmpCentres(C), units = new Int32Array(S), dMean = new Float64Array(C);
+  const tmp = _tmpCentres(C), dMean = new Float64Array(C);
+  const lg = _labelGroups(C, S, Math.max(...prep.map((p) => p.maps[0].cd.d)));
+  const units = prep.map((p) => p.maps.map(() => new Int32Array(S)));
+  const res = new Float64Array(Math.max(...prep.map((p) => p.maps.length)));
+  // The centres of every class need no centre unit (only the subset's, in _centreUnits).
+  const noUnit = { mode: tmp.mode, row: tmp.row, col: tmp.col };
   const allClasses = Int32Array.from({ length: C }, (_, c) => c);
-  const ps = prep.map((p) => {
-    const K = p.tr.grid.m * p.tr.grid.n;
-    return { a: new Int32Array(K), b: new Int32Array(K), touched: new Int32Array(K + 1) };
-  });
+  const hist = prep.map((p) => _histograms(p.tr, gTr, C, p.scratch));
   for (let q = 0; q < P; q++) {
     r.shuffle(pTr.mem);
     r.shuffle(pVa.mem);
@@ -995,22 +1232,13 @@ function _nulls(prep: _Layer[], D: _Design, P: number, r: Rng): _Series[] {
     }
     for (let l = 0; l < prep.length; l++) {
       const p = prep[l], o = out[l];
-      _centres(p.tr, pTr, allClasses, p.scratch, tmp, dMean);
+      _centres(p.tr, pTr, allClasses, p.scratch, noUnit, dMean);
       o.dTr[q] = _nanMean(dMean);
-      o.dVa[q] = _meanDClass(p.va, pVa, C, tmp, p.scratch);
-      let s = 0, n = 0;
-      for (let c = 0; c < C; c++) {
-        const v = _overlap(p.tr, gTr, p.va, pVa, c, c, ps[l]);
-        if (v === v) {
-          s += v;
-          n++;
-        }
-      }
-      o.ov[q] = n ? s / n : NaN;
+      _valNull(p.va, pVa, C, tmp, hist[l], p.scratch, o, q);
       if (D.flags) o.corr[q] = _correctnessMean(p.dVa, gVs.off, cMem, C);
-      p.maps.forEach((mp, s2) => {
-        o.cd[s2][q] = _centreMean(mp, pTr, subset, S, units, tmp);
-      });
+      p.maps.forEach((mp, s2) => _centreUnits(mp, pTr, subset, S, units[l][s2], tmp));
+      _fastMaps(p.maps.map((mp) => mp.cd), units[l], subset, S, lg, res);
+      for (let s2 = 0; s2 < p.maps.length; s2++) o.cd[s2][q] = res[s2];
     }
   }
   return out;
