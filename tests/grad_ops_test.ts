@@ -4,7 +4,7 @@ import { fdCheck, fdTolerance, GraphBuilder, runGrad } from "./grad_helpers.ts";
 import { deriveGradientGraph } from "../lib/grad/derive.ts";
 import { SUPPORTED_OPS } from "../lib/grad/ops.ts";
 import { ModelFormatError } from "../lib/errors.ts";
-import { F } from "../lib/onnx/proto.ts";
+import { decodeModel, F } from "../lib/onnx/proto.ts";
 import { Rng } from "../lib/rng.ts";
 
 async function expectFd(
@@ -91,6 +91,42 @@ Deno.test("MaxPool with tied maxima sends each window's gradient to its first ma
   const nz2 = [...o2.grad.keys()].filter((i) => o2.grad[i] !== 0);
   assertEquals(nz2, [0, 2, 10, 12]); // window starts (0,0), (0,2), (2,0), (2,2)
   assertArrayClose(o3.grad, o2.grad, 1e-6);
+});
+
+Deno.test("a Relu before a MaxPool is masked at the pooled size with the same gradient, ties and zeros included", async () => {
+  // `withReader` gives the Relu output a second reader contributing an exact zero gradient, so
+  // that graph keeps the Relu's own mask: the reference for the pooled-size mask.
+  const make = (withReader: boolean) => {
+    const g = new GraphBuilder(14);
+    const r = g.o("Relu", ["x"]);
+    let p = g.o("MaxPool", [r], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
+    const pool = p;
+    if (withReader) p = g.o("Add", [p, g.o("GlobalAveragePool", [g.o("Mul", [r, g.c([1], [0])])])]);
+    return { bytes: g.build(g.head(p, 2 * 4 * 4), [2, 7, 7]), pool };
+  };
+  const fused = make(false), reference = make(true);
+  // The fused graph's only mask reads the MaxPool output; the reference's reads the Relu output.
+  const greater = (b: Uint8Array) =>
+    decodeModel(deriveGradientGraph(b, { batch: 2 })).graph!.node!.filter((n) =>
+      n.opType === "Greater"
+    ).map((n) => n.input![0]);
+  assertEquals(greater(fused.bytes), [fused.pool]);
+  assert(!greater(reference.bytes).includes(reference.pool));
+  // Negative and zero windows, positive ties and random values.
+  const rng = new Rng(14).stream("x");
+  const x = Float32Array.from(
+    { length: 2 * 2 * 49 },
+    (_, i) => i % 7 < 2 ? -0.5 : i % 5 === 0 ? 0 : i % 3 === 0 ? 0.25 : rng.float() * 2 - 1,
+  );
+  const grads: Float32Array[] = [];
+  for (const b of [fused.bytes, reference.bytes]) {
+    const s = await ort.InferenceSession.create(deriveGradientGraph(b, { batch: 2 }));
+    grads.push((await runGrad(s, x, [2, 2, 7, 7], [0, 2])).grad);
+    await s.release();
+  }
+  assert(grads[0].some((v) => v !== 0) && grads[0].some((v, i) => v === 0 && x[i] === 0.25));
+  assert(grads[0].every((v, i) => v === grads[1][i]), "the same values, element by element");
+  await expectFd(fused.bytes, [2, 2, 7, 7], {}, 0.5);
 });
 
 Deno.test("AveragePool (overlapping, padded, count_include_pad 0) and GlobalAveragePool match finite differences", async () => {

@@ -432,6 +432,7 @@ function _gradBuilder(
   convGrad: "conv" | "convtranspose",
 ): GradBuilder {
   const flipped = new Map<string, string>();
+  const premask = _reluIntoMaxPool(pg, target);
   const b: GradBuilder = {
     target,
     convGrad,
@@ -481,8 +482,25 @@ function _gradBuilder(
     },
     setShape: (t, s) => void o.shapes.set(t, s),
     maxPoolIndices: (pn) => o.indices.get(pn.name),
+    reluIntoMaxPool: (t) => premask.has(t),
   };
   return b;
+}
+
+/** Relu outputs read by exactly one node, a MaxPool, on the CPU target (see `GradBuilder`). */
+function _reluIntoMaxPool(pg: PreparedGraph, target: "cpu" | "webgpu"): Set<string> {
+  const out = new Set<string>();
+  if (target !== "cpu") return out;
+  const readers = new Map<string, PreparedNode[]>();
+  for (const pn of pg.nodes) {
+    for (const i of new Set(pn.inputs)) readers.set(i, [...(readers.get(i) ?? []), pn]);
+  }
+  for (const pn of pg.nodes) {
+    const t = pn.outputs[0], r = readers.get(t);
+    if (pn.op !== "Relu" || t === pg.logits || r?.length !== 1 || r[0].op !== "MaxPool") continue;
+    if (r[0].inputs[0] === t && r[0].inputs.indexOf(t, 1) < 0) out.add(t);
+  }
+  return out;
 }
 
 /**

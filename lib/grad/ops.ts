@@ -131,13 +131,22 @@ const _maxPool: GradRule = (n, dY, b) => {
   if (b.target === "cpu") {
     const idx = b.maxPoolIndices(n)!;
     const flat = [numel(x)];
+    const g = b.reluIntoMaxPool(n.inputs[0])
+      ? emit1(
+        b,
+        "Where",
+        [emit1(b, "Greater", [n.outputs[0], b.f32([0], [])]), dY[0]!, b.f32([0], [])],
+        {},
+        y,
+      )
+      : dY[0]!;
     const z = emit1(b, "ConstantOfShape", [b.i64(flat)], {
       value: { dims: [1], dataType: DT.FLOAT, floatData: [0] },
     }, flat);
     const s = emit1(b, "ScatterElements", [
       z,
       reshape(b, idx, [numel(y)]),
-      reshape(b, dY[0]!, [numel(y)]),
+      reshape(b, g, [numel(y)]),
     ], {
       axis: 0,
       reduction: "add",
@@ -467,8 +476,9 @@ export const GRADIENT_RULES: Readonly<Record<string, GradRule>> = {
   Conv: _conv,
   // The mask reads the Relu's output (Y > 0 ⇔ X > 0), not its input, so that onnxruntime can
   // still fuse Conv + Relu in the forward part (a fused pre-activation is never materialised).
+  // Before a MaxPool the mask is applied at the pooled size, by the MaxPool rule.
   Relu: unaryRule((n, g, b) =>
-    emit1(
+    b.reluIntoMaxPool(n.outputs[0]) ? g : emit1(
       b,
       "Where",
       [emit1(b, "Greater", [n.outputs[0], b.f32([0], [])]), g, b.f32([0], [])],

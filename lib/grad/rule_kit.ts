@@ -39,6 +39,13 @@ export interface GradBuilder {
   convGrad: "conv" | "convtranspose";
   /** A constant holding Conv weight `w` flipped spatially with in/out channels swapped per group. */
   flippedWeight(w: string, group: number): string;
+  /**
+   * Whether tensor `t` is a Relu's output whose only consumer is a MaxPool on the CPU target:
+   * the MaxPool rule then masks its (pooled-size) gradient with `Y > 0` before the scatter, and
+   * the Relu rule passes its gradient through (the same values: the pooled maximum is the Relu
+   * output at the arg-max, so a window's mask is the Relu's mask at the position it routes to).
+   */
+  reluIntoMaxPool(t: string): boolean;
 }
 
 /** A rule: gradients for each input (undefined where not needed) from the output gradients. */
