@@ -1,115 +1,16 @@
 // The plain reference for tests/analysis_fast_test.ts: lib/analysis/class_stats.ts as of baa0161,
-// before the issue-14 speed-up (imports re-pointed, nothing else changed). Not library code.
-/**
- * The class-structure statistics behind the verdicts, with their label-permutation nulls and
- * two-stage bootstrap replicates (SPEC §7): D_class on SOM-tr and SOM-val, class-centre cosine
- * distances per map size, the SOM-tr/SOM-val BMU overlap per class (Fig. 5) and the
- * label-centre distance of wrong minus right predictions (Supp. Fig. 3).
- *
- * Every layer and map size sees the same resamples and the same permutations, so that
- * differences between layers are paired:
- *
- * - **Bootstrap** (streams `class-bootstrap/<model>` and, for the class-centre subset,
- *   `class-bootstrap/centres/<model>`): a replicate draws classes with replacement,
- *   then, within each drawn class, its SOM-tr and its SOM-val examples with replacement
- *   (two-stage). Centres of the class-centre analysis are re-estimated from the drawn examples
- *   (around the class's mode unit on the full sample); D_class uses each example's distance to
- *   the full-sample centre.
- * - **Null** (stream `label-permutation/<model>`): a permutation shuffles the SOM-tr labels and
- *   the SOM-val labels (class sizes kept), re-estimates every centre from the shuffled SOM-tr
- *   labels and recomputes each statistic; for correctness it shuffles the right/wrong flags within
- *   each class.
- *
- * Inner loops run over flat typed arrays (members of each class as offsets into one index
- * array), with no allocation per class or per replicate.
- *
- * @module
- */
+// before the issue-14 speed-up (function bodies unchanged; the exported types, which the
+// speed-up left alone, are imported from the library). Not library code.
 
 import { Rng } from "../../lib/rng.ts";
 import { cosineDist, unitRows } from "../../lib/geometry/cosine.ts";
 import { type GridShape, nearestUnit, torusDist, wrap } from "../../lib/geometry/torus.ts";
-
-/** One statistic of one layer (or map), with its bootstrap replicates and permutation null. */
-export interface ClassStatistic {
-  /** Value on the full sample. */
-  observed: number;
-  /** Bootstrap replicates (same resample index ⇒ same resample in every layer and size). */
-  replicates: Float64Array;
-  /** Values under label permutation (same permutation index ⇒ same permutation everywhere). */
-  null: Float64Array;
-  /** Mean of the finite null values. */
-  nullMean: number;
-  /** Standard deviation of the finite null values. */
-  nullSd: number;
-  /**
-   * One-sided permutation p-value in the direction that indicates class structure:
-   * `(1 + #{null at least as extreme}) / (1 + permutations)`.
-   */
-  p: number;
-}
-
-/** The class statistics of one layer. */
-export interface LayerClassStats {
-  /** Mean over classes of D_class on SOM-tr (grid units); structure = smaller than the null. */
-  dClassTrain: ClassStatistic;
-  /** Mean over classes of D_class on SOM-val (centres from SOM-tr). */
-  dClassVal: ClassStatistic;
-  /**
-   * Mean over classes of the overlap of the SOM-tr and SOM-val BMU distributions of a class
-   * (histogram intersection over units, all k BMUs, in [0, 1]); structure = larger than the null.
-   */
-  overlap: ClassStatistic;
-  /** Per class (ascending label): its overlap. */
-  overlapByClass: [number, number][];
-  /**
-   * Mean over classes with right and wrong predictions of (mean label-centre distance when wrong
-   * − when right), SOM-val; absent without correctness flags.
-   */
-  correctness?: ClassStatistic;
-  /** Per map size key (e.g. `20x20`): mean class-centre cosine distance over the subset's pairs. */
-  centreCd: Record<string, ClassStatistic>;
-}
-
-/** The parts of a layer's inputs the class statistics read (a `LayerInput` has them). */
-export interface ClassStatsLayer {
-  /** Main grid. */
-  grid: GridShape;
-  /** Code dimension. */
-  dim: number;
-  /** Main map weights. */
-  weights: Float32Array;
-  /** BMUs per example. */
-  k: number;
-  /** SOM-tr BMUs and labels. */
-  train: { topk: ArrayLike<number>; labels: ArrayLike<number> };
-  /** SOM-val BMUs, labels and correctness flags. */
-  val: {
-    topk: ArrayLike<number>;
-    labels: ArrayLike<number>;
-    correct?: ArrayLike<number | boolean>;
-  };
-  /** Other map sizes (SOM-tr BMUs). */
-  sizes?: readonly {
-    grid: GridShape;
-    weights: Float32Array;
-    train: { topk: ArrayLike<number> };
-  }[];
-}
-
-/** Options for {@linkcode classStatistics}. */
-export interface ClassStatsOptions {
-  /** Model name (names the seed streams). */
-  model: string;
-  /** Root seed. Default 0. */
-  seed?: number | string;
-  /** Bootstrap replicates. Default 1000. */
-  resamples?: number;
-  /** Label permutations of the null. Default 200. */
-  permutations?: number;
-  /** Labels of the class-centre subset (every one must be a SOM-tr class). Default: all. */
-  centreClasses?: readonly number[];
-}
+import type {
+  ClassStatistic,
+  ClassStatsLayer,
+  ClassStatsOptions,
+  LayerClassStats,
+} from "../../lib/analysis/class_stats.ts";
 
 /** Examples grouped by class: members of class c are `mem[off[c]..off[c+1])`, ascending. */
 interface _Groups {
